@@ -1,0 +1,40 @@
+// Module boundaries of design.md §2, enforced on every CI run.
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },
+    {
+      name: 'core-imports-nothing',
+      comment: 'core holds types, errors and pure helpers; it depends on no other module',
+      severity: 'error',
+      from: { path: '^src/core/' },
+      to: { path: '^src/(?!core/)' },
+    },
+    {
+      name: 'store-only-core',
+      severity: 'error',
+      from: { path: '^src/store/' },
+      to: { path: '^src/(?!core/|store/)' },
+    },
+    {
+      name: 'api-never-touches-host',
+      comment: 'api validates and writes desired state; it never imports host-facing modules',
+      severity: 'error',
+      from: { path: '^src/api/' },
+      to: { path: '^src/(?!core/|store/|api/)' },
+    },
+    {
+      name: 'cli-is-an-api-client',
+      comment: 'the CLI talks HTTP only, like the heroku CLI',
+      severity: 'error',
+      from: { path: '^src/cli/' },
+      to: { path: '^src/(?!core/|cli/)' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    exclude: { path: '\\.test\\.ts$' },
+  },
+}

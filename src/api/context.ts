@@ -1,0 +1,31 @@
+import type { EventBus } from '../core/events.js'
+import type { RuntimeView } from '../core/runtime-view.js'
+import type { Account } from '../core/types.js'
+import type { Store } from '../store/store.js'
+
+/** Everything a route handler may use; handed to buildServer, never a global. */
+export interface ApiContext {
+  store: Store
+  events: EventBus
+  runtime: RuntimeView
+  /** Apps are served at `<app>.<domain>` by the router. */
+  domain: string
+  /** Public URL of this API, for git URLs (`<apiUrl>/<app>.git`). */
+  apiUrl: string
+  /** Public URL of the router, for web URLs (`http://<app>.<domain>:<port>/`). */
+  routerUrl: string
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    ctx: ApiContext
+  }
+  interface FastifyRequest {
+    /** The authenticated caller; set by the auth hook on every non-public route. */
+    account: Account
+  }
+  interface FastifyContextConfig {
+    /** Routes that need no API key (OAuth login with a password, health). */
+    public?: boolean
+  }
+}

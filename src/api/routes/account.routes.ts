@@ -1,0 +1,166 @@
+/** The caller's account, its API keys (OAuth authorizations), and admin-made accounts. */
+import type { FastifyInstance } from 'fastify'
+import { errors } from '../../core/errors.js'
+import { hashToken, newId, newToken, nowIso } from '../../core/ids.js'
+import { EMAIL } from '../../core/names.js'
+import { generatePassword, hashPassword, verifyPassword } from '../../core/passwords.js'
+import type { Account } from '../../core/types.js'
+import type { Store } from '../../store/store.js'
+import { sendList } from '../plugins/pagination.js'
+import { accountJson, authorizationJson } from '../serializers.js'
+
+/** Issues a new API key for an account; only its hash is kept. */
+export function issueApiKey(
+  store: Store,
+  account: Account,
+  description: string,
+  expiresIn: number | null,
+) {
+  const now = nowIso()
+  const token = newToken()
+  const authorization = {
+    id: newId(),
+    accountId: account.id,
+    description,
+    expiresAt: expiresIn ? new Date(Date.now() + expiresIn * 1000).toISOString() : null,
+    createdAt: now,
+    updatedAt: now,
+  }
+  store.accounts.insertAuthorization({ ...authorization, tokenHash: hashToken(token) })
+  return { authorization, token }
+}
+
+/** Creates an account; used by the admin endpoint and by the daemon's first start. */
+export function createAccount(
+  store: Store,
+  fields: { email: string; name?: string | null; password: string; isAdmin: boolean },
+): Account {
+  if (!EMAIL.test(fields.email)) throw errors.invalidParams('email must be a valid email address.')
+  if (store.accounts.find(fields.email)) {
+    throw errors.invalidParams(`An account with email ${fields.email} already exists.`)
+  }
+  const now = nowIso()
+  const account: Account = {
+    id: newId(),
+    email: fields.email,
+    name: fields.name ?? null,
+    isAdmin: fields.isAdmin,
+    createdAt: now,
+    updatedAt: now,
+  }
+  store.accounts.insert({ ...account, passwordHash: hashPassword(fields.password) })
+  return account
+}
+
+const authorizationBody = {
+  type: 'object',
+  properties: {
+    description: { type: 'string', maxLength: 500 },
+    expires_in: { type: ['integer', 'null'], minimum: 1 },
+    scope: { type: 'array', items: { type: 'string' } },
+  },
+} as const
+
+export function accountRoutes(app: FastifyInstance): void {
+  const { store } = app.ctx
+
+  app.get('/account', async (request) => {
+    const team = store.teams.forAccount(request.account.id)[0]
+    return accountJson(request.account, team)
+  })
+
+  // `heroku login -i`: Basic email:password in, a new API key out (heroku-reference.md §1.1).
+  app.post<{ Body: { description?: string; expires_in?: number | null } | undefined }>(
+    '/oauth/authorizations',
+    { config: { public: true }, schema: { body: authorizationBody } },
+    async (request, reply) => {
+      const account = accountFromCredentials(store, request.headers.authorization)
+      const body = request.body ?? {}
+      const { authorization, token } = issueApiKey(
+        store,
+        account,
+        body.description ?? '',
+        body.expires_in ?? null,
+      )
+      return reply.code(201).send(authorizationJson(authorization, account, token))
+    },
+  )
+
+  app.get('/oauth/authorizations', async (request, reply) =>
+    sendList(
+      request,
+      reply,
+      store.accounts
+        .listAuthorizations(request.account.id)
+        .map((z) => authorizationJson(z, request.account)),
+      ['id'],
+    ),
+  )
+
+  app.get<{ Params: { id: string } }>('/oauth/authorizations/:id', async (request) => {
+    const z = store.accounts.findAuthorization(request.account.id, request.params.id)
+    if (!z) throw errors.notFound('authorization')
+    return authorizationJson(z, request.account)
+  })
+
+  app.delete<{ Params: { id: string } }>('/oauth/authorizations/:id', async (request) => {
+    const z = store.accounts.findAuthorization(request.account.id, request.params.id)
+    if (!z) throw errors.notFound('authorization')
+    store.accounts.deleteAuthorization(z.id)
+    return authorizationJson(z, request.account)
+  })
+
+  // localspace's own: the installation admin makes accounts (`localspace accounts:create`).
+  app.post<{ Body: { email: string; name?: string; password?: string; admin?: boolean } }>(
+    '/localspace/accounts',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['email'],
+          properties: {
+            email: { type: 'string', maxLength: 254 },
+            name: { type: 'string', maxLength: 100 },
+            password: { type: 'string', minLength: 8, maxLength: 200 },
+            admin: { type: 'boolean' },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      if (!request.account.isAdmin) {
+        throw errors.forbidden('Only the installation admin can create accounts.')
+      }
+      const { email, name, admin } = request.body
+      const password = request.body.password ?? generatePassword()
+      const account = store.transaction(() => {
+        const created = createAccount(store, {
+          email,
+          name: name ?? null,
+          password,
+          isAdmin: !!admin,
+        })
+        return { created, key: issueApiKey(store, created, 'Created by accounts:create', null) }
+      })
+      return reply.code(201).send({
+        ...accountJson(account.created),
+        password: request.body.password === undefined ? password : undefined,
+        api_key: account.key.token,
+      })
+    },
+  )
+}
+
+function accountFromCredentials(store: Store, header: string | undefined): Account {
+  const [scheme, value] = (header ?? '').split(/\s+/, 2)
+  if (scheme?.toLowerCase() !== 'basic' || !value) throw errors.unauthorized()
+  const decoded = Buffer.from(value, 'base64').toString('utf8')
+  const colon = decoded.indexOf(':')
+  const email = decoded.slice(0, colon)
+  const password = decoded.slice(colon + 1)
+  const account = colon > 0 ? store.accounts.find(email) : undefined
+  if (!account || !verifyPassword(password, store.accounts.passwordHash(account.id))) {
+    throw errors.unauthorized('Invalid email or password.')
+  }
+  return account
+}

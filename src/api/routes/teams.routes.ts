@@ -1,0 +1,111 @@
+/** Teams and their members. Team admins manage members and the team's spaces. */
+import type { FastifyInstance } from 'fastify'
+import { errors } from '../../core/errors.js'
+import { newId, nowIso } from '../../core/ids.js'
+import { TEAM_NAME } from '../../core/names.js'
+import type { TeamRole } from '../../core/types.js'
+import { findTeam, roleIn } from '../access.js'
+import { sendList } from '../plugins/pagination.js'
+import { teamJson, teamMemberJson } from '../serializers.js'
+
+const memberBody = {
+  type: 'object',
+  required: ['email'],
+  properties: {
+    email: { type: 'string' },
+    role: { type: 'string', enum: ['admin', 'member', 'viewer', 'collaborator'] },
+    federated: { type: 'boolean' },
+  },
+} as const
+
+export function teamRoutes(app: FastifyInstance): void {
+  const { store } = app.ctx
+
+  app.get('/teams', async (request, reply) => {
+    const teams = request.account.isAdmin
+      ? store.teams.all().map((t) => teamJson(t, 'admin'))
+      : store.teams.forAccount(request.account.id).map((t) => teamJson(t, t.role))
+    return sendList(request, reply, teams)
+  })
+
+  app.get<{ Params: { team: string } }>('/teams/:team', async (request) => {
+    const team = findTeam(store, request.account, request.params.team)
+    return teamJson(team, roleIn(store, request.account, team.id) ?? null)
+  })
+
+  app.post<{ Body: { name: string } }>(
+    '/teams',
+    {
+      schema: {
+        body: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } },
+      },
+    },
+    async (request, reply) => {
+      const { name } = request.body
+      if (!TEAM_NAME.test(name)) {
+        throw errors.invalidParams(
+          'Name must start with a letter, end with a letter or digit, and contain only lowercase letters, digits and dashes (3 to 30 characters).',
+        )
+      }
+      if (store.teams.find(name)) throw errors.invalidParams('Name is already taken.')
+      const now = nowIso()
+      const team = { id: newId(), name, createdAt: now, updatedAt: now }
+      store.transaction(() => {
+        store.teams.insert(team)
+        // The creator administers the team.
+        store.teams.upsertMember(team.id, request.account.id, 'admin', now)
+      })
+      return reply.code(201).send(teamJson(team, 'admin'))
+    },
+  )
+
+  app.get<{ Params: { team: string } }>('/teams/:team/members', async (request, reply) => {
+    const team = findTeam(store, request.account, request.params.team)
+    return sendList(request, reply, store.teams.members(team.id).map(teamMemberJson), ['email'])
+  })
+
+  // PUT creates or updates a membership; POST (create) and PATCH (update) are the schema's
+  // other spellings of the same operation.
+  for (const method of ['PUT', 'POST', 'PATCH'] as const) {
+    app.route<{ Params: { team: string }; Body: { email: string; role?: string } }>({
+      method,
+      url: '/teams/:team/members',
+      schema: { body: memberBody },
+      handler: async (request) => {
+        const team = findTeam(store, request.account, request.params.team, { admin: true })
+        const account = store.accounts.find(request.body.email)
+        if (!account)
+          throw errors.notFound(
+            'account',
+            `Couldn't find an account with email ${request.body.email}.`,
+          )
+        const role: TeamRole = request.body.role === 'admin' ? 'admin' : 'member'
+        store.transaction(() => {
+          const current = store.teams.roleOf(team.id, account.id)
+          if (current === 'admin' && role !== 'admin' && store.teams.adminCount(team.id) === 1) {
+            throw errors.invalidParams('A team must keep at least one admin.')
+          }
+          store.teams.upsertMember(team.id, account.id, role, nowIso())
+        })
+        return teamMemberJson(store.teams.member(team.id, account.id)!)
+      },
+    })
+  }
+
+  app.delete<{ Params: { team: string; member: string } }>(
+    '/teams/:team/members/:member',
+    async (request) => {
+      const team = findTeam(store, request.account, request.params.team, { admin: true })
+      const account = store.accounts.find(request.params.member)
+      const member = account && store.teams.member(team.id, account.id)
+      if (!member) throw errors.notFound('team member')
+      store.transaction(() => {
+        if (member.role === 'admin' && store.teams.adminCount(team.id) === 1) {
+          throw errors.invalidParams('A team must keep at least one admin.')
+        }
+        store.teams.removeMember(team.id, member.account.id)
+      })
+      return teamMemberJson(member)
+    },
+  )
+}

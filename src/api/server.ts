@@ -1,0 +1,74 @@
+/**
+ * The Heroku Platform API v3 server. `buildServer` never listens, so tests drive it with
+ * `inject()` and the daemon decides where it listens.
+ */
+import Fastify, { type FastifyInstance } from 'fastify'
+import { EventBus } from '../core/events.js'
+import { emptyRuntimeView, type RuntimeView } from '../core/runtime-view.js'
+import type { Store } from '../store/store.js'
+import type { ApiContext } from './context.js'
+import { registerAuth } from './plugins/auth.js'
+import { registerConventions, requestIdFrom } from './plugins/conventions.js'
+import { accountRoutes } from './routes/account.routes.js'
+import { appRoutes } from './routes/apps.routes.js'
+import { formationRoutes } from './routes/formation.routes.js'
+import { regionRoutes } from './routes/regions.routes.js'
+import { releaseRoutes } from './routes/releases.routes.js'
+import { spaceResourceRoutes } from './routes/space-resources.routes.js'
+import { spaceRoutes } from './routes/spaces.routes.js'
+import { teamRoutes } from './routes/teams.routes.js'
+
+/** 1 MiB: larger than any Platform API body; bigger ones get 413. */
+export const DEFAULT_BODY_LIMIT = 1024 * 1024
+
+export interface ApiServerOptions {
+  store: Store
+  events?: EventBus
+  runtime?: RuntimeView
+  domain?: string
+  apiUrl?: string
+  routerUrl?: string
+  bodyLimit?: number
+  logger?: boolean
+}
+
+export function buildServer(options: ApiServerOptions): FastifyInstance {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    genReqId: (req) => requestIdFrom(req.headers['request-id']),
+    requestIdHeader: false,
+    // Wrong types are errors, not something to coerce; unknown fields are ignored (the CLI
+    // sends back whole objects it got, heroku-reference.md §3.3).
+    ajv: {
+      customOptions: {
+        coerceTypes: false,
+        removeAdditional: false,
+        allErrors: false,
+        allowUnionTypes: true,
+      },
+    },
+    routerOptions: { ignoreTrailingSlash: true },
+  })
+  const ctx: ApiContext = {
+    store: options.store,
+    events: options.events ?? new EventBus(),
+    runtime: options.runtime ?? emptyRuntimeView(),
+    domain: options.domain ?? 'localhost',
+    apiUrl: options.apiUrl ?? 'http://127.0.0.1:5000',
+    routerUrl: options.routerUrl ?? 'http://localhost:8080/',
+  }
+  app.decorate('ctx', ctx)
+  registerConventions(app)
+  registerAuth(app)
+  app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }))
+  accountRoutes(app)
+  teamRoutes(app)
+  regionRoutes(app)
+  spaceRoutes(app)
+  spaceResourceRoutes(app)
+  appRoutes(app)
+  releaseRoutes(app)
+  formationRoutes(app)
+  return app
+}

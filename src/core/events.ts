@@ -1,0 +1,35 @@
+import { EventEmitter } from 'node:events'
+
+/**
+ * What the API tells the rest of the daemon after it has committed desired state.
+ * Listeners (reconciler, data planes) react; the API never waits for the host.
+ */
+export interface PlatformEvents {
+  'space.changed': [spaceId: string]
+  'ruleset.changed': [spaceId: string]
+  'app.changed': [appId: string]
+  'formation.changed': [appId: string]
+  /** A restart or stop asked for: all dynos (`target` undefined), one type, or one dyno. */
+  'dynos.action': [
+    appId: string,
+    action: 'restart' | 'stop',
+    target?: { type?: string; name?: string },
+  ]
+}
+
+export class EventBus {
+  private readonly emitter = new EventEmitter()
+
+  emit<K extends keyof PlatformEvents>(event: K, ...args: PlatformEvents[K]): void {
+    this.emitter.emit(event, ...args)
+  }
+
+  on<K extends keyof PlatformEvents>(
+    event: K,
+    listener: (...args: PlatformEvents[K]) => void,
+  ): () => void {
+    const fn = listener as (...a: unknown[]) => void
+    this.emitter.on(event, fn)
+    return () => this.emitter.off(event, fn)
+  }
+}

@@ -1,0 +1,16 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
+
+export const newId = (): string => randomUUID()
+
+/** A stable UUID derived from a name, for catalogue entries (regions, sizes, features). */
+export function stableId(namespace: string, name: string): string {
+  const h = createHash('sha1').update(`${namespace}:${name}`).digest('hex')
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`
+}
+
+/** A new API token. Only its SHA-256 is stored, so a stolen database yields no tokens. */
+export const newToken = (): string => `HRKU-${randomBytes(30).toString('base64url')}`
+
+export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex')
+
+export const nowIso = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')

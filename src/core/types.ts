@@ -1,0 +1,128 @@
+/** Domain records as the store returns them (camelCase); wire shapes live in api/serializers. */
+export type TeamRole = 'admin' | 'member'
+export type SpaceState = 'allocating' | 'allocated' | 'deleting'
+
+export interface Account {
+  id: string
+  email: string
+  name: string | null
+  isAdmin: boolean
+  createdAt: string
+  updatedAt: string
+}
+
+export interface Authorization {
+  id: string
+  accountId: string
+  description: string
+  expiresAt: string | null
+  createdAt: string
+  updatedAt: string
+}
+
+export interface Team {
+  id: string
+  name: string
+  createdAt: string
+  updatedAt: string
+}
+
+export interface TeamMember {
+  teamId: string
+  account: Account
+  role: TeamRole
+  createdAt: string
+  updatedAt: string
+}
+
+export interface Space {
+  id: string
+  name: string
+  teamId: string
+  teamName: string
+  region: string
+  state: SpaceState
+  shield: boolean
+  cidr: string
+  dataCidr: string
+  generation: 'cedar' | 'fir'
+  createdAt: string
+  updatedAt: string
+}
+
+export interface TrustedRule {
+  action: 'allow' | 'deny'
+  source: string
+}
+
+export interface InboundRuleset {
+  id: string
+  spaceId: string
+  version: number
+  rules: TrustedRule[]
+  createdBy: string
+  applied: boolean
+  createdAt: string
+}
+
+export interface LogDrain {
+  id: string
+  spaceId: string
+  url: string
+  token: string
+  createdAt: string
+  updatedAt: string
+}
+
+export interface App {
+  id: string
+  name: string
+  ownerId: string
+  ownerEmail: string
+  teamId: string | null
+  teamName: string | null
+  spaceId: string | null
+  spaceName: string | null
+  spaceShield: boolean
+  region: string
+  internalRouting: boolean
+  maintenance: boolean
+  stack: string
+  buildStack: string
+  createdAt: string
+  updatedAt: string
+  releasedAt: string | null
+}
+
+export type ConfigVars = Record<string, string>
+
+export interface Release {
+  id: string
+  appId: string
+  version: number
+  description: string
+  config: ConfigVars
+  slugId: string | null
+  userId: string
+  userEmail: string
+  status: 'pending' | 'succeeded' | 'failed'
+  createdAt: string
+  updatedAt: string
+}
+
+export interface Formation {
+  id: string
+  appId: string
+  type: string
+  command: string
+  quantity: number
+  size: string
+  createdAt: string
+  updatedAt: string
+}
+
+export interface FeatureState {
+  name: string
+  enabled: boolean
+  updatedAt: string | null
+}

@@ -1,0 +1,64 @@
+/**
+ * The `localspace daemon` command: flags in, a running daemon until SIGTERM or SIGINT.
+ * The daemon itself (Fastify, SQLite) loads only when the command runs, so ordinary CLI
+ * commands start fast.
+ */
+import type { Command } from 'commander'
+import { checkDomain, DAEMON_DEFAULTS, parseListen } from './options.js'
+
+interface DaemonFlags {
+  dataDir: string
+  apiListen: string
+  routerListen: string[]
+  domain: string
+  adminEmail: string
+}
+
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value]
+
+export function addDaemonCommand(program: Command): void {
+  program
+    .command('daemon')
+    .description('run the localspace daemon (API, networks, dynos); needs root')
+    .option('--data-dir <dir>', 'where state lives', DAEMON_DEFAULTS.dataDir)
+    .option('--api-listen <host:port>', 'Platform API address', DAEMON_DEFAULTS.apiListen)
+    .option(
+      '--router-listen <host:port>',
+      `public router address, repeatable (default ${DAEMON_DEFAULTS.routerListen})`,
+      collect,
+    )
+    .option('--domain <domain>', 'apps are served at <app>.<domain>', DAEMON_DEFAULTS.domain)
+    .option(
+      '--admin-email <email>',
+      'email of the admin made on first start',
+      DAEMON_DEFAULTS.adminEmail,
+    )
+    .action(async (flags: DaemonFlags) => {
+      const options = {
+        dataDir: flags.dataDir,
+        apiListen: parseListen('--api-listen', flags.apiListen),
+        routerListen: (flags.routerListen ?? [DAEMON_DEFAULTS.routerListen]).map((r) =>
+          parseListen('--router-listen', r),
+        ),
+        domain: checkDomain(flags.domain),
+        adminEmail: flags.adminEmail,
+      }
+      const { startDaemon } = await import('./daemon.js')
+      const daemon = await startDaemon(options)
+      let closing = false
+      const shutdown = (signal: string) => {
+        if (closing) return
+        closing = true
+        console.log(`${signal} received, shutting down`)
+        daemon.close().then(
+          () => process.exit(0),
+          (e: unknown) => {
+            console.error('shutdown failed:', e)
+            process.exit(1)
+          },
+        )
+      }
+      process.on('SIGTERM', () => shutdown('SIGTERM'))
+      process.on('SIGINT', () => shutdown('SIGINT'))
+    })
+}

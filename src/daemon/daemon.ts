@@ -1,0 +1,104 @@
+/**
+ * `localspace daemon`: opens the store, makes the admin account on first start, serves the
+ * API and runs the space lifecycle. Everything it owns is closed on SIGTERM.
+ */
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { buildServer } from '../api/server.js'
+import { createAccount, issueApiKey } from '../api/routes/account.routes.js'
+import { EventBus } from '../core/events.js'
+import { nowIso } from '../core/ids.js'
+import { generatePassword } from '../core/passwords.js'
+import type { RuntimeView } from '../core/runtime-view.js'
+import { Store } from '../store/store.js'
+import { hostCidrs, primaryAddress, thisHost } from './host-facts.js'
+import { urlFor, type DaemonOptions } from './options.js'
+import { SpaceLifecycle } from './space-lifecycle.js'
+
+export const ADMIN_KEY_FILE = 'admin-api-key'
+export const ADMIN_PASSWORD_FILE = 'admin-password'
+
+export interface RunningDaemon {
+  apiUrl: string
+  adminKey: string
+  close(): Promise<void>
+}
+
+function writeSecret(file: string, value: string): void {
+  writeFileSync(file, `${value}\n`, { mode: 0o600 })
+  chmodSync(file, 0o600)
+}
+
+/** First start: the installation admin, its API key and password, each in a 0600 file. */
+function ensureAdmin(store: Store, dataDir: string, email: string): string {
+  const keyFile = join(dataDir, ADMIN_KEY_FILE)
+  if (store.accounts.count() > 0 && existsSync(keyFile)) {
+    return readFileSync(keyFile, 'utf8').trim()
+  }
+  const password = generatePassword()
+  const token = store.transaction(() => {
+    const admin =
+      store.accounts.find(email) ?? createAccount(store, { email, password, isAdmin: true })
+    return issueApiKey(store, admin, 'localspace admin key', null).token
+  })
+  writeSecret(join(dataDir, ADMIN_PASSWORD_FILE), password)
+  writeSecret(keyFile, token)
+  return token
+}
+
+export async function startDaemon(
+  options: DaemonOptions,
+  log = console.log,
+): Promise<RunningDaemon> {
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 })
+  const store = Store.open(join(options.dataDir, 'localspace.db'))
+  const adminKey = ensureAdmin(store, options.dataDir, options.adminEmail)
+  const events = new EventBus()
+  const startedAt = nowIso()
+  const runtime: RuntimeView = {
+    dynos: () => [],
+    natSources: () => {
+      const address = primaryAddress()
+      return address ? [address] : []
+    },
+    hosts: () => [thisHost(startedAt)],
+    reservedCidrs: hostCidrs,
+  }
+  const lifecycle = new SpaceLifecycle(store, events)
+  lifecycle.recover()
+
+  const apiUrl = urlFor(options.apiListen)
+  const router = options.routerListen[0]
+  const api = buildServer({
+    store,
+    events,
+    runtime,
+    domain: options.domain,
+    apiUrl,
+    routerUrl: router ? urlFor(router, options.domain) : `http://${options.domain}/`,
+  })
+  try {
+    await api.listen({ host: options.apiListen.host, port: options.apiListen.port })
+  } catch (e) {
+    lifecycle.stop()
+    store.close()
+    throw e
+  }
+  const address = api.server.address()
+  const port = typeof address === 'object' && address ? address.port : options.apiListen.port
+  const boundUrl = urlFor({ ...options.apiListen, port })
+  api.ctx.apiUrl = boundUrl // the port is known only now when it was 0
+  log(`localspace API listening on ${boundUrl} (data in ${options.dataDir})`)
+  log(`export HEROKU_HOST=${boundUrl}`)
+  log(`export HEROKU_API_KEY=${adminKey}`)
+
+  return {
+    apiUrl: boundUrl,
+    adminKey,
+    async close() {
+      lifecycle.stop()
+      await api.close()
+      store.close()
+    },
+  }
+}

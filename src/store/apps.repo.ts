@@ -1,0 +1,164 @@
+import type { App, FeatureState } from '../core/types.js'
+import type { Db } from './db.js'
+
+interface AppRow {
+  id: string
+  name: string
+  owner_id: string
+  owner_email: string
+  team_id: string | null
+  team_name: string | null
+  space_id: string | null
+  space_name: string | null
+  space_shield: number | null
+  region: string
+  internal_routing: number
+  maintenance: number
+  stack: string
+  build_stack: string
+  created_at: string
+  updated_at: string
+  released_at: string | null
+}
+const toApp = (r: AppRow): App => ({
+  id: r.id,
+  name: r.name,
+  ownerId: r.owner_id,
+  ownerEmail: r.owner_email,
+  teamId: r.team_id,
+  teamName: r.team_name,
+  spaceId: r.space_id,
+  spaceName: r.space_name,
+  spaceShield: r.space_shield === 1,
+  region: r.region,
+  internalRouting: r.internal_routing === 1,
+  maintenance: r.maintenance === 1,
+  stack: r.stack,
+  buildStack: r.build_stack,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  releasedAt: r.released_at,
+})
+
+const APP_SELECT = `SELECT p.*, o.email owner_email, t.name team_name, s.name space_name, s.shield space_shield
+  FROM apps p JOIN accounts o ON o.id = p.owner_id
+  LEFT JOIN teams t ON t.id = p.team_id LEFT JOIN spaces s ON s.id = p.space_id`
+
+export class AppsRepo {
+  private readonly byIdStmt
+  private readonly byNameStmt
+  constructor(private readonly db: Db) {
+    // GET /apps/{app} is the hottest read; both lookups hit a unique index.
+    this.byIdStmt = db.prepare<[string], AppRow>(`${APP_SELECT} WHERE p.id = ?`)
+    this.byNameStmt = db.prepare<[string], AppRow>(`${APP_SELECT} WHERE p.name = ?`)
+  }
+
+  insert(a: App): void {
+    this.db
+      .prepare(
+        `INSERT INTO apps (id, name, owner_id, team_id, space_id, region, internal_routing, maintenance,
+           stack, build_stack, created_at, updated_at, released_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        a.id,
+        a.name,
+        a.ownerId,
+        a.teamId,
+        a.spaceId,
+        a.region,
+        a.internalRouting ? 1 : 0,
+        a.maintenance ? 1 : 0,
+        a.stack,
+        a.buildStack,
+        a.createdAt,
+        a.updatedAt,
+        a.releasedAt,
+      )
+  }
+
+  find(idOrName: string): App | undefined {
+    const r = this.byNameStmt.get(idOrName) ?? this.byIdStmt.get(idOrName)
+    return r && toApp(r)
+  }
+
+  nameTaken(name: string): boolean {
+    return this.db.prepare('SELECT 1 FROM apps WHERE name = ?').get(name) !== undefined
+  }
+
+  /** Apps the account can see: those it owns and those of its teams. */
+  visibleTo(accountId: string): App[] {
+    return this.db
+      .prepare<[string, string], AppRow>(
+        `${APP_SELECT} WHERE p.owner_id = ? OR p.team_id IN
+           (SELECT team_id FROM team_members WHERE account_id = ?)`,
+      )
+      .all(accountId, accountId)
+      .map(toApp)
+  }
+
+  all(): App[] {
+    return this.db.prepare<[], AppRow>(APP_SELECT).all().map(toApp)
+  }
+
+  forTeam(teamId: string): App[] {
+    return this.db
+      .prepare<[string], AppRow>(`${APP_SELECT} WHERE p.team_id = ?`)
+      .all(teamId)
+      .map(toApp)
+  }
+
+  forSpace(spaceId: string): App[] {
+    return this.db
+      .prepare<[string], AppRow>(`${APP_SELECT} WHERE p.space_id = ?`)
+      .all(spaceId)
+      .map(toApp)
+  }
+
+  update(
+    id: string,
+    fields: { name?: string; maintenance?: boolean; buildStack?: string },
+    now: string,
+  ): void {
+    const current = this.byIdStmt.get(id)
+    if (!current) return
+    this.db
+      .prepare(
+        'UPDATE apps SET name = ?, maintenance = ?, build_stack = ?, updated_at = ? WHERE id = ?',
+      )
+      .run(
+        fields.name ?? current.name,
+        fields.maintenance === undefined ? current.maintenance : fields.maintenance ? 1 : 0,
+        fields.buildStack ?? current.build_stack,
+        now,
+        id,
+      )
+  }
+
+  setReleasedAt(id: string, at: string): void {
+    this.db.prepare('UPDATE apps SET released_at = ?, updated_at = ? WHERE id = ?').run(at, at, id)
+  }
+
+  delete(id: string): void {
+    this.db.prepare('DELETE FROM apps WHERE id = ?').run(id)
+  }
+
+  /** Explicitly set feature states; features never touched take their catalogue default. */
+  features(appId: string): FeatureState[] {
+    return this.db
+      .prepare<[string], { name: string; enabled: number; updated_at: string }>(
+        'SELECT name, enabled, updated_at FROM app_features WHERE app_id = ?',
+      )
+      .all(appId)
+      .map((r) => ({ name: r.name, enabled: r.enabled === 1, updatedAt: r.updated_at }))
+  }
+
+  setFeature(appId: string, name: string, enabled: boolean, now: string): void {
+    this.db
+      .prepare(
+        `INSERT INTO app_features (app_id, name, enabled, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (app_id, name) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at`,
+      )
+      .run(appId, name, enabled ? 1 : 0, now)
+  }
+}

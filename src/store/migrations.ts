@@ -1,0 +1,129 @@
+/**
+ * Versioned schema migrations. Append only: a migration that has shipped is never edited,
+ * because installations have already applied it. Each runs in its own transaction.
+ */
+export interface Migration {
+  version: number
+  name: string
+  sql: string
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'accounts, teams, spaces, apps, releases, formation',
+    sql: `
+      CREATE TABLE accounts (
+        id TEXT PRIMARY KEY,
+        email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        name TEXT,
+        password_hash TEXT,
+        is_admin INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE TABLE authorizations (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        token_hash TEXT NOT NULL UNIQUE,
+        description TEXT NOT NULL DEFAULT '',
+        expires_at TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE TABLE teams (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE TABLE team_members (
+        team_id TEXT NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'member')),
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (team_id, account_id)
+      );
+      CREATE TABLE spaces (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        team_id TEXT NOT NULL REFERENCES teams(id),
+        region TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('allocating', 'allocated', 'deleting')),
+        shield INTEGER NOT NULL DEFAULT 0,
+        cidr TEXT NOT NULL UNIQUE,
+        data_cidr TEXT NOT NULL UNIQUE,
+        generation TEXT NOT NULL DEFAULT 'cedar',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE TABLE inbound_rulesets (
+        id TEXT PRIMARY KEY,
+        space_id TEXT NOT NULL REFERENCES spaces(id) ON DELETE CASCADE,
+        version INTEGER NOT NULL,
+        rules TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        applied INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        UNIQUE (space_id, version)
+      );
+      CREATE TABLE space_log_drains (
+        space_id TEXT PRIMARY KEY REFERENCES spaces(id) ON DELETE CASCADE,
+        id TEXT NOT NULL,
+        url TEXT NOT NULL,
+        token TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE TABLE apps (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        owner_id TEXT NOT NULL REFERENCES accounts(id),
+        team_id TEXT REFERENCES teams(id),
+        space_id TEXT REFERENCES spaces(id),
+        region TEXT NOT NULL,
+        internal_routing INTEGER NOT NULL DEFAULT 0,
+        maintenance INTEGER NOT NULL DEFAULT 0,
+        stack TEXT NOT NULL,
+        build_stack TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        released_at TEXT
+      );
+      CREATE INDEX apps_space ON apps(space_id);
+      CREATE INDEX apps_team ON apps(team_id);
+      CREATE TABLE app_features (
+        app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        enabled INTEGER NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (app_id, name)
+      );
+      CREATE TABLE releases (
+        id TEXT PRIMARY KEY,
+        app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        version INTEGER NOT NULL,
+        description TEXT NOT NULL,
+        config TEXT NOT NULL,
+        slug_id TEXT,
+        user_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (app_id, version)
+      );
+      CREATE TABLE formations (
+        id TEXT PRIMARY KEY,
+        app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        type TEXT NOT NULL,
+        command TEXT NOT NULL DEFAULT '',
+        quantity INTEGER NOT NULL,
+        size TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (app_id, type)
+      );
+    `,
+  },
+]

@@ -1,0 +1,36 @@
+import { AccountsRepo } from './accounts.repo.js'
+import { AppsRepo } from './apps.repo.js'
+import { openDatabase, type Db } from './db.js'
+import { ReleasesRepo } from './releases.repo.js'
+import { SpacesRepo } from './spaces.repo.js'
+import { TeamsRepo } from './teams.repo.js'
+
+/** The desired state of the installation, one SQLite file. */
+export class Store {
+  readonly accounts: AccountsRepo
+  readonly teams: TeamsRepo
+  readonly spaces: SpacesRepo
+  readonly apps: AppsRepo
+  readonly releases: ReleasesRepo
+
+  constructor(readonly db: Db) {
+    this.accounts = new AccountsRepo(db)
+    this.teams = new TeamsRepo(db)
+    this.spaces = new SpacesRepo(db)
+    this.apps = new AppsRepo(db)
+    this.releases = new ReleasesRepo(db)
+  }
+
+  static open(file: string): Store {
+    return new Store(openDatabase(file))
+  }
+
+  /** Runs `fn` in one transaction: all of its writes land, or none do. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)()
+  }
+
+  close(): void {
+    this.db.close()
+  }
+}
