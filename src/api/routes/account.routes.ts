@@ -151,8 +151,17 @@ export function accountRoutes(app: FastifyInstance): void {
   )
 }
 
+/**
+ * Who asks for a new key: `heroku login -i` sends Basic email:password; `heroku
+ * authorizations:create` sends the Bearer key it already has.
+ */
 function accountFromCredentials(store: Store, header: string | undefined): Account {
   const [scheme, value] = (header ?? '').split(/\s+/, 2)
+  if (scheme?.toLowerCase() === 'bearer' && value) {
+    const account = store.accounts.findByToken(hashToken(value), new Date().toISOString())
+    if (account) return account
+    throw errors.unauthorized()
+  }
   if (scheme?.toLowerCase() !== 'basic' || !value) throw errors.unauthorized()
   const decoded = Buffer.from(value, 'base64').toString('utf8')
   const colon = decoded.indexOf(':')
