@@ -30,6 +30,13 @@ module.exports = {
       from: { path: '^src/cli/' },
       to: { path: '^src/(?!core/|cli/)' },
     },
+    {
+      name: 'exec-only-core',
+      comment: 'the process runner knows nothing of what it runs',
+      severity: 'error',
+      from: { path: '^src/exec/' },
+      to: { path: '^src/(?!core/|exec/)' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
