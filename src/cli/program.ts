@@ -1,6 +1,49 @@
-import { Command } from 'commander'
+/**
+ * The `localspace` CLI: Heroku's command vocabulary, spoken to the daemon over HTTP only.
+ * Each group of commands lives in commands/<group>.ts and registers itself here.
+ */
+import { Command, type CommanderError } from 'commander'
+import { registerAccountsCommands } from './commands/accounts.js'
+import { registerAppsCommands } from './commands/apps.js'
+import { registerAuthCommands } from './commands/auth.js'
+import { registerConfigCommands } from './commands/config.js'
+import { registerFeaturesCommands } from './commands/features.js'
+import { registerPsCommands } from './commands/ps.js'
+import { registerRegionsCommands } from './commands/regions.js'
+import { registerReleasesCommands } from './commands/releases.js'
+import { registerSpacesCommands } from './commands/spaces.js'
+import { registerTeamsCommands } from './commands/teams.js'
+import { registerTrustedIpsCommands } from './commands/trusted-ips.js'
+import { defaultDeps, type CliDeps } from './context.js'
 
-/** Builds the CLI; each command talks to the API over HTTP only. */
-export function buildProgram(): Command {
-  return new Command('localspace').description('Heroku-style Private Spaces on your own servers')
+/** Usage mistakes (unknown flag, missing argument) exit 2, apart from API failures' 1. */
+export const USAGE_EXIT_CODE = 2
+
+const HELP_CODES = new Set(['commander.help', 'commander.helpDisplayed', 'commander.version'])
+
+/** Commander's exit code for its own outcomes: help and version as they are, usage errors 2. */
+export function exitCodeFor(error: CommanderError): number {
+  if (HELP_CODES.has(error.code) || error.exitCode === 0) return error.exitCode
+  return USAGE_EXIT_CODE
+}
+
+export function buildProgram(deps: CliDeps = defaultDeps()): Command {
+  const program = new Command('localspace')
+    .description('Heroku-style Private Spaces on your own servers')
+    .showHelpAfterError('(add --help for usage)')
+    // Subcommands copy this setting when they are created, so it must come first.
+    .exitOverride((error) => process.exit(exitCodeFor(error)))
+
+  registerAuthCommands(program, deps)
+  registerAccountsCommands(program, deps)
+  registerTeamsCommands(program, deps)
+  registerRegionsCommands(program, deps)
+  registerSpacesCommands(program, deps)
+  registerTrustedIpsCommands(program, deps)
+  registerAppsCommands(program, deps)
+  registerConfigCommands(program, deps)
+  registerReleasesCommands(program, deps)
+  registerPsCommands(program, deps)
+  registerFeaturesCommands(program, deps)
+  return program
 }

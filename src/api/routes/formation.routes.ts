@@ -94,7 +94,7 @@ export function formationRoutes(app: FastifyInstance): void {
   app.get<{ Params: { app: string } }>('/apps/:app/formation', async (request, reply) => {
     const target = findApp(store, request.account, request.params.app)
     const list = store.releases.formation(target.id).map((f) => formationJson(f, target))
-    return sendList(request, reply, list, ['id', 'type'])
+    return sendList(request, reply, list, ['type', 'id'])
   })
 
   app.get<{ Params: { app: string; type: string } }>(

@@ -1,0 +1,142 @@
+/**
+ * The Platform API shapes the CLI reads (heroku-platform-schema.json), only the fields it uses.
+ * The CLI is an HTTP client: it never imports the API's own types.
+ */
+export interface Ref {
+  id: string
+  name: string
+}
+
+export interface Account {
+  id: string
+  email: string
+  name: string | null
+  default_team?: Ref | null
+}
+
+export interface Authorization {
+  id: string
+  access_token: { token: string } | null
+  user: { email: string }
+}
+
+export interface CreatedAccount extends Account {
+  password?: string
+  api_key: string
+}
+
+export interface Team {
+  id: string
+  name: string
+  role: string | null
+}
+
+export interface TeamMember {
+  email: string
+  role: string
+}
+
+export interface Region {
+  id: string
+  name: string
+  description: string
+  private_capable: boolean
+}
+
+export interface Space {
+  id: string
+  name: string
+  state: 'allocating' | 'allocated' | 'deleting'
+  shield: boolean
+  cidr: string
+  data_cidr: string
+  region: Ref & { description?: string }
+  team: Ref
+  generation: Ref | string
+  created_at: string
+}
+
+export interface Nat {
+  state: string
+  sources: string[]
+}
+
+export interface TrustedRule {
+  action: 'allow' | 'deny'
+  source: string
+}
+
+export interface InboundRuleset {
+  rules: TrustedRule[]
+  applied?: boolean
+  [field: string]: unknown
+}
+
+export interface TopologyDyno {
+  number: number
+  private_ip: string
+  hostname: string
+}
+
+export interface Topology {
+  version: number
+  apps: Array<{
+    id: string
+    domains: string[]
+    formations?: Array<{ process_type: string; dynos: TopologyDyno[] }>
+    formation?: Array<{ process_type: string; dynos: TopologyDyno[] }>
+  }>
+}
+
+export interface App {
+  id: string
+  name: string
+  web_url: string
+  git_url: string
+  region: Ref
+  stack: Ref
+  space: (Ref & { shield: boolean }) | null
+  internal_routing: boolean | null
+  team: Ref | null
+  owner: { email: string }
+  maintenance: boolean
+  created_at: string
+  released_at: string | null
+}
+
+export type ConfigVars = Record<string, string>
+
+export interface Release {
+  id: string
+  version: number
+  description: string
+  status: string
+  current: boolean
+  user: { email: string }
+  eligible_for_rollback?: boolean
+  created_at: string
+}
+
+export interface Formation {
+  type: string
+  quantity: number
+  size: string
+  command: string
+}
+
+export interface Dyno {
+  name: string
+  type: string
+  command: string
+  size: string
+  state: string
+  updated_at: string
+}
+
+export interface Feature {
+  name: string
+  description: string
+  enabled: boolean
+  state: string
+  doc_url: string
+}
