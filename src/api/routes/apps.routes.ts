@@ -174,6 +174,26 @@ export function appRoutes(app: FastifyInstance): void {
     return sendList(request, reply, store.apps.forTeam(team.id).map(json))
   })
 
+  // `heroku apps` (no --team/--space/--all) lists `/users/~/apps`: an account's own apps,
+  // "excludes team apps" as the schema says. Only the account itself or the admin may ask.
+  app.get<{ Params: { user: string } }>('/users/:user/apps', async (request, reply) => {
+    const { user } = request.params
+    const account = user === '~' ? request.account : store.accounts.find(user)
+    if (!account || (account.id !== request.account.id && !request.account.isAdmin)) {
+      throw errors.notFound('account')
+    }
+    const owned = store.apps
+      .visibleTo(account.id)
+      .filter((a) => a.ownerId === account.id && a.teamId === null)
+    return sendList(request, reply, owned.map(json))
+  })
+
+  // localspace has no add-ons, but `apps:info` fails unless the app's add-on list exists.
+  app.get<{ Params: { app: string } }>('/apps/:app/addons', async (request, reply) => {
+    findApp(store, request.account, request.params.app)
+    return sendList(request, reply, [])
+  })
+
   for (const prefix of ['/apps', '/teams/apps']) {
     app.get<{ Params: { app: string } }>(`${prefix}/:app`, async (request) =>
       json(findApp(store, request.account, request.params.app)),

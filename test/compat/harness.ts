@@ -1,0 +1,357 @@
+/**
+ * The compat harness: a real `localspace daemon` on free ports, a recording proxy in front of
+ * it that checks every JSON body against Heroku's schema, and a runner for the official
+ * `heroku` CLI (node_modules/heroku) pointed at the proxy with a throwaway home directory.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import http from 'node:http'
+import net from 'node:net'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { checkResponse } from '../helpers/schema.js'
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+const HEROKU_RUN = join(ROOT, 'node_modules', 'heroku', 'bin', 'run.js')
+const DAEMON_START_TIMEOUT_MS = 20_000
+const DAEMON_STOP_TIMEOUT_MS = 10_000
+const CLI_TIMEOUT_MS = 60_000
+
+/** A port nobody listens on right now: bind port 0, read it, close. */
+export async function freePort(): Promise<number> {
+  const server = net.createServer()
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', resolve)
+  })
+  const { port } = server.address() as net.AddressInfo
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
+
+/** Resolves with the first stdout line matching `re`; rejects if the process exits or time runs out. */
+function waitForLine(child: ChildProcess, re: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    let out = ''
+    let err = ''
+    const done = (f: () => void) => {
+      clearTimeout(timer)
+      child.stdout!.off('data', onOut)
+      child.stderr!.off('data', onErr)
+      child.off('exit', onExit)
+      f()
+    }
+    const onOut = (chunk: Buffer) => {
+      out += chunk.toString()
+      const m = re.exec(out)
+      if (m) done(() => resolve(m))
+    }
+    const onErr = (chunk: Buffer) => {
+      err += chunk.toString()
+    }
+    const onExit = (code: number | null) =>
+      done(() => reject(new Error(`daemon exited (${code}) before ready:\n${out}${err}`)))
+    const timer = setTimeout(
+      () => done(() => reject(new Error(`daemon not ready after ${timeoutMs} ms:\n${out}${err}`))),
+      timeoutMs,
+    )
+    child.stdout!.on('data', onOut)
+    child.stderr!.on('data', onErr)
+    child.once('exit', onExit)
+  })
+}
+
+export interface Exchange {
+  method: string
+  path: string
+  status: number
+}
+
+/**
+ * Forwards everything to the daemon and checks each JSON response on the way back:
+ * success bodies against Heroku's schema, error bodies for Heroku's `{id, message}` shape.
+ */
+class RecordingProxy {
+  readonly failures: string[] = []
+  readonly undescribed = new Set<string>()
+  readonly exchanges: Exchange[] = []
+  private readonly server: http.Server
+
+  constructor(private readonly upstreamPort: number) {
+    this.server = http.createServer((req, res) => this.forward(req, res))
+  }
+
+  async listen(): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject)
+      this.server.listen(0, '127.0.0.1', resolve)
+    })
+    return (this.server.address() as net.AddressInfo).port
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections()
+    await new Promise<void>((resolve) => this.server.close(() => resolve()))
+  }
+
+  private forward(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const body: Buffer[] = []
+    req.on('data', (c: Buffer) => body.push(c))
+    req.on('end', () => {
+      const upstream = http.request(
+        {
+          host: '127.0.0.1',
+          port: this.upstreamPort,
+          method: req.method,
+          path: req.url,
+          headers: req.headers,
+        },
+        (up) => {
+          const chunks: Buffer[] = []
+          up.on('data', (c: Buffer) => chunks.push(c))
+          up.on('end', () => {
+            const buf = Buffer.concat(chunks)
+            this.record(req.method ?? 'GET', req.url ?? '/', up, buf)
+            res.writeHead(up.statusCode ?? 502, up.headers)
+            res.end(buf)
+          })
+        },
+      )
+      upstream.on('error', (e) => {
+        this.failures.push(`${req.method} ${req.url}: proxy could not reach the daemon: ${e}`)
+        res.writeHead(502).end()
+      })
+      upstream.end(Buffer.concat(body))
+    })
+  }
+
+  private record(method: string, path: string, up: http.IncomingMessage, buf: Buffer): void {
+    const status = up.statusCode ?? 0
+    this.exchanges.push({ method, path, status })
+    const what = `${method} ${path} (${status})`
+    if (buf.length === 0) return
+    if (!/json/.test(String(up.headers['content-type'])) || up.headers['content-encoding']) {
+      this.failures.push(`${what}: not a plain JSON response (${up.headers['content-type']})`)
+      return
+    }
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(buf.toString('utf8'))
+    } catch {
+      this.failures.push(`${what}: body is not valid JSON`)
+      return
+    }
+    if (status < 300) {
+      const check = checkResponse(method, path, parsed)
+      if (!check.described) this.undescribed.add(`${method} ${path.split('?')[0]}`)
+      for (const e of check.errors) this.failures.push(`${what}: ${e}`)
+    } else if (status >= 400) {
+      const e = parsed as { id?: unknown; message?: unknown }
+      if (typeof e.id !== 'string' || typeof e.message !== 'string') {
+        this.failures.push(`${what}: error body lacks string id and message`)
+      }
+    }
+  }
+}
+
+export interface CliResult {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+export interface RunOptions {
+  /** Extra environment; a value of `undefined` removes the variable. */
+  env?: Record<string, string | undefined>
+  /** Answers to prompts: when stderr first shows `prompt`, `answer` and a newline are typed. */
+  answers?: Array<{ prompt: string; answer: string }>
+}
+
+export interface Compat {
+  /** The proxy's URL, which is what HEROKU_HOST points at. */
+  apiUrl: string
+  apiKey: string
+  dataDir: string
+  home: string
+  routerPort: number
+  proxy: RecordingProxy
+  heroku: (args: string[], options?: RunOptions) => Promise<CliResult>
+  /** A Platform API call through the proxy, as the admin. */
+  api: (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }>
+  stop: () => Promise<void>
+}
+
+/** Starts daemon and proxy; `stop()` undoes everything, also after a partial start. */
+export async function startCompat(): Promise<Compat> {
+  if (!existsSync(join(ROOT, 'dist', 'main.js'))) {
+    throw new Error('localspace is not built: run `npm run build` before the compat tests')
+  }
+  const tmp = mkdtempSync(join(tmpdir(), 'localspace-compat-'))
+  const dataDir = join(tmp, 'data')
+  const home = join(tmp, 'home')
+  let daemon: ChildProcess | undefined
+  let proxy: RecordingProxy | undefined
+  let particleboard: http.Server | undefined
+
+  const stop = async () => {
+    await proxy?.close()
+    if (particleboard) {
+      particleboard.closeAllConnections()
+      await new Promise<void>((resolve) => particleboard!.close(() => resolve()))
+    }
+    if (daemon && daemon.exitCode === null && daemon.signalCode === null) {
+      const exited = new Promise<void>((resolve) => daemon!.once('exit', () => resolve()))
+      daemon.kill('SIGTERM')
+      const timer = setTimeout(() => daemon!.kill('SIGKILL'), DAEMON_STOP_TIMEOUT_MS)
+      await exited
+      clearTimeout(timer)
+    }
+    rmSync(tmp, { recursive: true, force: true })
+  }
+
+  try {
+    const [apiPort, routerPort] = [await freePort(), await freePort()]
+    daemon = spawn(
+      process.execPath,
+      [
+        join(ROOT, 'bin', 'localspace'),
+        'daemon',
+        '--data-dir',
+        dataDir,
+        '--api-listen',
+        `127.0.0.1:${apiPort}`,
+        '--router-listen',
+        `127.0.0.1:${routerPort}`,
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    const ready = await waitForLine(
+      daemon,
+      /^export HEROKU_API_KEY=(\S+)\r?\n/m,
+      DAEMON_START_TIMEOUT_MS,
+    )
+    const apiKey = ready[1]!
+    // Keep draining the daemon's output so a chatty daemon never blocks on a full pipe.
+    daemon.stdout!.resume()
+    daemon.stderr!.resume()
+
+    proxy = new RecordingProxy(apiPort)
+    const apiUrl = `http://127.0.0.1:${await proxy.listen()}`
+    // Particleboard stand-in: the CLI's delinquency checks (GET /account, /teams/…) get a
+    // 404 at once and ignore it (heroku-reference.md §1.1). A closed port would not do: the
+    // CLI retries refused connections with backoff, ~6 s per command.
+    particleboard = http.createServer((_req, res) => {
+      res.writeHead(404, { 'content-type': 'application/json' })
+      res.end('{"id":"not_found","message":"No Particleboard here."}')
+    })
+    await new Promise<void>((resolve) => particleboard!.listen(0, '127.0.0.1', resolve))
+    const particleboardUrl = `http://127.0.0.1:${(particleboard.address() as net.AddressInfo).port}`
+
+    // The CLI's cache dir; the terms-of-service marker keeps its one-time banner off stderr.
+    mkdirSync(join(home, '.cache', 'heroku'), { recursive: true })
+    writeFileSync(join(home, '.cache', 'heroku', 'terms-of-service'), '')
+
+    const baseEnv = (homeDir: string): Record<string, string> => ({
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: homeDir,
+      XDG_CONFIG_HOME: join(homeDir, '.config'),
+      XDG_CACHE_HOME: join(homeDir, '.cache'),
+      XDG_DATA_HOME: join(homeDir, '.local', 'share'),
+      HEROKU_HOST: apiUrl,
+      HEROKU_API_KEY: apiKey,
+      HEROKU_PARTICLEBOARD_URL: particleboardUrl,
+      // oclif: no update warning, no background autoupdate; heroku: no Herokulytics,
+      // OpenTelemetry or Sentry reports (telemetry-utils.js, cli-command-telemetry.js).
+      HEROKU_SKIP_NEW_VERSION_CHECK: 'true',
+      HEROKU_DISABLE_AUTOUPDATE: 'true',
+      HEROKU_SKIP_ANALYTICS: '1',
+      DISABLE_TELEMETRY: 'true',
+      NO_COLOR: '1',
+      CI: 'true',
+      // Wide enough that messages are not wrapped mid-sentence.
+      OCLIF_COLUMNS: '200',
+      COLUMNS: '200',
+    })
+
+    const heroku = (args: string[], options: RunOptions = {}): Promise<CliResult> => {
+      const env: Record<string, string> = baseEnv(home)
+      for (const [k, v] of Object.entries(options.env ?? {})) {
+        if (v === undefined) delete env[k]
+        else env[k] = v
+      }
+      return new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, ['--no-deprecation', HEROKU_RUN, ...args], {
+          cwd: home,
+          env,
+          stdio: ['pipe', 'pipe', 'pipe'],
+        })
+        let stdout = ''
+        let stderr = ''
+        const answers = [...(options.answers ?? [])]
+        // A CLI that exits without reading its input must not fail the test with EPIPE.
+        child.stdin.on('error', () => undefined)
+        child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
+        child.stderr.on('data', (c: Buffer) => {
+          stderr += c.toString()
+          while (answers[0] && stderr.includes(answers[0].prompt)) {
+            child.stdin.write(`${answers.shift()!.answer}\n`)
+            if (answers.length === 0) child.stdin.end()
+          }
+        })
+        if (answers.length === 0) child.stdin.end()
+        const timer = setTimeout(() => {
+          child.kill('SIGKILL')
+          reject(new Error(`heroku ${args.join(' ')} timed out:\n${stdout}\n${stderr}`))
+        }, CLI_TIMEOUT_MS)
+        child.on('error', reject)
+        child.on('close', (code) => {
+          clearTimeout(timer)
+          resolve({ code, stdout, stderr })
+        })
+      })
+    }
+
+    const api = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${apiUrl}${path}`, {
+        method,
+        headers: {
+          accept: 'application/vnd.heroku+json; version=3',
+          authorization: `Bearer ${apiKey}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      })
+      const text = await res.text()
+      return { status: res.status, body: text === '' ? undefined : (JSON.parse(text) as unknown) }
+    }
+
+    return { apiUrl, apiKey, dataDir, home, routerPort, proxy, heroku, api, stop }
+  } catch (e) {
+    await stop()
+    throw e
+  }
+}
+
+/** Whitespace-normalised text without the CLI's `›` error gutter, for message checks. */
+export const flat = (s: string): string => s.replace(/›/g, ' ').replace(/\s+/g, ' ').trim()
+
+/** `Key: value` lines of a styled object (spaces:info, apps:info, config…) as a map. */
+export function fields(stdout: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const line of stdout.split('\n')) {
+    const m = /^([A-Za-z][\w .-]*?):\s+(.*?)\s*$/.exec(line)
+    if (m) out[m[1]!] = m[2]!
+  }
+  return out
+}
+
+/** Rows of a CLI table (after its `---` rule) as arrays of cells. */
+export function tableRows(stdout: string): string[][] {
+  const lines = stdout.split('\n')
+  const rule = lines.findIndex((l) => /^-{5,}\s*$/.test(l))
+  return lines
+    .slice(rule + 1)
+    .filter((l) => l.trim() !== '')
+    .map((l) => l.trim().split(/\s{2,}/))
+}
