@@ -37,6 +37,13 @@ module.exports = {
       from: { path: '^src/exec/' },
       to: { path: '^src/(?!core/|exec/)' },
     },
+    {
+      name: 'network-only-core-and-exec',
+      comment: 'host networking knows nothing of the API, the store or the CLI',
+      severity: 'error',
+      from: { path: '^src/network/' },
+      to: { path: '^src/(?!core/|exec/|network/)' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

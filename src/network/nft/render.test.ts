@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, test } from 'node:test'
+import { run } from '../../exec/run.js'
+import { renderFirewall, renderInetTable, type FirewallState } from './render.js'
+
+const space = (n: number, egress: string[]) => ({
+  dynoBridge: `lsb-0000000${n}`,
+  dataBridge: `lsd-0000000${n}`,
+  cidr: `10.${2 * n}.0.0/16`,
+  gateway: `10.${2 * n}.0.1`,
+  internalRouter: `10.${2 * n}.0.3`,
+  egress,
+})
+
+const state: FirewallState = {
+  spaces: [space(1, ['203.0.113.10', '203.0.113.11']), space(2, [])],
+  attachments: [
+    { veth: 'lsv-00000001', address: '10.2.128.1' },
+    { veth: 'lsv-00000002', address: '10.4.128.1' },
+  ],
+  routerListeners: [{ address: '0.0.0.0', port: 8080 }],
+  egressInterface: 'eth-out',
+  allowedPrivate: [],
+}
+
+/** nft's own parser in check mode: validates without touching the kernel's rules. */
+async function nftAccepts(text: string): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'localspace-nft-'))
+  try {
+    writeFileSync(join(dir, 'rules.nft'), text)
+    await run('nft', ['-c', '-f', join(dir, 'rules.nft')])
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+describe('firewall rendering', () => {
+  test('the same state renders the same text', () => {
+    assert.equal(renderFirewall(state), renderFirewall(structuredClone(state)))
+  })
+
+  test('a space with two outbound addresses picks one by a hash of the dyno address', () => {
+    assert.match(
+      renderInetTable(state),
+      /ip saddr 10\.2\.0\.0\/16 oifname "eth-out" snat ip to jhash ip saddr mod 2 map \{ 0 : 203\.0\.113\.10, 1 : 203\.0\.113\.11 \}/,
+    )
+  })
+
+  test('a space without outbound addresses is masqueraded', () => {
+    assert.match(renderInetTable(state), /ip saddr 10\.4\.0\.0\/16 oifname "eth-out" masquerade/)
+  })
+
+  test('dynos reach only DNS and the internal router of their own gateway', () => {
+    const text = renderInetTable(state)
+    assert.match(text, /"lsb-00000001" \. 10\.2\.0\.1 \. udp \. 53/)
+    assert.match(text, /"lsb-00000001" \. 10\.2\.0\.3 \. tcp \. 443/)
+    assert.doesNotMatch(text, /"lsb-00000001" \. 10\.4\.0\.1/)
+  })
+
+  test('the rule count does not grow with dynos', () => {
+    const many = {
+      ...state,
+      attachments: Array.from({ length: 1000 }, (_, i) => ({
+        veth: `lsv-${i.toString(16).padStart(8, '0')}`,
+        address: `10.2.${128 + (i >> 8)}.${(i & 255) + 1}`,
+      })),
+    }
+    const rules = (text: string) =>
+      text.split('\n').filter((l) => /^\s{4}(iifname|oifname|ip) /.test(l)).length
+    assert.equal(rules(renderFirewall(many)), rules(renderFirewall(state)))
+  })
+
+  // Runs nft, so as root like the rest of the host tests.
+  test('nft accepts the rendered firewall, empty and full', async () => {
+    await nftAccepts(renderFirewall(state))
+    await nftAccepts(
+      renderFirewall({ spaces: [], attachments: [], routerListeners: [], allowedPrivate: [] }),
+    )
+  })
+})

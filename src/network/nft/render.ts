@@ -1,0 +1,159 @@
+/**
+ * Renders localspace's whole firewall from desired state (design.md §4, the truth table).
+ * Pure: the same state gives the same text, so a reconcile can compare and re-apply it.
+ *
+ * Two tables, both owned whole by localspace:
+ * - `inet localspace` judges routed traffic: what dynos may reach on the host (input), what
+ *   crosses between networks or leaves for the internet (forward), and the source NAT that
+ *   gives each space its stable outbound addresses (postrouting).
+ * - `bridge localspace` stops spoofing where frames enter a space bridge: a dyno may send only
+ *   from the address it was given, whatever it does as root inside its namespace.
+ * Per-dyno facts live in sets, so the rule count grows with spaces, never with dynos.
+ */
+import { NFT_TABLE } from '../names.js'
+
+export interface FirewallSpace {
+  dynoBridge: string
+  dataBridge: string
+  cidr: string
+  gateway: string
+  internalRouter: string
+  /** Outbound source addresses; empty means masquerade to the host's own address. */
+  egress: readonly string[]
+}
+
+export interface FirewallAttachment {
+  veth: string
+  address: string
+}
+
+export interface FirewallState {
+  spaces: readonly FirewallSpace[]
+  attachments: readonly FirewallAttachment[]
+  /** Host addresses and ports of the public router, which dynos may call (`0.0.0.0` = any). */
+  routerListeners: ReadonlyArray<{ address: string; port: number }>
+  /** Where traffic to the internet leaves; undefined = any interface that is not ours. */
+  egressInterface?: string
+  /** Private ranges outside the installation that the operator lets dynos reach. */
+  allowedPrivate: readonly string[]
+}
+
+/** Private and reserved ranges that dynos never reach unless allowed (design.md §4). */
+export const RESERVED_RANGES = [
+  '10.0.0.0/8',
+  '100.64.0.0/10',
+  '169.254.0.0/16',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+] as const
+
+export const DNS_PORT = 53
+export const INTERNAL_ROUTER_PORTS = [80, 443] as const
+
+const q = (name: string) => `"${name}"`
+
+/** `elements = { … }` for a non-empty list; nothing for an empty one (nft refuses `{ }`). */
+function elements(items: readonly string[]): string {
+  return items.length === 0 ? '' : `\n    elements = { ${items.join(',\n                 ')} }`
+}
+
+function set(name: string, type: string, items: readonly string[], interval = false): string {
+  return `  set ${name} {\n    type ${type}${interval ? '\n    flags interval' : ''}${elements(items)}\n  }`
+}
+
+function snatRule(space: FirewallSpace, egressMatch: string): string {
+  if (space.egress.length === 0) return `    ip saddr ${space.cidr} ${egressMatch} masquerade`
+  if (space.egress.length === 1) {
+    return `    ip saddr ${space.cidr} ${egressMatch} snat ip to ${space.egress[0]}`
+  }
+  // A hash of the source address picks the outbound address: a dyno keeps the same one.
+  const map = space.egress.map((ip, i) => `${i} : ${ip}`).join(', ')
+  return `    ip saddr ${space.cidr} ${egressMatch} snat ip to jhash ip saddr mod ${space.egress.length} map { ${map} }`
+}
+
+export function renderInetTable(state: FirewallState): string {
+  const egressMatch =
+    state.egressInterface === undefined ? 'oifname != "ls*"' : `oifname ${q(state.egressInterface)}`
+  const hostServices = state.spaces.flatMap((s) => [
+    `${q(s.dynoBridge)} . ${s.gateway} . udp . ${DNS_PORT}`,
+    `${q(s.dynoBridge)} . ${s.gateway} . tcp . ${DNS_PORT}`,
+    ...INTERNAL_ROUTER_PORTS.map((p) => `${q(s.dynoBridge)} . ${s.internalRouter} . tcp . ${p}`),
+  ])
+  const listeners = state.routerListeners.map(
+    (l) => `${l.address === '0.0.0.0' ? '0.0.0.0/0' : l.address} . ${l.port}`,
+  )
+  return `table inet ${NFT_TABLE} {
+${set(
+  'same_bridge',
+  'ifname . ifname',
+  state.spaces.map((s) => `${q(s.dynoBridge)} . ${q(s.dynoBridge)}`),
+)}
+${set(
+  'dyno_to_data',
+  'ifname . ifname',
+  state.spaces.map((s) => `${q(s.dynoBridge)} . ${q(s.dataBridge)}`),
+)}
+${set('host_services', 'ifname . ipv4_addr . inet_proto . inet_service', hostServices)}
+${set('router_listeners', 'ipv4_addr . inet_service', listeners, true)}
+${set('reserved', 'ipv4_addr', [...RESERVED_RANGES], true)}
+${set('allowed_private', 'ipv4_addr', state.allowedPrivate, true)}
+
+  chain input {
+    type filter hook input priority filter; policy accept;
+    iifname "lsb-*" ct state established,related accept
+    iifname "lsb-*" iifname . ip daddr . meta l4proto . th dport @host_services accept
+    iifname "lsb-*" meta l4proto tcp ip daddr . th dport @router_listeners accept
+    iifname "lsd-*" ct state established,related accept
+    iifname { "lsb-*", "lsd-*" } counter drop
+  }
+
+  chain forward {
+    type filter hook forward priority filter; policy accept;
+    iifname "ls[bd]-*" ct state established,related accept
+    oifname "ls[bd]-*" ct state established,related accept
+    iifname . oifname @same_bridge accept
+    iifname . oifname @dyno_to_data accept
+    iifname "lsb-*" ip daddr @allowed_private ${egressMatch} accept
+    iifname "lsb-*" ip daddr @reserved counter drop
+    iifname "lsb-*" ${egressMatch} accept
+    iifname "ls[bd]-*" counter drop
+    oifname "ls[bd]-*" counter drop
+  }
+
+  chain postrouting {
+    type nat hook postrouting priority srcnat; policy accept;
+${state.spaces.map((s) => snatRule(s, egressMatch)).join('\n')}
+  }
+}
+`
+}
+
+export function renderBridgeTable(state: FirewallState): string {
+  const owned = state.attachments.map((a) => `${q(a.veth)} . ${a.address}`)
+  return `table bridge ${NFT_TABLE} {
+${set('attachments', 'ifname . ipv4_addr', owned)}
+
+  chain prerouting {
+    type filter hook prerouting priority filter; policy accept;
+    iifname "lsv-*" ether type ip6 drop
+    iifname "lsv-*" ether type ip iifname . ip saddr != @attachments counter drop
+    iifname "lsv-*" ether type arp iifname . arp saddr ip != @attachments counter drop
+  }
+}
+`
+}
+
+/**
+ * One nft script that replaces both tables atomically: declaring a table first makes the
+ * delete safe when it does not exist yet, and nft applies the file as one transaction.
+ */
+export function renderFirewall(state: FirewallState): string {
+  return [
+    `table inet ${NFT_TABLE}`,
+    `delete table inet ${NFT_TABLE}`,
+    `table bridge ${NFT_TABLE}`,
+    `delete table bridge ${NFT_TABLE}`,
+    renderInetTable(state),
+    renderBridgeTable(state),
+  ].join('\n')
+}
