@@ -25,7 +25,9 @@ export interface Page<T> {
   contentRange?: string
 }
 
-const RANGE = /^\s*([a-z_]+)\s+(\]?)([^\s.;]*)\.\.([^\s;]*)\s*(?:;\s*(.*))?$/
+// The start ends at the first `..`, so it may hold single dots (emails); Next-Range encodes
+// its dots, so a start of our own making is never ambiguous.
+const RANGE = /^\s*([a-z_]+)\s+(\]?)([^\s;]*?)\.\.([^\s;]*)\s*(?:;\s*(.*))?$/
 
 /** Parses a Range header; throws 416 `requested_range_not_satisfiable` on anything malformed. */
 export function parseRange(
@@ -48,8 +50,8 @@ export function parseRange(
   }
   spec.field = field!
   spec.startExclusive = exclusive === ']'
-  if (start) spec.start = decodeURIComponent(start)
-  if (end) spec.end = decodeURIComponent(end)
+  if (start) spec.start = decodeBound(start, header)
+  if (end) spec.end = decodeBound(end, header)
   for (const part of (options ?? '').split(/[;,]/)) {
     const opt = part.trim()
     if (opt === '') continue
@@ -63,6 +65,14 @@ export function parseRange(
     }
   }
   return spec
+}
+
+function decodeBound(text: string, header: string): string {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    throw errors.badRange(`Invalid Range header: ${JSON.stringify(header)}.`)
+  }
 }
 
 type Key = string | number
@@ -98,7 +108,8 @@ export function paginate<T>(
     const opts = `max=${spec.max}${spec.order === 'desc' ? ', order=desc' : ''}`
     page.contentRange = `${spec.field} ${keyOf(first, spec.field)}..${keyOf(last, spec.field)}; ${opts}`
     if (inRange.length > items.length) {
-      page.nextRange = `${spec.field} ]${encodeURIComponent(String(keyOf(last, spec.field)))}..; ${opts}`
+      const start = encodeURIComponent(String(keyOf(last, spec.field))).replaceAll('.', '%2E')
+      page.nextRange = `${spec.field} ]${start}..; ${opts}`
     }
   }
   return page

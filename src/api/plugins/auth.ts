@@ -22,7 +22,9 @@ export function keyFromAuthorization(header: string | undefined): string | undef
 
 export function registerAuth(app: FastifyInstance): void {
   app.decorateRequest('account', null as unknown as Account)
-  app.addHook('preHandler', async (request) => {
+  // onRequest, before the body is read: a caller without a valid key learns nothing from
+  // parse or validation errors and cannot make the server parse a large body.
+  app.addHook('onRequest', async (request) => {
     if (request.routeOptions.config.public) return
     const key = keyFromAuthorization(request.headers.authorization)
     if (!key) throw errors.unauthorized()

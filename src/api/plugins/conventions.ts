@@ -46,6 +46,10 @@ export function registerConventions(app: FastifyInstance): void {
       }
     },
   )
+  // …so body schemas see `{}` for it (their required fields still apply), not `undefined`.
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined && request.routeOptions.schema?.body) request.body = {}
+  })
 
   app.setNotFoundHandler((_request, reply) => {
     void reply

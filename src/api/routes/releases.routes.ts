@@ -51,7 +51,8 @@ function parseConfigPatch(body: unknown): Record<string, string | null> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw errors.invalidParams('Config vars must be a JSON object of names to strings or null.')
   }
-  const patch: Record<string, string | null> = {}
+  // Null-prototype maps: names such as `constructor` or `__proto__` are plain config var names.
+  const patch = Object.create(null) as Record<string, string | null>
   for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
     if (!CONFIG_KEY.test(key)) {
       throw errors.invalidParams(
@@ -79,7 +80,7 @@ export function releaseRoutes(app: FastifyInstance): void {
     const target = findApp(store, request.account, request.params.app)
     const patch = parseConfigPatch(request.body)
     const changed = store.transaction(() => {
-      const config = { ...currentConfig(target.id) }
+      const config = Object.assign(Object.create(null) as ConfigVars, currentConfig(target.id))
       const set: string[] = []
       const removed: string[] = []
       for (const [key, value] of Object.entries(patch)) {

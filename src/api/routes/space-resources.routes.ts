@@ -100,7 +100,8 @@ export function spaceResourceRoutes(app: FastifyInstance): void {
     async (request, reply) => {
       const space = findSpace(store, request.account, request.params.space)
       const all = store.spaces.rulesets(space.id).map((r) => rulesetJson(r, space))
-      return sendList(request, reply, all, ['id'])
+      // Oldest first by default: the history reads in the order it was written.
+      return sendList(request, reply, all, ['created_at', 'id'])
     },
   )
 
