@@ -1,3 +1,4 @@
+import type { EgressPool } from '../core/egress.js'
 import type { EventBus } from '../core/events.js'
 import type { RuntimeView } from '../core/runtime-view.js'
 import type { Account } from '../core/types.js'
@@ -14,6 +15,8 @@ export interface ApiContext {
   apiUrl: string
   /** Public URL of the router, for web URLs (`http://<app>.<domain>:<port>/`). */
   routerUrl: string
+  /** Outbound address pools (`--egress-pool`); empty: spaces leave from the host's address. */
+  egressPools: readonly EgressPool[]
 }
 
 declare module 'fastify' {

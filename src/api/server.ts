@@ -3,6 +3,7 @@
  * `inject()` and the daemon decides where it listens.
  */
 import Fastify, { type FastifyInstance } from 'fastify'
+import type { EgressPool } from '../core/egress.js'
 import { EventBus } from '../core/events.js'
 import { emptyRuntimeView, type RuntimeView } from '../core/runtime-view.js'
 import type { Store } from '../store/store.js'
@@ -10,6 +11,7 @@ import type { ApiContext } from './context.js'
 import { registerAuth } from './plugins/auth.js'
 import { registerConventions, requestIdFrom } from './plugins/conventions.js'
 import { accountRoutes } from './routes/account.routes.js'
+import { attachmentRoutes } from './routes/attachments.routes.js'
 import { appRoutes } from './routes/apps.routes.js'
 import { formationRoutes } from './routes/formation.routes.js'
 import { regionRoutes } from './routes/regions.routes.js'
@@ -30,6 +32,7 @@ export interface ApiServerOptions {
   routerUrl?: string
   bodyLimit?: number
   logger?: boolean
+  egressPools?: readonly EgressPool[]
 }
 
 export function buildServer(options: ApiServerOptions): FastifyInstance {
@@ -57,6 +60,7 @@ export function buildServer(options: ApiServerOptions): FastifyInstance {
     domain: options.domain ?? 'localhost',
     apiUrl: options.apiUrl ?? 'http://127.0.0.1:5000',
     routerUrl: options.routerUrl ?? 'http://localhost:8080/',
+    egressPools: options.egressPools ?? [],
   }
   app.decorate('ctx', ctx)
   registerConventions(app)
@@ -70,5 +74,6 @@ export function buildServer(options: ApiServerOptions): FastifyInstance {
   appRoutes(app)
   releaseRoutes(app)
   formationRoutes(app)
+  attachmentRoutes(app)
   return app
 }

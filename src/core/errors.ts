@@ -31,6 +31,7 @@ export class PlatformError extends Error {
 export type ResourceKind =
   | 'account'
   | 'app'
+  | 'attachment'
   | 'authorization'
   | 'feature'
   | 'formation'

@@ -7,6 +7,8 @@ import { EventEmitter } from 'node:events'
 export interface PlatformEvents {
   'space.changed': [spaceId: string]
   'ruleset.changed': [spaceId: string]
+  /** Attachments of a space were added or are to be removed. */
+  'network.changed': [spaceId: string]
   'app.changed': [appId: string]
   'formation.changed': [appId: string]
   /** A restart or stop asked for: all dynos (`target` undefined), one type, or one dyno. */

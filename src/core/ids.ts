@@ -14,3 +14,9 @@ export const newToken = (): string => `HRKU-${randomBytes(30).toString('base64ur
 export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex')
 
 export const nowIso = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+
+/**
+ * The first 8 hex digits of a UUID. Host objects are named by it (interface names are
+ * limited to 15 characters), so the API keeps it unique among spaces.
+ */
+export const shortId = (uuid: string): string => uuid.replace(/-/g, '').slice(0, 8).toLowerCase()

@@ -126,3 +126,19 @@ export interface FeatureState {
   enabled: boolean
   updatedAt: string | null
 }
+
+export type AttachmentKind = 'dyno' | 'data'
+export type AttachmentState = 'pending' | 'ready' | 'detaching'
+
+/** A network namespace given a place in a space: a dyno's, or a data service's. */
+export interface Attachment {
+  id: string
+  spaceId: string
+  kind: AttachmentKind
+  address: string
+  /** Who uses it: a dyno id, a data service id, or a label for ones made by hand. */
+  owner: string
+  state: AttachmentState
+  createdAt: string
+  updatedAt: string
+}

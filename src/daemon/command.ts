@@ -4,7 +4,14 @@
  * commands start fast.
  */
 import type { Command } from 'commander'
-import { checkDomain, DAEMON_DEFAULTS, parseListen } from './options.js'
+import { parseEgressPool } from '../core/egress.js'
+import {
+  checkDomain,
+  checkInterfaceName,
+  checkPrivateRange,
+  DAEMON_DEFAULTS,
+  parseListen,
+} from './options.js'
 
 interface DaemonFlags {
   dataDir: string
@@ -12,6 +19,9 @@ interface DaemonFlags {
   routerListen: string[]
   domain: string
   adminEmail: string
+  egressPool?: string[]
+  egressInterface?: string
+  allowPrivate?: string[]
 }
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value]
@@ -42,6 +52,11 @@ export function addDaemonCommand(program: Command): void {
         ),
         domain: checkDomain(flags.domain),
         adminEmail: flags.adminEmail,
+        egressPools: (flags.egressPool ?? []).map(parseEgressPool),
+        ...(flags.egressInterface !== undefined && {
+          egressInterface: checkInterfaceName(flags.egressInterface),
+        }),
+        allowPrivate: (flags.allowPrivate ?? []).map(checkPrivateRange),
       }
       const { startDaemon } = await import('./daemon.js')
       const daemon = await startDaemon(options)

@@ -76,6 +76,7 @@ export async function startDaemon(
     domain: options.domain,
     apiUrl,
     routerUrl: router ? urlFor(router, options.domain) : `http://${options.domain}/`,
+    egressPools: options.egressPools,
   })
   try {
     await api.listen({ host: options.apiListen.host, port: options.apiListen.port })

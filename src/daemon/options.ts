@@ -1,5 +1,6 @@
 /** Daemon flags, parsed and checked before anything starts. */
-import { parseIpv4 } from '../core/cidr.js'
+import { parseCidr, parseIpv4 } from '../core/cidr.js'
+import type { EgressPool } from '../core/egress.js'
 
 export interface ListenAddress {
   host: string
@@ -12,6 +13,12 @@ export interface DaemonOptions {
   routerListen: ListenAddress[]
   domain: string
   adminEmail: string
+  /** Outbound address pools, per region or for all (`--egress-pool`). */
+  egressPools: EgressPool[]
+  /** Where dyno traffic to the internet leaves (`--egress-interface`); default: any. */
+  egressInterface?: string
+  /** Private ranges outside the installation dynos may reach (`--allow-private`). */
+  allowPrivate: string[]
 }
 
 export const DAEMON_DEFAULTS = {
@@ -33,6 +40,22 @@ export function parseListen(flag: string, text: string): ListenAddress {
     )
   }
   return { host, port }
+}
+
+export function checkPrivateRange(text: string): string {
+  if (!parseCidr(text, { strict: true })) {
+    throw new Error(
+      `--allow-private must be a network such as 192.168.50.0/24 (got ${JSON.stringify(text)})`,
+    )
+  }
+  return text
+}
+
+export function checkInterfaceName(name: string): string {
+  if (!/^[\w.:-]{1,15}$/.test(name)) {
+    throw new Error(`--egress-interface must be an interface name (got ${JSON.stringify(name)})`)
+  }
+  return name
 }
 
 const DOMAIN =

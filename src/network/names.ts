@@ -1,3 +1,5 @@
+import { shortId } from '../core/ids.js'
+
 /**
  * Names of the host objects localspace owns. Every one starts with `ls` and carries a short id,
  * so ownership is provable from the name alone, and fits Linux's 15-character interface limit.
@@ -5,9 +7,6 @@
 export const OWNED_LINK = /^ls[bdv]-[0-9a-f]{8}$/
 export const OWNED_NETNS = /^ls-[0-9a-f]{8}$/
 export const NFT_TABLE = 'localspace'
-
-/** The first 8 hex digits of a UUID: unique among spaces (the API checks) and dynos. */
-export const shortId = (uuid: string): string => uuid.replace(/-/g, '').slice(0, 8).toLowerCase()
 
 export const dynoBridgeName = (spaceId: string): string => `lsb-${shortId(spaceId)}`
 export const dataBridgeName = (spaceId: string): string => `lsd-${shortId(spaceId)}`

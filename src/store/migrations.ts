@@ -126,4 +126,27 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'space networks: outbound addresses and attachments',
+    sql: `
+      CREATE TABLE space_egress (
+        address TEXT PRIMARY KEY,
+        space_id TEXT NOT NULL REFERENCES spaces(id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX space_egress_space ON space_egress(space_id);
+      CREATE TABLE network_attachments (
+        id TEXT PRIMARY KEY,
+        space_id TEXT NOT NULL REFERENCES spaces(id),
+        kind TEXT NOT NULL CHECK (kind IN ('dyno', 'data')),
+        address TEXT NOT NULL UNIQUE,
+        owner TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'ready', 'detaching')),
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE INDEX network_attachments_space ON network_attachments(space_id);
+    `,
+  },
 ]

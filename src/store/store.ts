@@ -1,6 +1,7 @@
 import { AccountsRepo } from './accounts.repo.js'
 import { AppsRepo } from './apps.repo.js'
 import { openDatabase, type Db } from './db.js'
+import { NetworkRepo } from './network.repo.js'
 import { ReleasesRepo } from './releases.repo.js'
 import { SpacesRepo } from './spaces.repo.js'
 import { TeamsRepo } from './teams.repo.js'
@@ -12,6 +13,7 @@ export class Store {
   readonly spaces: SpacesRepo
   readonly apps: AppsRepo
   readonly releases: ReleasesRepo
+  readonly network: NetworkRepo
 
   constructor(readonly db: Db) {
     this.accounts = new AccountsRepo(db)
@@ -19,6 +21,7 @@ export class Store {
     this.spaces = new SpacesRepo(db)
     this.apps = new AppsRepo(db)
     this.releases = new ReleasesRepo(db)
+    this.network = new NetworkRepo(db)
   }
 
   static open(file: string): Store {

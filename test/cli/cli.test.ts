@@ -4,18 +4,15 @@
  * exit. Needs the build (`npm run build`); `npm test` builds first.
  */
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
+import { BIN, REPO, freePort, startDaemonProcess, type DaemonProcess } from '../helpers/daemon.js'
 
-const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
-const BIN = join(REPO, 'bin', 'localspace')
 const ADMIN_EMAIL = 'admin@localspace.localhost'
 
 type Named = { name: string }
@@ -24,49 +21,6 @@ interface Run {
   code: number | null
   stdout: string
   stderr: string
-}
-
-/** A port nobody listens on right now: bind port 0, note the port, close. */
-async function freePort(): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const address = server.address()
-  const port = typeof address === 'object' && address ? address.port : 0
-  server.close()
-  await once(server, 'close')
-  return port
-}
-
-/** Starts the daemon and resolves with its admin key once it prints the export line. */
-async function startDaemon(
-  dataDir: string,
-  port: number,
-): Promise<{ child: ChildProcess; key: string }> {
-  const child = spawn(
-    process.execPath,
-    [BIN, 'daemon', '--data-dir', dataDir, '--api-listen', `127.0.0.1:${port}`],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  )
-  let output = ''
-  child.stdout.setEncoding('utf8')
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d))
-  const key = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`daemon did not start:\n${output}`)), 20_000)
-    child.stdout.on('data', (d: string) => {
-      output += d
-      const m = /export HEROKU_API_KEY=(\S+)/.exec(output)
-      if (m) {
-        clearTimeout(timer)
-        resolve(m[1]!)
-      }
-    })
-    child.once('exit', () => {
-      clearTimeout(timer)
-      reject(new Error(`daemon exited before it was ready:\n${output}`))
-    })
-  })
-  return { child, key }
 }
 
 /** The environment without any credentials the person running the tests may have set. */
@@ -92,7 +46,7 @@ describe('localspace CLI against a real daemon', () => {
   const app = `cli-app-${suffix}`
   const dataDir = mkdtempSync(join(tmpdir(), 'localspace-cli-data-'))
   const configHome = mkdtempSync(join(tmpdir(), 'localspace-cli-config-'))
-  let daemon: ChildProcess | undefined
+  let daemon: DaemonProcess | undefined
   let url = ''
   let adminKey = ''
 
@@ -132,19 +86,13 @@ describe('localspace CLI against a real daemon', () => {
 
   before(async () => {
     assert.ok(existsSync(join(REPO, 'dist', 'main.js')), 'run `npm run build` first')
-    const port = await freePort()
-    url = `http://127.0.0.1:${port}`
-    const started = await startDaemon(dataDir, port)
-    daemon = started.child
-    adminKey = started.key
+    daemon = await startDaemonProcess(dataDir, await freePort(), [], 20_000)
+    url = daemon.url
+    adminKey = daemon.key
   })
 
   after(async () => {
-    if (daemon && daemon.exitCode === null && daemon.signalCode === null) {
-      const exited = once(daemon, 'exit')
-      daemon.kill('SIGTERM')
-      await exited
-    }
+    await daemon?.stop()
     rmSync(dataDir, { recursive: true, force: true })
     rmSync(configHome, { recursive: true, force: true })
   })

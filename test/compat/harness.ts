@@ -3,64 +3,18 @@
  * it that checks every JSON body against Heroku's schema, and a runner for the official
  * `heroku` CLI (node_modules/heroku) pointed at the proxy with a throwaway home directory.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
-import net from 'node:net'
+import type net from 'node:net'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { REPO, freePort, startDaemonProcess, type DaemonProcess } from '../helpers/daemon.js'
 import { checkResponse } from '../helpers/schema.js'
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
-const HEROKU_RUN = join(ROOT, 'node_modules', 'heroku', 'bin', 'run.js')
+const HEROKU_RUN = join(REPO, 'node_modules', 'heroku', 'bin', 'run.js')
 const DAEMON_START_TIMEOUT_MS = 20_000
-const DAEMON_STOP_TIMEOUT_MS = 10_000
 const CLI_TIMEOUT_MS = 60_000
-
-/** A port nobody listens on right now: bind port 0, read it, close. */
-export async function freePort(): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', resolve)
-  })
-  const { port } = server.address() as net.AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
-
-/** Resolves with the first stdout line matching `re`; rejects if the process exits or time runs out. */
-function waitForLine(child: ChildProcess, re: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
-  return new Promise((resolve, reject) => {
-    let out = ''
-    let err = ''
-    const done = (f: () => void) => {
-      clearTimeout(timer)
-      child.stdout!.off('data', onOut)
-      child.stderr!.off('data', onErr)
-      child.off('exit', onExit)
-      f()
-    }
-    const onOut = (chunk: Buffer) => {
-      out += chunk.toString()
-      const m = re.exec(out)
-      if (m) done(() => resolve(m))
-    }
-    const onErr = (chunk: Buffer) => {
-      err += chunk.toString()
-    }
-    const onExit = (code: number | null) =>
-      done(() => reject(new Error(`daemon exited (${code}) before ready:\n${out}${err}`)))
-    const timer = setTimeout(
-      () => done(() => reject(new Error(`daemon not ready after ${timeoutMs} ms:\n${out}${err}`))),
-      timeoutMs,
-    )
-    child.stdout!.on('data', onOut)
-    child.stderr!.on('data', onErr)
-    child.once('exit', onExit)
-  })
-}
 
 export interface Exchange {
   method: string
@@ -184,13 +138,13 @@ export interface Compat {
 
 /** Starts daemon and proxy; `stop()` undoes everything, also after a partial start. */
 export async function startCompat(): Promise<Compat> {
-  if (!existsSync(join(ROOT, 'dist', 'main.js'))) {
+  if (!existsSync(join(REPO, 'dist', 'main.js'))) {
     throw new Error('localspace is not built: run `npm run build` before the compat tests')
   }
   const tmp = mkdtempSync(join(tmpdir(), 'localspace-compat-'))
   const dataDir = join(tmp, 'data')
   const home = join(tmp, 'home')
-  let daemon: ChildProcess | undefined
+  let daemon: DaemonProcess | undefined
   let proxy: RecordingProxy | undefined
   let particleboard: http.Server | undefined
 
@@ -200,41 +154,20 @@ export async function startCompat(): Promise<Compat> {
       particleboard.closeAllConnections()
       await new Promise<void>((resolve) => particleboard!.close(() => resolve()))
     }
-    if (daemon && daemon.exitCode === null && daemon.signalCode === null) {
-      const exited = new Promise<void>((resolve) => daemon!.once('exit', () => resolve()))
-      daemon.kill('SIGTERM')
-      const timer = setTimeout(() => daemon!.kill('SIGKILL'), DAEMON_STOP_TIMEOUT_MS)
-      await exited
-      clearTimeout(timer)
-    }
+    await daemon?.stop()
     rmSync(tmp, { recursive: true, force: true })
   }
 
   try {
     const [apiPort, routerPort] = [await freePort(), await freePort()]
-    daemon = spawn(
-      process.execPath,
-      [
-        join(ROOT, 'bin', 'localspace'),
-        'daemon',
-        '--data-dir',
-        dataDir,
-        '--api-listen',
-        `127.0.0.1:${apiPort}`,
-        '--router-listen',
-        `127.0.0.1:${routerPort}`,
-      ],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-    )
-    const ready = await waitForLine(
-      daemon,
-      /^export HEROKU_API_KEY=(\S+)\r?\n/m,
+    daemon = await startDaemonProcess(
+      dataDir,
+      apiPort,
+      ['--router-listen', `127.0.0.1:${routerPort}`],
       DAEMON_START_TIMEOUT_MS,
+      { cwd: REPO },
     )
-    const apiKey = ready[1]!
-    // Keep draining the daemon's output so a chatty daemon never blocks on a full pipe.
-    daemon.stdout!.resume()
-    daemon.stderr!.resume()
+    const apiKey = daemon.key
 
     proxy = new RecordingProxy(apiPort)
     const apiUrl = `http://127.0.0.1:${await proxy.listen()}`

@@ -25,45 +25,68 @@ export async function freePort(): Promise<number> {
   return port
 }
 
+/** How long `stop()` waits after its signal before it sends SIGKILL. */
+const STOP_TIMEOUT_MS = 10_000
+
 export interface DaemonProcess {
   child: ChildProcess
   url: string
   key: string
+  /** Everything the daemon has printed so far, stdout and stderr together. */
   output: () => string
-  /** Sends a signal and waits for the exit; resolves to the exit code (or signal name). */
+  /**
+   * Sends a signal (SIGKILL as well if the daemon is still running 10 s later) and waits for
+   * the exit; resolves to the exit code (or signal name).
+   */
   stop(signal?: NodeJS.Signals): Promise<number | string>
 }
 
-/** Starts the daemon and resolves once it has printed its HEROKU_API_KEY line. */
+export interface DaemonOptions {
+  /** The daemon's working directory; the test runner's by default. */
+  cwd?: string
+}
+
+/**
+ * Starts the daemon and resolves once it has printed its HEROKU_API_KEY line. Its output is
+ * drained for as long as it runs, so a chatty daemon never blocks on a full pipe. If it does
+ * not get ready in time it is killed and the promise rejects.
+ */
 export async function startDaemonProcess(
   dataDir: string,
   port: number,
   extraArgs: string[] = [],
   timeoutMs = 15_000,
+  options: DaemonOptions = {},
 ): Promise<DaemonProcess> {
   const child = spawn(
     process.execPath,
     [BIN, 'daemon', '--data-dir', dataDir, '--api-listen', `127.0.0.1:${port}`, ...extraArgs],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] },
   )
   let out = ''
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
   child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d))
-  const exited = once(child, 'exit')
   const key = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`daemon did not start:\n${out}`)), timeoutMs)
-    const check = () => {
-      const m = /export HEROKU_API_KEY=(\S+)/.exec(out)
-      if (m) {
-        clearTimeout(timer)
-        resolve(m[1]!)
-      }
-    }
-    child.stdout.on('data', check)
-    child.on('exit', () => {
+    const done = (settle: () => void) => {
       clearTimeout(timer)
-      reject(new Error(`daemon exited before it was ready:\n${out}`))
-    })
+      child.stdout.off('data', check)
+      child.off('exit', onExit)
+      child.off('error', onError)
+      settle()
+    }
+    const check = () => {
+      const m = /^export HEROKU_API_KEY=(\S+)\r?\n/m.exec(out)
+      if (m) done(() => resolve(m[1]!))
+    }
+    const onExit = () => done(() => reject(new Error(`daemon exited before it was ready:\n${out}`)))
+    const onError = (e: Error) => done(() => reject(e))
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      done(() => reject(new Error(`daemon did not start within ${timeoutMs} ms:\n${out}`)))
+    }, timeoutMs)
+    child.stdout.on('data', check)
+    child.once('exit', onExit)
+    child.once('error', onError)
   })
   return {
     child,
@@ -74,9 +97,15 @@ export async function startDaemonProcess(
       if (child.exitCode !== null || child.signalCode !== null) {
         return child.exitCode ?? child.signalCode!
       }
+      const exited = once(child, 'exit')
       child.kill(signal)
-      const [code, sig] = (await exited) as [number | null, NodeJS.Signals | null]
-      return code ?? sig!
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS)
+      try {
+        const [code, sig] = (await exited) as [number | null, NodeJS.Signals | null]
+        return code ?? sig!
+      } finally {
+        clearTimeout(timer)
+      }
     },
   }
 }

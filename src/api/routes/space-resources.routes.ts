@@ -117,9 +117,12 @@ export function spaceResourceRoutes(app: FastifyInstance): void {
 
   app.get<{ Params: { space: string } }>('/spaces/:space/nat', async (request) => {
     const space = findSpace(store, request.account, request.params.space)
+    // A space's own outbound addresses when a pool gave it some; else the host's address.
+    const egress = store.network.egressOf(space.id)
+    const sources = egress.length > 0 ? egress : runtime.natSources(space.id)
     return {
       state: space.state === 'allocated' ? 'enabled' : 'updating',
-      sources: space.state === 'allocated' ? runtime.natSources(space.id) : [],
+      sources: space.state === 'allocated' ? sources : [],
       created_at: space.createdAt,
       updated_at: space.updatedAt,
     }

@@ -1,7 +1,8 @@
 /** Spaces: create, list, info, rename, destroy (heroku-reference.md §2). */
 import type { FastifyInstance } from 'fastify'
 import { errors } from '../../core/errors.js'
-import { newId, nowIso } from '../../core/ids.js'
+import { pickEgressAddresses, poolFor } from '../../core/egress.js'
+import { newId, nowIso, shortId } from '../../core/ids.js'
 import { SPACE_NAME, SPACE_NAME_MAX } from '../../core/names.js'
 import { findRegion } from '../../core/regions.js'
 import { planSpaceCidrs } from '../../core/space-cidrs.js'
@@ -49,6 +50,15 @@ export function checkSpaceName(store: Store, name: string, exceptId?: string): v
   }
   const existing = store.spaces.find(name)
   if (existing && existing.id !== exceptId) throw errors.invalidParams('Name is already taken.')
+}
+
+/** A space id whose short form (it names the space's bridges) no other space has. */
+function newSpaceId(store: Store): string {
+  const used = new Set(store.spaces.all().map((s) => shortId(s.id)))
+  for (;;) {
+    const id = newId()
+    if (!used.has(shortId(id))) return id
+  }
 }
 
 /** Networks a new space must not overlap: every space's pair plus the host's own. */
@@ -125,7 +135,7 @@ export function spaceRoutes(app: FastifyInstance): void {
           takenCidrs(store, runtime.reservedCidrs()),
         )
         const created: Space = {
-          id: newId(),
+          id: newSpaceId(store),
           name: body.name,
           teamId: team.id,
           teamName: team.name,
@@ -139,6 +149,13 @@ export function spaceRoutes(app: FastifyInstance): void {
           updatedAt: now,
         }
         store.spaces.insert(created)
+        // Outbound addresses are handed out now, so an exhausted pool refuses the space
+        // before anything is stored.
+        const pool = poolFor(app.ctx.egressPools, region.name)
+        if (pool) {
+          const taken = new Set(store.network.allEgress())
+          store.network.insertEgress(created.id, pickEgressAddresses(pool, taken), now)
+        }
         // A new space admits the whole internet until its admins say otherwise (Heroku's default).
         store.spaces.insertRuleset({
           id: newId(),

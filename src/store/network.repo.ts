@@ -1,0 +1,96 @@
+import type { Attachment, AttachmentState } from '../core/types.js'
+import type { Db } from './db.js'
+
+interface AttachmentRow {
+  id: string
+  space_id: string
+  kind: Attachment['kind']
+  address: string
+  owner: string
+  state: AttachmentState
+  created_at: string
+  updated_at: string
+}
+const toAttachment = (r: AttachmentRow): Attachment => ({
+  id: r.id,
+  spaceId: r.space_id,
+  kind: r.kind,
+  address: r.address,
+  owner: r.owner,
+  state: r.state,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+})
+
+/** Outbound addresses of spaces and the network attachments (addresses) handed out in them. */
+export class NetworkRepo {
+  constructor(private readonly db: Db) {}
+
+  egressOf(spaceId: string): string[] {
+    return this.db
+      .prepare<[string], string>(
+        'SELECT address FROM space_egress WHERE space_id = ? ORDER BY rowid',
+      )
+      .pluck()
+      .all(spaceId)
+  }
+
+  allEgress(): string[] {
+    return this.db.prepare<[], string>('SELECT address FROM space_egress').pluck().all()
+  }
+
+  insertEgress(spaceId: string, addresses: readonly string[], now: string): void {
+    const insert = this.db.prepare(
+      'INSERT INTO space_egress (address, space_id, created_at) VALUES (?, ?, ?)',
+    )
+    for (const a of addresses) insert.run(a, spaceId, now)
+  }
+
+  insertAttachment(a: Attachment): void {
+    this.db
+      .prepare(
+        `INSERT INTO network_attachments (id, space_id, kind, address, owner, state, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(a.id, a.spaceId, a.kind, a.address, a.owner, a.state, a.createdAt, a.updatedAt)
+  }
+
+  attachments(spaceId?: string): Attachment[] {
+    const rows =
+      spaceId === undefined
+        ? this.db.prepare<[], AttachmentRow>('SELECT * FROM network_attachments').all()
+        : this.db
+            .prepare<[string], AttachmentRow>(
+              'SELECT * FROM network_attachments WHERE space_id = ?',
+            )
+            .all(spaceId)
+    return rows.map(toAttachment)
+  }
+
+  attachment(id: string): Attachment | undefined {
+    const r = this.db
+      .prepare<[string], AttachmentRow>('SELECT * FROM network_attachments WHERE id = ?')
+      .get(id)
+    return r && toAttachment(r)
+  }
+
+  /** Addresses in use in a space, including ones still being detached (never reused early). */
+  addressesInUse(spaceId: string): Set<string> {
+    return new Set(
+      this.db
+        .prepare<[string], string>('SELECT address FROM network_attachments WHERE space_id = ?')
+        .pluck()
+        .all(spaceId),
+    )
+  }
+
+  setAttachmentState(id: string, state: AttachmentState, now: string): void {
+    this.db
+      .prepare('UPDATE network_attachments SET state = ?, updated_at = ? WHERE id = ?')
+      .run(state, now, id)
+  }
+
+  deleteAttachment(id: string): void {
+    this.db.prepare('DELETE FROM network_attachments WHERE id = ?').run(id)
+  }
+}

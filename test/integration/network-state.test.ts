@@ -1,0 +1,114 @@
+/**
+ * The API side of space networks: outbound addresses from the egress pools, and attachments
+ * (addresses handed out in a space). The host side is tested in test/netns.
+ */
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import { parseEgressPool } from '../../src/core/egress.js'
+import { startTestApi, type TestApi } from '../helpers/api.js'
+
+describe('outbound addresses', () => {
+  let api: TestApi
+  before(async () => {
+    api = await startTestApi({
+      egressPools: [parseEgressPool('tokyo=203.0.113.0/29'), parseEgressPool('198.51.100.0/24')],
+    })
+    await api.call('POST', '/teams', { name: 'net-team' })
+  })
+  after(() => api.close())
+
+  test('a space takes two addresses from its region pool and nat reports them', async () => {
+    await api.call('POST', '/spaces', { name: 'tokyo-one', team: 'net-team', region: 'tokyo' })
+    const nat = await api.call('GET', '/spaces/tokyo-one/nat')
+    assert.equal(nat.body.state, 'enabled')
+    assert.deepEqual(nat.body.sources, ['203.0.113.1', '203.0.113.2'])
+  })
+
+  test('a region without a pool of its own uses the pool for all', async () => {
+    await api.call('POST', '/spaces', { name: 'oregon-one', team: 'net-team', region: 'oregon' })
+    const nat = await api.call('GET', '/spaces/oregon-one/nat')
+    assert.deepEqual(nat.body.sources, ['198.51.100.1', '198.51.100.2'])
+  })
+
+  test('an exhausted pool refuses the space with 422 and stores nothing', async () => {
+    // 203.0.113.0/29 has six usable addresses: three spaces' worth.
+    await api.call('POST', '/spaces', { name: 'tokyo-two', team: 'net-team', region: 'tokyo' })
+    await api.call('POST', '/spaces', { name: 'tokyo-three', team: 'net-team', region: 'tokyo' })
+    const before = api.store.spaces.all().length
+    const refused = await api.call('POST', '/spaces', {
+      name: 'tokyo-four',
+      team: 'net-team',
+      region: 'tokyo',
+    })
+    assert.equal(refused.status, 422)
+    assert.equal(refused.body.id, 'invalid_params')
+    assert.match(refused.body.message, /203\.0\.113\.0\/29/)
+    assert.equal(api.store.spaces.all().length, before)
+    assert.equal((await api.call('GET', '/spaces/tokyo-four')).status, 404)
+  })
+
+  test('a destroyed space gives its addresses back to the pool', async () => {
+    await api.call('DELETE', '/spaces/tokyo-three')
+    await api.call('POST', '/spaces', { name: 'tokyo-five', team: 'net-team', region: 'tokyo' })
+    const nat = await api.call('GET', '/spaces/tokyo-five/nat')
+    assert.deepEqual(nat.body.sources, ['203.0.113.5', '203.0.113.6'])
+  })
+})
+
+describe('attachments', () => {
+  let api: TestApi
+  before(async () => {
+    api = await startTestApi()
+    await api.call('POST', '/teams', { name: 'att-team' })
+    await api.call('POST', '/spaces', { name: 'att-space', team: 'att-team' })
+  })
+  after(() => api.close())
+
+  test('dynos get addresses from C.128.1 upwards, data services from D.0.10', async () => {
+    const one = await api.call('POST', '/localspace/spaces/att-space/attachments', { kind: 'dyno' })
+    const two = await api.call('POST', '/localspace/spaces/att-space/attachments', { kind: 'dyno' })
+    const data = await api.call('POST', '/localspace/spaces/att-space/attachments', {
+      kind: 'data',
+    })
+    assert.equal(one.status, 201)
+    assert.equal(one.body.address, '10.0.128.1')
+    assert.equal(two.body.address, '10.0.128.2')
+    assert.equal(data.body.address, '10.1.0.10')
+    assert.match(one.body.netns, /^ls-[0-9a-f]{8}$/)
+  })
+
+  test('an address is not handed out again until its attachment is gone', async () => {
+    const list = await api.call('GET', '/localspace/spaces/att-space/attachments')
+    const first = (list.body as Array<{ id: string; address: string }>).find(
+      (a) => a.address === '10.0.128.1',
+    )!
+    const detaching = await api.call('DELETE', `/localspace/attachments/${first.id}`)
+    assert.equal(detaching.status, 202)
+    assert.equal(detaching.body.state, 'detaching')
+    const next = await api.call('POST', '/localspace/spaces/att-space/attachments', {
+      kind: 'dyno',
+    })
+    assert.equal(next.body.address, '10.0.128.3')
+    api.store.network.deleteAttachment(first.id)
+    const reused = await api.call('POST', '/localspace/spaces/att-space/attachments', {
+      kind: 'dyno',
+    })
+    assert.equal(reused.body.address, '10.0.128.1')
+  })
+
+  test('only the installation admin manages attachments', async () => {
+    const key = api.user('att-user@example.com')
+    const res = await api.call(
+      'POST',
+      '/localspace/spaces/att-space/attachments',
+      { kind: 'dyno' },
+      { key },
+    )
+    assert.equal(res.status, 403)
+  })
+
+  test('an unknown kind is refused', async () => {
+    const res = await api.call('POST', '/localspace/spaces/att-space/attachments', { kind: 'gpu' })
+    assert.equal(res.status, 422)
+  })
+})
