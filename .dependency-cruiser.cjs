@@ -44,6 +44,13 @@ module.exports = {
       from: { path: '^src/network/' },
       to: { path: '^src/(?!core/|exec/|network/)' },
     },
+    {
+      name: 'agent-drives-host-from-store',
+      comment: 'the agent reads desired state and drives host modules; it never serves the API',
+      severity: 'error',
+      from: { path: '^src/agent/' },
+      to: { path: '^src/(api|cli|daemon)/' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

@@ -13,8 +13,8 @@ export interface ApiContext {
   domain: string
   /** Public URL of this API, for git URLs (`<apiUrl>/<app>.git`). */
   apiUrl: string
-  /** Public URL of the router, for web URLs (`http://<app>.<domain>:<port>/`). */
-  routerUrl: string
+  /** An app's web URL (`http://<app>.<domain>:<port>/`), on the router's first listener. */
+  webUrl: (appName: string) => string
   /** Outbound address pools (`--egress-pool`); empty: spaces leave from the host's address. */
   egressPools: readonly EgressPool[]
 }

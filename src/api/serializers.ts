@@ -163,12 +163,10 @@ export const hostJson = (h: HostView) => ({
 })
 
 export function appJson(a: App, ctx: ApiContext) {
-  const web = new URL(ctx.routerUrl)
-  web.hostname = `${a.name}.${ctx.domain}`
   return {
     id: a.id,
     name: a.name,
-    web_url: web.toString(),
+    web_url: ctx.webUrl(a.name),
     git_url: `${ctx.apiUrl.replace(/\/$/, '')}/${a.name}.git`,
     region: regionRef(a.region),
     stack: STACK,

@@ -13,6 +13,7 @@ import { registerConventions, requestIdFrom } from './plugins/conventions.js'
 import { accountRoutes } from './routes/account.routes.js'
 import { attachmentRoutes } from './routes/attachments.routes.js'
 import { appRoutes } from './routes/apps.routes.js'
+import { doctorRoutes } from './routes/doctor.routes.js'
 import { formationRoutes } from './routes/formation.routes.js'
 import { regionRoutes } from './routes/regions.routes.js'
 import { releaseRoutes } from './routes/releases.routes.js'
@@ -33,6 +34,13 @@ export interface ApiServerOptions {
   bodyLimit?: number
   logger?: boolean
   egressPools?: readonly EgressPool[]
+}
+
+/** Parses the router URL once: app JSON is on hot paths and needs only string concatenation. */
+function webUrlFor(routerUrl: string, domain: string): (appName: string) => string {
+  const router = new URL(routerUrl)
+  const suffix = `.${domain}${router.port ? `:${router.port}` : ''}/`
+  return (appName) => `${router.protocol}//${appName}${suffix}`
 }
 
 export function buildServer(options: ApiServerOptions): FastifyInstance {
@@ -59,7 +67,7 @@ export function buildServer(options: ApiServerOptions): FastifyInstance {
     runtime: options.runtime ?? emptyRuntimeView(),
     domain: options.domain ?? 'localhost',
     apiUrl: options.apiUrl ?? 'http://127.0.0.1:5000',
-    routerUrl: options.routerUrl ?? 'http://localhost:8080/',
+    webUrl: webUrlFor(options.routerUrl ?? 'http://localhost:8080/', options.domain ?? 'localhost'),
     egressPools: options.egressPools ?? [],
   }
   app.decorate('ctx', ctx)
@@ -75,5 +83,6 @@ export function buildServer(options: ApiServerOptions): FastifyInstance {
   releaseRoutes(app)
   formationRoutes(app)
   attachmentRoutes(app)
+  doctorRoutes(app)
   return app
 }

@@ -7,6 +7,7 @@ import { registerAccountsCommands } from './commands/accounts.js'
 import { registerAppsCommands } from './commands/apps.js'
 import { registerAuthCommands } from './commands/auth.js'
 import { registerConfigCommands } from './commands/config.js'
+import { registerDoctorCommands } from './commands/doctor.js'
 import { registerFeaturesCommands } from './commands/features.js'
 import { registerPsCommands } from './commands/ps.js'
 import { registerRegionsCommands } from './commands/regions.js'
@@ -45,5 +46,6 @@ export function buildProgram(deps: CliDeps = defaultDeps()): Command {
   registerReleasesCommands(program, deps)
   registerPsCommands(program, deps)
   registerFeaturesCommands(program, deps)
+  registerDoctorCommands(program, deps)
   return program
 }

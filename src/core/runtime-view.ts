@@ -23,6 +23,14 @@ export interface HostView {
   allocatedAt: string
 }
 
+/** One line of `localspace doctor`. */
+export interface HealthCheck {
+  name: string
+  ok: boolean
+  /** What is wrong and what to do, in words a person understands; or what was seen. */
+  detail: string
+}
+
 export interface RuntimeView {
   /** Dynos the runtime reports for an app; empty until the runtime runs them. */
   dynos(appId: string): DynoView[]
@@ -32,6 +40,8 @@ export interface RuntimeView {
   hosts(): HostView[]
   /** Networks already used on the host, which a space CIDR must not overlap. */
   reservedCidrs(): string[]
+  /** Checks of the host: tools, privileges, drift from desired state. */
+  doctor(): Promise<HealthCheck[]>
 }
 
 export const emptyRuntimeView = (): RuntimeView => ({
@@ -39,4 +49,5 @@ export const emptyRuntimeView = (): RuntimeView => ({
   natSources: () => [],
   hosts: () => [],
   reservedCidrs: () => [],
+  doctor: () => Promise.resolve([]),
 })

@@ -43,6 +43,17 @@ export function addDaemonCommand(program: Command): void {
       'email of the admin made on first start',
       DAEMON_DEFAULTS.adminEmail,
     )
+    .option(
+      '--egress-pool <pool>',
+      'outbound addresses for spaces, [REGION=]CIDR; repeatable (default: the host address)',
+      collect,
+    )
+    .option('--egress-interface <iface>', 'the interface dyno traffic to the internet leaves by')
+    .option(
+      '--allow-private <cidr>',
+      'a private range outside localspace that dynos may reach; repeatable',
+      collect,
+    )
     .action(async (flags: DaemonFlags) => {
       const options = {
         dataDir: flags.dataDir,

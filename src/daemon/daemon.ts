@@ -4,19 +4,25 @@
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { LinuxSpaceHost } from '../agent/linux-space-host.js'
+import { NetworkAgent } from '../agent/network-agent.js'
 import { buildServer } from '../api/server.js'
 import { createAccount, issueApiKey } from '../api/routes/account.routes.js'
 import { EventBus } from '../core/events.js'
 import { nowIso } from '../core/ids.js'
 import { generatePassword } from '../core/passwords.js'
 import type { RuntimeView } from '../core/runtime-view.js'
+import { run } from '../exec/run.js'
 import { Store } from '../store/store.js'
 import { hostCidrs, primaryAddress, thisHost } from './host-facts.js'
 import { urlFor, type DaemonOptions } from './options.js'
-import { SpaceLifecycle } from './space-lifecycle.js'
+import { lockHost } from './host-lock.js'
+import { systemChecks } from './system-checks.js'
 
 export const ADMIN_KEY_FILE = 'admin-api-key'
 export const ADMIN_PASSWORD_FILE = 'admin-password'
+/** How often the network agent looks for drift when nothing changed. */
+export const RECONCILE_INTERVAL_MS = 10_000
 
 export interface RunningDaemon {
   apiUrl: string
@@ -50,6 +56,7 @@ export async function startDaemon(
   options: DaemonOptions,
   log = console.log,
 ): Promise<RunningDaemon> {
+  const lock = await lockHost()
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 })
   const store = Store.open(join(options.dataDir, 'localspace.db'))
   const adminKey = ensureAdmin(store, options.dataDir, options.adminEmail)
@@ -58,15 +65,26 @@ export async function startDaemon(
   const runtime: RuntimeView = {
     dynos: () => [],
     natSources: () => {
-      const address = primaryAddress()
+      const address = primaryAddress(options.egressInterface)
       return address ? [address] : []
     },
     hosts: () => [thisHost(startedAt)],
     reservedCidrs: hostCidrs,
+    doctor: async () => [...(await systemChecks(run)), ...(await agent.doctor())],
   }
-  const lifecycle = new SpaceLifecycle(store, events)
-  lifecycle.recover()
-
+  // Converges host networking once the API is listening (a daemon that cannot start changes
+  // nothing on the host), repairing whatever a crash left; then on every change and every
+  // RECONCILE_INTERVAL_MS.
+  const agent = new NetworkAgent(store, events, new LinuxSpaceHost(run), {
+    settings: {
+      ...(options.egressInterface !== undefined && { egressInterface: options.egressInterface }),
+      egressPoolCidrs: options.egressPools.map((p) => p.text),
+      allowPrivate: options.allowPrivate,
+      routerListeners: options.routerListen.map((l) => ({ address: l.host, port: l.port })),
+    },
+    intervalMs: RECONCILE_INTERVAL_MS,
+    log,
+  })
   const apiUrl = urlFor(options.apiListen)
   const router = options.routerListen[0]
   const api = buildServer({
@@ -81,9 +99,13 @@ export async function startDaemon(
   try {
     await api.listen({ host: options.apiListen.host, port: options.apiListen.port })
   } catch (e) {
-    lifecycle.stop()
     store.close()
+    await lock.release()
     throw e
+  }
+  await agent.start()
+  if (agent.lastError) {
+    log(`host networking is not converged yet; retrying every ${RECONCILE_INTERVAL_MS / 1000} s`)
   }
   const address = api.server.address()
   const port = typeof address === 'object' && address ? address.port : options.apiListen.port
@@ -97,9 +119,10 @@ export async function startDaemon(
     apiUrl: boundUrl,
     adminKey,
     async close() {
-      lifecycle.stop()
+      await agent.stop()
       await api.close()
       store.close()
+      await lock.release()
     },
   }
 }

@@ -3,24 +3,22 @@ import { createHash } from 'node:crypto'
 import { freemem, hostname, networkInterfaces, totalmem } from 'node:os'
 import type { HostView } from '../core/runtime-view.js'
 
-/** The host's own IPv4 networks (not loopback): a space CIDR may not overlap them. */
-export function hostCidrs(): string[] {
-  const out: string[] = []
-  for (const addrs of Object.values(networkInterfaces())) {
-    for (const a of addrs ?? []) {
-      if (a.family === 'IPv4' && !a.internal && a.cidr) out.push(a.cidr)
-    }
-  }
-  return out
+/** IPv4 addresses of the host's own interfaces: not loopback, not localspace's bridges. */
+function hostAddresses(only?: string) {
+  return Object.entries(networkInterfaces())
+    .filter(([name]) => !/^ls[bdv]-/.test(name) && (only === undefined || name === only))
+    .flatMap(([, addrs]) => (addrs ?? []).filter((a) => a.family === 'IPv4' && !a.internal))
 }
 
-/** The address outbound traffic leaves from when no egress pool is configured. */
-export function primaryAddress(): string | undefined {
-  for (const addrs of Object.values(networkInterfaces())) {
-    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address
-  }
-  return undefined
-}
+/** The host's own IPv4 networks: a space CIDR may not overlap them. */
+export const hostCidrs = (): string[] => hostAddresses().map((a) => a.cidr ?? `${a.address}/32`)
+
+/**
+ * The address outbound traffic is masqueraded to when no egress pool is configured: the
+ * egress interface's, else the host's first.
+ */
+export const primaryAddress = (egressInterface?: string): string | undefined =>
+  hostAddresses(egressInterface)[0]?.address
 
 export function thisHost(since: string): HostView {
   return {

@@ -61,6 +61,9 @@ export const run: Exec = (cmd, args, options = {}) =>
       if (code === 0) resolve({ stdout, stderr })
       else reject(new ExecError(cmd, args, code, stderr))
     })
+    // A command may exit before reading its stdin (`ip -j addr show`); that is not an error
+    // of ours, and its exit code says all there is to say.
+    child.stdin.on('error', () => undefined)
     child.stdin.end(options.input ?? '')
   })
 

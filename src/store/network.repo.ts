@@ -1,4 +1,7 @@
-import type { Attachment, AttachmentState } from '../core/types.js'
+import { firstFreeAddress, spaceAddresses } from '../core/address-plan.js'
+import { errors } from '../core/errors.js'
+import { newId, nowIso, shortId } from '../core/ids.js'
+import type { Attachment, AttachmentKind, AttachmentState, Space } from '../core/types.js'
 import type { Db } from './db.js'
 
 interface AttachmentRow {
@@ -44,6 +47,34 @@ export class NetworkRepo {
       'INSERT INTO space_egress (address, space_id, created_at) VALUES (?, ?, ?)',
     )
     for (const a of addresses) insert.run(a, spaceId, now)
+  }
+
+  /**
+   * Hands out the lowest free address of the space's dyno or data range and records the
+   * attachment as `pending`; call inside a transaction with the space just read.
+   */
+  allocateAttachment(space: Space, kind: AttachmentKind, owner: string): Attachment {
+    const plan = spaceAddresses(space.cidr, space.dataCidr)
+    const address = firstFreeAddress(plan, kind, this.addressesInUse(space.id))
+    if (!address)
+      throw errors.invalidParams(`Space ${space.name} has no free ${kind} address left.`)
+    // Host objects are named by the short id, so it must be unique among attachments.
+    const used = new Set(this.attachments().map((a) => shortId(a.id)))
+    let id = newId()
+    while (used.has(shortId(id))) id = newId()
+    const now = nowIso()
+    const attachment: Attachment = {
+      id,
+      spaceId: space.id,
+      kind,
+      address,
+      owner,
+      state: 'pending',
+      createdAt: now,
+      updatedAt: now,
+    }
+    this.insertAttachment(attachment)
+    return attachment
   }
 
   insertAttachment(a: Attachment): void {

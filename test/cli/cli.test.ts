@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { BIN, REPO, freePort, startDaemonProcess, type DaemonProcess } from '../helpers/daemon.js'
+import { sandboxed } from '../helpers/sandbox.js'
 
 const ADMIN_EMAIL = 'admin@localspace.localhost'
 
@@ -38,392 +39,402 @@ function cleanEnv(): Record<string, string | undefined> {
   return env
 }
 
-describe('localspace CLI against a real daemon', () => {
-  const suffix = randomBytes(3).toString('hex')
-  const team = `cli-team-${suffix}`
-  const space = `cli-space-${suffix}`
-  const renamed = `cli-moved-${suffix}`
-  const app = `cli-app-${suffix}`
-  const dataDir = mkdtempSync(join(tmpdir(), 'localspace-cli-data-'))
-  const configHome = mkdtempSync(join(tmpdir(), 'localspace-cli-config-'))
-  let daemon: DaemonProcess | undefined
-  let url = ''
-  let adminKey = ''
+// Starts real daemons, which manage the host's network: in a sandbox of its own.
+if (sandboxed(import.meta.url)) {
+  describe('localspace CLI against a real daemon', () => {
+    const suffix = randomBytes(3).toString('hex')
+    const team = `cli-team-${suffix}`
+    const space = `cli-space-${suffix}`
+    const renamed = `cli-moved-${suffix}`
+    const app = `cli-app-${suffix}`
+    const dataDir = mkdtempSync(join(tmpdir(), 'localspace-cli-data-'))
+    const configHome = mkdtempSync(join(tmpdir(), 'localspace-cli-config-'))
+    let daemon: DaemonProcess | undefined
+    let url = ''
+    let adminKey = ''
 
-  /** Runs the CLI with the admin's key unless `env` says otherwise; stdin is `input` or empty. */
-  async function cli(
-    args: string[],
-    options: { env?: Record<string, string | undefined>; input?: string } = {},
-  ): Promise<Run> {
-    const env: Record<string, string | undefined> = {
-      ...cleanEnv(),
-      XDG_CONFIG_HOME: configHome,
-      LOCALSPACE_API_URL: url,
-      LOCALSPACE_API_KEY: adminKey,
-      ...options.env,
+    /** Runs the CLI with the admin's key unless `env` says otherwise; stdin is `input` or empty. */
+    async function cli(
+      args: string[],
+      options: { env?: Record<string, string | undefined>; input?: string } = {},
+    ): Promise<Run> {
+      const env: Record<string, string | undefined> = {
+        ...cleanEnv(),
+        XDG_CONFIG_HOME: configHome,
+        LOCALSPACE_API_URL: url,
+        LOCALSPACE_API_KEY: adminKey,
+        ...options.env,
+      }
+      for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k]
+      const child = spawn(process.execPath, [BIN, ...args], { env, stdio: 'pipe' })
+      let stdout = ''
+      let stderr = ''
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+      child.stdin.end(options.input ?? '')
+      const [code] = (await once(child, 'close')) as [number | null]
+      return { code, stdout, stderr }
     }
-    for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k]
-    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: 'pipe' })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-    child.stdin.end(options.input ?? '')
-    const [code] = (await once(child, 'close')) as [number | null]
-    return { code, stdout, stderr }
-  }
 
-  /** Runs a command that must succeed, and returns what it printed. */
-  async function ok(args: string[], options: Parameters<typeof cli>[1] = {}): Promise<Run> {
-    const run = await cli(args, options)
-    assert.equal(run.code, 0, `localspace ${args.join(' ')} failed:\n${run.stdout}${run.stderr}`)
-    return run
-  }
+    /** Runs a command that must succeed, and returns what it printed. */
+    async function ok(args: string[], options: Parameters<typeof cli>[1] = {}): Promise<Run> {
+      const run = await cli(args, options)
+      assert.equal(run.code, 0, `localspace ${args.join(' ')} failed:\n${run.stdout}${run.stderr}`)
+      return run
+    }
 
-  /** Runs a read with --json and parses stdout; `T` names the fields a test reads. */
-  const json = async <T = any>(args: string[]): Promise<T> =>
-    JSON.parse((await ok([...args, '--json'])).stdout) as T
+    /** Runs a read with --json and parses stdout; `T` names the fields a test reads. */
+    const json = async <T = any>(args: string[]): Promise<T> =>
+      JSON.parse((await ok([...args, '--json'])).stdout) as T
 
-  before(async () => {
-    assert.ok(existsSync(join(REPO, 'dist', 'main.js')), 'run `npm run build` first')
-    daemon = await startDaemonProcess(dataDir, await freePort(), [], 20_000)
-    url = daemon.url
-    adminKey = daemon.key
-  })
+    before(async () => {
+      assert.ok(existsSync(join(REPO, 'dist', 'main.js')), 'run `npm run build` first')
+      daemon = await startDaemonProcess(dataDir, await freePort(), [], 20_000)
+      url = daemon.url
+      adminKey = daemon.key
+    })
 
-  after(async () => {
-    await daemon?.stop()
-    rmSync(dataDir, { recursive: true, force: true })
-    rmSync(configHome, { recursive: true, force: true })
-  })
+    after(async () => {
+      await daemon?.stop()
+      rmSync(dataDir, { recursive: true, force: true })
+      rmSync(configHome, { recursive: true, force: true })
+    })
 
-  test('teams:create makes a team the admin then lists', async () => {
-    const created = await ok(['teams:create', team])
-    assert.match(created.stderr, new RegExp(`Creating team ${team}\\.\\.\\. done`))
-    const [listed, teams] = await Promise.all([ok(['teams']), json<Named[]>(['teams'])])
-    assert.match(listed.stdout, /Team\s+Role/)
-    assert.match(listed.stdout, new RegExp(`${team}\\s+admin`))
-    assert.ok(teams.some((t) => t.name === team))
-  })
+    test('teams:create makes a team the admin then lists', async () => {
+      const created = await ok(['teams:create', team])
+      assert.match(created.stderr, new RegExp(`Creating team ${team}\\.\\.\\. done`))
+      const [listed, teams] = await Promise.all([ok(['teams']), json<Named[]>(['teams'])])
+      assert.match(listed.stdout, /Team\s+Role/)
+      assert.match(listed.stdout, new RegExp(`${team}\\s+admin`))
+      assert.ok(teams.some((t) => t.name === team))
+    })
 
-  test('regions --private lists only Private Space regions', async () => {
-    const [regions, shown] = await Promise.all([
-      json<Array<{ private_capable: boolean }>>(['regions', '--private']),
-      ok(['regions', '--private']),
-    ])
-    assert.ok(regions.length >= 10)
-    assert.ok(regions.every((r) => r.private_capable === true))
-    assert.match(shown.stdout, /tokyo\s+Tokyo, Japan\s+Private Spaces/)
-  })
+    test('regions --private lists only Private Space regions', async () => {
+      const [regions, shown] = await Promise.all([
+        json<Array<{ private_capable: boolean }>>(['regions', '--private']),
+        ok(['regions', '--private']),
+      ])
+      assert.ok(regions.length >= 10)
+      assert.ok(regions.every((r) => r.private_capable === true))
+      assert.match(shown.stdout, /tokyo\s+Tokyo, Japan\s+Private Spaces/)
+    })
 
-  test('spaces:create, spaces:wait and spaces:info show the space as heroku renders it', async () => {
-    const created = await ok([
-      'spaces:create',
-      '--space',
-      space,
-      '--team',
-      team,
-      '--region',
-      'tokyo',
-    ])
-    assert.match(created.stdout, new RegExp(`^=== ${space}$`, 'm'))
-    assert.match(created.stdout, /^CIDR:\s+10\.\d+\.0\.0\/16$/m)
-    assert.match(created.stdout, /^Data CIDR:\s+\S+$/m)
+    test('spaces:create, spaces:wait and spaces:info show the space as heroku renders it', async () => {
+      const created = await ok([
+        'spaces:create',
+        '--space',
+        space,
+        '--team',
+        team,
+        '--region',
+        'tokyo',
+      ])
+      assert.match(created.stdout, new RegExp(`^=== ${space}$`, 'm'))
+      assert.match(created.stdout, /^CIDR:\s+10\.\d+\.0\.0\/16$/m)
+      assert.match(created.stdout, /^Data CIDR:\s+\S+$/m)
 
-    const waited = await ok(['spaces:wait', space, '--interval', '0.1', '--timeout', '30'])
-    assert.match(waited.stderr, new RegExp(`Waiting for space ${space} to allocate\\.\\.\\. done`))
-    assert.match(waited.stdout, /^State:\s+allocated$/m)
+      const waited = await ok(['spaces:wait', space, '--interval', '0.1', '--timeout', '30'])
+      assert.match(
+        waited.stderr,
+        new RegExp(`Waiting for space ${space} to allocate\\.\\.\\. done`),
+      )
+      assert.match(waited.stdout, /^State:\s+allocated$/m)
 
-    const [info, parsed, spaces] = await Promise.all([
-      ok(['spaces:info', space]),
-      json(['spaces:info', '-s', space]),
-      json<Named[]>(['spaces', '--team', team]),
-    ])
-    assert.match(info.stdout, /^Region:\s+Tokyo, Japan$/m)
-    assert.match(info.stdout, /^Shield:\s+off$/m)
-    assert.match(info.stdout, /^Outbound IPs:\s+\S/m)
-    assert.equal(parsed.name, space)
-    assert.equal(parsed.state, 'allocated')
-    assert.equal(parsed.team.name, team)
-    assert.equal(parsed.outbound_ips.state, 'enabled')
-    assert.deepEqual(
-      spaces.map((s) => s.name),
-      [space],
-    )
-  })
+      const [info, parsed, spaces] = await Promise.all([
+        ok(['spaces:info', space]),
+        json(['spaces:info', '-s', space]),
+        json<Named[]>(['spaces', '--team', team]),
+      ])
+      assert.match(info.stdout, /^Region:\s+Tokyo, Japan$/m)
+      assert.match(info.stdout, /^Shield:\s+off$/m)
+      assert.match(info.stdout, /^Outbound IPs:\s+\S/m)
+      assert.equal(parsed.name, space)
+      assert.equal(parsed.state, 'allocated')
+      assert.equal(parsed.team.name, team)
+      assert.equal(parsed.outbound_ips.state, 'enabled')
+      assert.deepEqual(
+        spaces.map((s) => s.name),
+        [space],
+      )
+    })
 
-  test('trusted IP ranges are added and removed with heroku’s messages', async () => {
-    const added = await ok(['spaces:trusted-ips:add', '203.0.113.0/24', '-s', space])
-    assert.match(
-      added.stdout,
-      new RegExp(`Added 203\\.0\\.113\\.0/24 to trusted IP ranges on ${space}`),
-    )
-    const again = await ok(['spaces:trusted-ips:add', '203.0.113.0/24', '-s', space])
-    assert.match(again.stdout, /A rule already exists for 203\.0\.113\.0\/24\./)
+    test('trusted IP ranges are added and removed with heroku’s messages', async () => {
+      const added = await ok(['spaces:trusted-ips:add', '203.0.113.0/24', '-s', space])
+      assert.match(
+        added.stdout,
+        new RegExp(`Added 203\\.0\\.113\\.0/24 to trusted IP ranges on ${space}`),
+      )
+      const again = await ok(['spaces:trusted-ips:add', '203.0.113.0/24', '-s', space])
+      assert.match(again.stdout, /A rule already exists for 203\.0\.113\.0\/24\./)
 
-    const listed = await ok(['spaces:trusted-ips', '-s', space])
-    assert.match(listed.stdout, /^=== Trusted IP Ranges$/m)
-    assert.match(listed.stdout, /^0\.0\.0\.0\/0$/m)
-    assert.match(listed.stdout, /^203\.0\.113\.0\/24$/m)
-    assert.match(listed.stdout, /Trusted IP rules are applied to this space\./)
+      const listed = await ok(['spaces:trusted-ips', '-s', space])
+      assert.match(listed.stdout, /^=== Trusted IP Ranges$/m)
+      assert.match(listed.stdout, /^0\.0\.0\.0\/0$/m)
+      assert.match(listed.stdout, /^203\.0\.113\.0\/24$/m)
+      assert.match(listed.stdout, /Trusted IP rules are applied to this space\./)
 
-    const removed = await ok(['spaces:trusted-ips:remove', '0.0.0.0/0', '-s', space])
-    assert.match(
-      removed.stdout,
-      new RegExp(`Removed 0\\.0\\.0\\.0/0 from trusted IP ranges on ${space}`),
-    )
-    const missing = await ok(['spaces:trusted-ips:remove', '198.51.100.0/24', '-s', space])
-    assert.match(missing.stdout, /No IP range matching 198\.51\.100\.0\/24 was found\./)
+      const removed = await ok(['spaces:trusted-ips:remove', '0.0.0.0/0', '-s', space])
+      assert.match(
+        removed.stdout,
+        new RegExp(`Removed 0\\.0\\.0\\.0/0 from trusted IP ranges on ${space}`),
+      )
+      const missing = await ok(['spaces:trusted-ips:remove', '198.51.100.0/24', '-s', space])
+      assert.match(missing.stdout, /No IP range matching 198\.51\.100\.0\/24 was found\./)
 
-    const ruleset = await json(['spaces:trusted-ips', '-s', space])
-    assert.deepEqual(ruleset.rules, [{ action: 'allow', source: '203.0.113.0/24' }])
-  })
+      const ruleset = await json(['spaces:trusted-ips', '-s', space])
+      assert.deepEqual(ruleset.rules, [{ action: 'allow', source: '203.0.113.0/24' }])
+    })
 
-  test('an invalid CIDR is refused by the API with its message', async () => {
-    const run = await cli(['spaces:trusted-ips:add', 'not-a-cidr', '-s', space])
-    assert.equal(run.code, 1)
-    assert.match(run.stderr, / ▸ {4}.*must be a valid IPv4 CIDR/)
-    assert.match(run.stderr, /Error ID: invalid_params/)
-  })
+    test('an invalid CIDR is refused by the API with its message', async () => {
+      const run = await cli(['spaces:trusted-ips:add', 'not-a-cidr', '-s', space])
+      assert.equal(run.code, 1)
+      assert.match(run.stderr, / ▸ {4}.*must be a valid IPv4 CIDR/)
+      assert.match(run.stderr, /Error ID: invalid_params/)
+    })
 
-  test('spaces:rename renames the space', async () => {
-    const run = await ok(['spaces:rename', '--from', space, '--to', renamed])
-    assert.match(run.stdout, new RegExp(`Renamed space from ${space} to ${renamed}\\.`))
-    assert.equal((await json(['spaces:info', renamed])).name, renamed)
-  })
+    test('spaces:rename renames the space', async () => {
+      const run = await ok(['spaces:rename', '--from', space, '--to', renamed])
+      assert.match(run.stdout, new RegExp(`Renamed space from ${space} to ${renamed}\\.`))
+      assert.equal((await json(['spaces:info', renamed])).name, renamed)
+    })
 
-  test('apps:create --space creates the app in the space', async () => {
-    const run = await ok(['apps:create', app, '--space', renamed])
-    assert.match(run.stderr, new RegExp(`Creating ${app} in space ${renamed}\\.\\.\\. done`))
-    assert.match(run.stdout, new RegExp(`^\\S*${app}\\S* \\| \\S+/${app}\\.git$`, 'm'))
-    const [info, shown, inSpace] = await Promise.all([
-      json(['apps:info', '-a', app]),
-      ok(['apps:info', app]),
-      json<Named[]>(['apps', '--space', renamed]),
-    ])
-    assert.equal(info.space.name, renamed)
-    assert.equal(info.region.name, 'tokyo')
-    assert.match(shown.stdout, new RegExp(`^Space:\\s+${renamed}$`, 'm'))
-    assert.deepEqual(
-      inSpace.map((a) => a.name),
-      [app],
-    )
-  })
+    test('apps:create --space creates the app in the space', async () => {
+      const run = await ok(['apps:create', app, '--space', renamed])
+      assert.match(run.stderr, new RegExp(`Creating ${app} in space ${renamed}\\.\\.\\. done`))
+      assert.match(run.stdout, new RegExp(`^\\S*${app}\\S* \\| \\S+/${app}\\.git$`, 'm'))
+      const [info, shown, inSpace] = await Promise.all([
+        json(['apps:info', '-a', app]),
+        ok(['apps:info', app]),
+        json<Named[]>(['apps', '--space', renamed]),
+      ])
+      assert.equal(info.space.name, renamed)
+      assert.equal(info.region.name, 'tokyo')
+      assert.match(shown.stdout, new RegExp(`^Space:\\s+${renamed}$`, 'm'))
+      assert.deepEqual(
+        inSpace.map((a) => a.name),
+        [app],
+      )
+    })
 
-  test('config:set, config, config:get and config:unset make releases', async () => {
-    const set = await ok(['config:set', 'GREETING=hello', "QUOTE=it's here", '-a', app])
-    assert.match(set.stderr, /Setting GREETING, QUOTE and restarting .*\.\.\. done, v2/)
-    assert.match(set.stdout, /^GREETING: hello$/m)
+    test('config:set, config, config:get and config:unset make releases', async () => {
+      const set = await ok(['config:set', 'GREETING=hello', "QUOTE=it's here", '-a', app])
+      assert.match(set.stderr, /Setting GREETING, QUOTE and restarting .*\.\.\. done, v2/)
+      assert.match(set.stdout, /^GREETING: hello$/m)
 
-    const [shown, shell, got] = await Promise.all([
-      ok(['config', '-a', app]),
-      ok(['config', '--shell', '-a', app]),
-      ok(['config:get', 'GREETING', '-a', app]),
-    ])
-    assert.match(shown.stdout, new RegExp(`^=== ${app} Config Vars$`, 'm'))
-    assert.match(shown.stdout, /^GREETING: hello$/m)
-    assert.equal(shell.stdout, "GREETING=hello\nQUOTE='it'\\''s here'\n")
-    assert.equal(got.stdout, 'hello\n')
+      const [shown, shell, got] = await Promise.all([
+        ok(['config', '-a', app]),
+        ok(['config', '--shell', '-a', app]),
+        ok(['config:get', 'GREETING', '-a', app]),
+      ])
+      assert.match(shown.stdout, new RegExp(`^=== ${app} Config Vars$`, 'm'))
+      assert.match(shown.stdout, /^GREETING: hello$/m)
+      assert.equal(shell.stdout, "GREETING=hello\nQUOTE='it'\\''s here'\n")
+      assert.equal(got.stdout, 'hello\n')
 
-    const unset = await ok(['config:unset', 'GREETING', '-a', app])
-    assert.match(unset.stderr, /Unsetting GREETING and restarting .*\.\.\. done, v3/)
-    assert.deepEqual(await json(['config', '-a', app]), { QUOTE: "it's here" })
-  })
+      const unset = await ok(['config:unset', 'GREETING', '-a', app])
+      assert.match(unset.stderr, /Unsetting GREETING and restarting .*\.\.\. done, v3/)
+      assert.deepEqual(await json(['config', '-a', app]), { QUOTE: "it's here" })
+    })
 
-  test('releases lists newest first and releases:rollback goes back one release', async () => {
-    const [listed, releases] = await Promise.all([
-      ok(['releases', '-a', app]),
-      json<Array<{ version: number }>>(['releases', '-a', app]),
-    ])
-    assert.match(listed.stdout, new RegExp(`^=== ${app} Releases - Current: v3$`, 'm'))
-    assert.match(listed.stdout, /v3\s+Remove GREETING config vars/)
-    assert.deepEqual(
-      releases.map((r) => r.version),
-      [3, 2, 1],
-    )
+    test('releases lists newest first and releases:rollback goes back one release', async () => {
+      const [listed, releases] = await Promise.all([
+        ok(['releases', '-a', app]),
+        json<Array<{ version: number }>>(['releases', '-a', app]),
+      ])
+      assert.match(listed.stdout, new RegExp(`^=== ${app} Releases - Current: v3$`, 'm'))
+      assert.match(listed.stdout, /v3\s+Remove GREETING config vars/)
+      assert.deepEqual(
+        releases.map((r) => r.version),
+        [3, 2, 1],
+      )
 
-    const rolled = await ok(['releases:rollback', '-a', app])
-    assert.match(rolled.stderr, /Rolling back .* to v2\.\.\. done, v4/)
-    const [config, info] = await Promise.all([
-      json(['config', '-a', app]),
-      json(['releases:info', 'v4', '-a', app]),
-    ])
-    assert.equal(config.GREETING, 'hello')
-    assert.equal(info.description, 'Rollback to v2')
-    assert.equal(info.current, true)
-  })
+      const rolled = await ok(['releases:rollback', '-a', app])
+      assert.match(rolled.stderr, /Rolling back .* to v2\.\.\. done, v4/)
+      const [config, info] = await Promise.all([
+        json(['config', '-a', app]),
+        json(['releases:info', 'v4', '-a', app]),
+      ])
+      assert.equal(config.GREETING, 'hello')
+      assert.equal(info.description, 'Rollback to v2')
+      assert.equal(info.current, true)
+    })
 
-  test('ps:scale sends the changes and ps shows the formation', async () => {
-    const scaled = await ok(['ps:scale', 'web=2:Private-M', 'worker+1', '-a', app])
-    assert.match(
-      scaled.stderr,
-      /Scaling dynos\.\.\. done, now running web at 2:Private-M, worker at 1:Private-S/,
-    )
-    const [formation, ps, parsed, bad] = await Promise.all([
-      ok(['ps:scale', '-a', app]),
-      ok(['ps', '-a', app]),
-      json<{ formation: Array<{ type: string; quantity: number }>; dynos: unknown }>([
-        'ps',
+    test('ps:scale sends the changes and ps shows the formation', async () => {
+      const scaled = await ok(['ps:scale', 'web=2:Private-M', 'worker+1', '-a', app])
+      assert.match(
+        scaled.stderr,
+        /Scaling dynos\.\.\. done, now running web at 2:Private-M, worker at 1:Private-S/,
+      )
+      const [formation, ps, parsed, bad] = await Promise.all([
+        ok(['ps:scale', '-a', app]),
+        ok(['ps', '-a', app]),
+        json<{ formation: Array<{ type: string; quantity: number }>; dynos: unknown }>([
+          'ps',
+          '-a',
+          app,
+        ]),
+        cli(['ps:scale', 'web=lots', '-a', app]),
+      ])
+      assert.equal(formation.stdout, 'web=2:Private-M worker=1:Private-S\n')
+      assert.match(ps.stdout, /^=== Formation$/m)
+      assert.match(ps.stdout, /web\s+Private-M\s+2/)
+      assert.match(ps.stdout, /worker\s+Private-S\s+1/)
+      assert.deepEqual(
+        parsed.formation.map((f) => [f.type, f.quantity]),
+        [
+          ['web', 2],
+          ['worker', 1],
+        ],
+      )
+      assert.ok(Array.isArray(parsed.dynos))
+      assert.equal(bad.code, 1)
+      assert.match(bad.stderr, /web=lots is not a valid scale argument/)
+    })
+
+    test('features:disable and features:enable toggle an app feature', async () => {
+      await ok(['features:disable', 'spaces-dns-discovery', '-a', app])
+      const enabled = await ok(['features:enable', 'spaces-dns-discovery', '-a', app])
+      assert.match(enabled.stderr, /Enabling spaces-dns-discovery for .*\.\.\. done/)
+      const features = await json<Array<{ name: string; enabled: boolean }>>([
+        'features',
         '-a',
         app,
-      ]),
-      cli(['ps:scale', 'web=lots', '-a', app]),
-    ])
-    assert.equal(formation.stdout, 'web=2:Private-M worker=1:Private-S\n')
-    assert.match(ps.stdout, /^=== Formation$/m)
-    assert.match(ps.stdout, /web\s+Private-M\s+2/)
-    assert.match(ps.stdout, /worker\s+Private-S\s+1/)
-    assert.deepEqual(
-      parsed.formation.map((f) => [f.type, f.quantity]),
-      [
-        ['web', 2],
-        ['worker', 1],
-      ],
-    )
-    assert.ok(Array.isArray(parsed.dynos))
-    assert.equal(bad.code, 1)
-    assert.match(bad.stderr, /web=lots is not a valid scale argument/)
-  })
-
-  test('features:disable and features:enable toggle an app feature', async () => {
-    await ok(['features:disable', 'spaces-dns-discovery', '-a', app])
-    const enabled = await ok(['features:enable', 'spaces-dns-discovery', '-a', app])
-    assert.match(enabled.stderr, /Enabling spaces-dns-discovery for .*\.\.\. done/)
-    const features = await json<Array<{ name: string; enabled: boolean }>>(['features', '-a', app])
-    assert.equal(features.find((f) => f.name === 'spaces-dns-discovery')?.enabled, true)
-    const again = await cli(['features:enable', 'spaces-dns-discovery', '-a', app])
-    assert.equal(again.code, 1)
-    assert.match(again.stderr, /spaces-dns-discovery is already enabled\./)
-  })
-
-  test('an unknown app is exit 1 with the API’s message and error id', async () => {
-    const run = await cli(['apps:info', '-a', `no-such-app-${suffix}`])
-    assert.equal(run.code, 1)
-    assert.match(run.stderr, /^ ▸ {4}Couldn't find that app\.$/m)
-    assert.match(run.stderr, /Error ID: not_found/)
-    assert.equal(run.stdout, '')
-  })
-
-  test('a bad API key is exit 1 and says where the key came from', async () => {
-    const run = await cli(['teams'], { env: { LOCALSPACE_API_KEY: 'HRKU-not-a-real-key' } })
-    assert.equal(run.code, 1)
-    assert.match(run.stderr, /Invalid credentials provided\./)
-    assert.match(run.stderr, /Error ID: unauthorized/)
-    assert.match(run.stderr, /LOCALSPACE_API_KEY/)
-  })
-
-  test('no daemon at the URL is a clear message naming it', async () => {
-    const nowhere = `http://127.0.0.1:${await freePort()}`
-    const run = await cli(['teams'], { env: { LOCALSPACE_API_URL: nowhere } })
-    assert.equal(run.code, 1)
-    assert.match(run.stderr, new RegExp(`${nowhere}.*connection refused`))
-    assert.match(run.stderr, /localspace daemon/)
-  })
-
-  test('usage mistakes are refused before any request', async () => {
-    const noApp = await cli(['config'])
-    assert.notEqual(noApp.code, 0)
-    assert.match(noApp.stderr, /--app/)
-    const noSpace = await cli(['spaces:create', '--team', team])
-    assert.notEqual(noSpace.code, 0)
-    assert.match(noSpace.stderr, /missing space/)
-  })
-
-  test('destroying needs a matching --confirm when nobody can be asked', async () => {
-    const unconfirmed = await cli(['apps:destroy', '-a', app])
-    assert.equal(unconfirmed.code, 1)
-    assert.match(unconfirmed.stderr, new RegExp(`--confirm ${app}`))
-    const mismatched = await cli(['apps:destroy', app, '--confirm', 'something-else'])
-    assert.equal(mismatched.code, 1)
-    assert.match(
-      mismatched.stderr,
-      new RegExp(`Confirmation something-else did not match ${app}\\. Aborted\\.`),
-    )
-    assert.equal((await json(['apps:info', app])).name, app)
-  })
-
-  test('a space with apps cannot be destroyed; apps:destroy then spaces:destroy can', async () => {
-    const blocked = await cli(['spaces:destroy', renamed, '--confirm', renamed])
-    assert.equal(blocked.code, 1)
-    assert.match(blocked.stderr, /Error ID: invalid_params/)
-
-    const app_ = await ok(['apps:destroy', app, '--confirm', app])
-    assert.match(app_.stderr, new RegExp(`Destroying app ${app}\\.\\.\\. done`))
-    const space_ = await ok(['spaces:destroy', renamed, '--confirm', renamed])
-    assert.match(space_.stderr, new RegExp(`Destroying space ${renamed}\\.\\.\\. done`))
-
-    const gone = await cli(['apps:info', app])
-    assert.equal(gone.code, 1)
-  })
-
-  test('accounts:create prints the new password and key once; members:add adds it', async () => {
-    const email = `dev-${suffix}@example.com`
-    const created = await ok(['accounts:create', email])
-    const password = /^Password:\s+(\S+)$/m.exec(created.stdout)?.[1]
-    const key = /^API key:\s+(\S+)$/m.exec(created.stdout)?.[1]
-    assert.ok(password && key, created.stdout)
-
-    const before = await ok(['teams'], { env: { LOCALSPACE_API_KEY: key } })
-    assert.match(before.stdout, /not a member of any teams/)
-    await ok(['members:add', email, '-t', team, '--role', 'member'])
-    const members = await ok(['members', '-t', team])
-    assert.match(members.stdout, new RegExp(`${email.replace('.', '\\.')}\\s+member`))
-    const theirTeams = await ok(['teams'], { env: { LOCALSPACE_API_KEY: key } })
-    assert.match(theirTeams.stdout, new RegExp(`${team}\\s+member`))
-    await ok(['members:remove', email, '-t', team])
-    assert.ok(!(await ok(['members', '-t', team])).stdout.includes(email))
-  })
-
-  describe('login and logout', () => {
-    const credentialsFile = () => join(configHome, 'localspace', 'credentials.json')
-    // No key in the environment: commands must use what `login` stored.
-    const noKey = { LOCALSPACE_API_KEY: undefined }
-    const password = () => readFileSync(join(dataDir, 'admin-password'), 'utf8').trim()
-
-    test('login with flags stores a 0600 credentials file that later commands use', async () => {
-      const run = await ok(['login', '--email', ADMIN_EMAIL, '--password', password()], {
-        env: noKey,
-      })
-      assert.match(run.stdout, new RegExp(`Logged in as ${ADMIN_EMAIL}`))
-      assert.equal(statSync(credentialsFile()).mode & 0o777, 0o600)
-      const stored = JSON.parse(readFileSync(credentialsFile(), 'utf8'))
-      assert.equal(stored.url, url)
-      assert.equal(stored.email, ADMIN_EMAIL)
-      assert.match(stored.token, /\S{20,}/)
-      assert.notEqual(stored.token, adminKey)
-
-      const whoami = await ok(['auth:whoami'], { env: noKey })
-      assert.equal(whoami.stdout, `${ADMIN_EMAIL}\n`)
-      assert.equal((await json(['auth:whoami'])).email, ADMIN_EMAIL)
+      ])
+      assert.equal(features.find((f) => f.name === 'spaces-dns-discovery')?.enabled, true)
+      const again = await cli(['features:enable', 'spaces-dns-discovery', '-a', app])
+      assert.equal(again.code, 1)
+      assert.match(again.stderr, /spaces-dns-discovery is already enabled\./)
     })
 
-    test('login reads email and password from stdin when they are not flags', async () => {
-      const run = await ok(['login', '--api-url', url], {
-        env: { LOCALSPACE_API_URL: undefined, LOCALSPACE_API_KEY: undefined },
-        input: `${ADMIN_EMAIL}\n${password()}\n`,
-      })
-      assert.match(run.stdout, /Logged in as/)
-    })
-
-    test('a wrong password is exit 1 and leaves the stored login alone', async () => {
-      const before = readFileSync(credentialsFile(), 'utf8')
-      const run = await cli(['login', '--email', ADMIN_EMAIL, '--password', 'wrong-password'], {
-        env: noKey,
-      })
+    test('an unknown app is exit 1 with the API’s message and error id', async () => {
+      const run = await cli(['apps:info', '-a', `no-such-app-${suffix}`])
       assert.equal(run.code, 1)
-      assert.match(run.stderr, /Invalid email or password\./)
-      assert.match(run.stderr, /Error ID: unauthorized/)
-      assert.equal(readFileSync(credentialsFile(), 'utf8'), before)
+      assert.match(run.stderr, /^ ▸ {4}Couldn't find that app\.$/m)
+      assert.match(run.stderr, /Error ID: not_found/)
+      assert.equal(run.stdout, '')
     })
 
-    test('logout removes the login, and then commands are refused', async () => {
-      const run = await ok(['logout'], { env: noKey })
-      assert.match(run.stdout, /Logged out\./)
-      assert.equal(existsSync(credentialsFile()), false)
-      const whoami = await cli(['auth:whoami'], { env: noKey })
-      assert.equal(whoami.code, 1)
-      assert.match(whoami.stderr, /Error ID: unauthorized/)
-      assert.match(whoami.stderr, /localspace login/)
+    test('a bad API key is exit 1 and says where the key came from', async () => {
+      const run = await cli(['teams'], { env: { LOCALSPACE_API_KEY: 'HRKU-not-a-real-key' } })
+      assert.equal(run.code, 1)
+      assert.match(run.stderr, /Invalid credentials provided\./)
+      assert.match(run.stderr, /Error ID: unauthorized/)
+      assert.match(run.stderr, /LOCALSPACE_API_KEY/)
+    })
+
+    test('no daemon at the URL is a clear message naming it', async () => {
+      const nowhere = `http://127.0.0.1:${await freePort()}`
+      const run = await cli(['teams'], { env: { LOCALSPACE_API_URL: nowhere } })
+      assert.equal(run.code, 1)
+      assert.match(run.stderr, new RegExp(`${nowhere}.*connection refused`))
+      assert.match(run.stderr, /localspace daemon/)
+    })
+
+    test('usage mistakes are refused before any request', async () => {
+      const noApp = await cli(['config'])
+      assert.notEqual(noApp.code, 0)
+      assert.match(noApp.stderr, /--app/)
+      const noSpace = await cli(['spaces:create', '--team', team])
+      assert.notEqual(noSpace.code, 0)
+      assert.match(noSpace.stderr, /missing space/)
+    })
+
+    test('destroying needs a matching --confirm when nobody can be asked', async () => {
+      const unconfirmed = await cli(['apps:destroy', '-a', app])
+      assert.equal(unconfirmed.code, 1)
+      assert.match(unconfirmed.stderr, new RegExp(`--confirm ${app}`))
+      const mismatched = await cli(['apps:destroy', app, '--confirm', 'something-else'])
+      assert.equal(mismatched.code, 1)
+      assert.match(
+        mismatched.stderr,
+        new RegExp(`Confirmation something-else did not match ${app}\\. Aborted\\.`),
+      )
+      assert.equal((await json(['apps:info', app])).name, app)
+    })
+
+    test('a space with apps cannot be destroyed; apps:destroy then spaces:destroy can', async () => {
+      const blocked = await cli(['spaces:destroy', renamed, '--confirm', renamed])
+      assert.equal(blocked.code, 1)
+      assert.match(blocked.stderr, /Error ID: invalid_params/)
+
+      const app_ = await ok(['apps:destroy', app, '--confirm', app])
+      assert.match(app_.stderr, new RegExp(`Destroying app ${app}\\.\\.\\. done`))
+      const space_ = await ok(['spaces:destroy', renamed, '--confirm', renamed])
+      assert.match(space_.stderr, new RegExp(`Destroying space ${renamed}\\.\\.\\. done`))
+
+      const gone = await cli(['apps:info', app])
+      assert.equal(gone.code, 1)
+    })
+
+    test('accounts:create prints the new password and key once; members:add adds it', async () => {
+      const email = `dev-${suffix}@example.com`
+      const created = await ok(['accounts:create', email])
+      const password = /^Password:\s+(\S+)$/m.exec(created.stdout)?.[1]
+      const key = /^API key:\s+(\S+)$/m.exec(created.stdout)?.[1]
+      assert.ok(password && key, created.stdout)
+
+      const before = await ok(['teams'], { env: { LOCALSPACE_API_KEY: key } })
+      assert.match(before.stdout, /not a member of any teams/)
+      await ok(['members:add', email, '-t', team, '--role', 'member'])
+      const members = await ok(['members', '-t', team])
+      assert.match(members.stdout, new RegExp(`${email.replace('.', '\\.')}\\s+member`))
+      const theirTeams = await ok(['teams'], { env: { LOCALSPACE_API_KEY: key } })
+      assert.match(theirTeams.stdout, new RegExp(`${team}\\s+member`))
+      await ok(['members:remove', email, '-t', team])
+      assert.ok(!(await ok(['members', '-t', team])).stdout.includes(email))
+    })
+
+    describe('login and logout', () => {
+      const credentialsFile = () => join(configHome, 'localspace', 'credentials.json')
+      // No key in the environment: commands must use what `login` stored.
+      const noKey = { LOCALSPACE_API_KEY: undefined }
+      const password = () => readFileSync(join(dataDir, 'admin-password'), 'utf8').trim()
+
+      test('login with flags stores a 0600 credentials file that later commands use', async () => {
+        const run = await ok(['login', '--email', ADMIN_EMAIL, '--password', password()], {
+          env: noKey,
+        })
+        assert.match(run.stdout, new RegExp(`Logged in as ${ADMIN_EMAIL}`))
+        assert.equal(statSync(credentialsFile()).mode & 0o777, 0o600)
+        const stored = JSON.parse(readFileSync(credentialsFile(), 'utf8'))
+        assert.equal(stored.url, url)
+        assert.equal(stored.email, ADMIN_EMAIL)
+        assert.match(stored.token, /\S{20,}/)
+        assert.notEqual(stored.token, adminKey)
+
+        const whoami = await ok(['auth:whoami'], { env: noKey })
+        assert.equal(whoami.stdout, `${ADMIN_EMAIL}\n`)
+        assert.equal((await json(['auth:whoami'])).email, ADMIN_EMAIL)
+      })
+
+      test('login reads email and password from stdin when they are not flags', async () => {
+        const run = await ok(['login', '--api-url', url], {
+          env: { LOCALSPACE_API_URL: undefined, LOCALSPACE_API_KEY: undefined },
+          input: `${ADMIN_EMAIL}\n${password()}\n`,
+        })
+        assert.match(run.stdout, /Logged in as/)
+      })
+
+      test('a wrong password is exit 1 and leaves the stored login alone', async () => {
+        const before = readFileSync(credentialsFile(), 'utf8')
+        const run = await cli(['login', '--email', ADMIN_EMAIL, '--password', 'wrong-password'], {
+          env: noKey,
+        })
+        assert.equal(run.code, 1)
+        assert.match(run.stderr, /Invalid email or password\./)
+        assert.match(run.stderr, /Error ID: unauthorized/)
+        assert.equal(readFileSync(credentialsFile(), 'utf8'), before)
+      })
+
+      test('logout removes the login, and then commands are refused', async () => {
+        const run = await ok(['logout'], { env: noKey })
+        assert.match(run.stdout, /Logged out\./)
+        assert.equal(existsSync(credentialsFile()), false)
+        const whoami = await cli(['auth:whoami'], { env: noKey })
+        assert.equal(whoami.code, 1)
+        assert.match(whoami.stderr, /Error ID: unauthorized/)
+        assert.match(whoami.stderr, /localspace login/)
+      })
     })
   })
-})
+}

@@ -163,7 +163,8 @@ export async function startCompat(): Promise<Compat> {
     daemon = await startDaemonProcess(
       dataDir,
       apiPort,
-      ['--router-listen', `127.0.0.1:${routerPort}`],
+      // A pool gives spaces known outbound addresses (nothing is added to an interface).
+      ['--router-listen', `127.0.0.1:${routerPort}`, '--egress-pool', '203.0.113.0/28'],
       DAEMON_START_TIMEOUT_MS,
       { cwd: REPO },
     )

@@ -4,10 +4,14 @@
  */
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
+import { once } from 'node:events'
+import { createServer } from 'node:net'
 import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { BIN, freePort, startDaemonProcess, tempDataDir } from '../helpers/daemon.js'
+import { sandboxed } from '../helpers/sandbox.js'
+import { waitUntil } from '../helpers/wait.js'
 
 async function api(url: string, key: string, method: string, path: string, body?: unknown) {
   const res = await fetch(`${url}${path}`, {
@@ -22,104 +26,159 @@ async function api(url: string, key: string, method: string, path: string, body?
   return { status: res.status, body: (await res.json()) as any }
 }
 
-describe('localspace daemon', () => {
-  const data = tempDataDir()
-  let port: number
-  before(async () => {
-    port = await freePort()
-  })
-  after(() => data.remove())
-
-  test('first start makes the admin, writes its key with mode 0600 and prints the exports', async () => {
-    const d = await startDaemonProcess(data.dir, port)
-    try {
-      const keyFile = join(data.dir, 'admin-api-key')
-      assert.equal(statSync(keyFile).mode & 0o777, 0o600)
-      assert.equal(statSync(join(data.dir, 'admin-password')).mode & 0o777, 0o600)
-      assert.equal(readFileSync(keyFile, 'utf8').trim(), d.key)
-      assert.match(
-        d.output(),
-        new RegExp(`^export HEROKU_HOST=http://127\\.0\\.0\\.1:${port}$`, 'm'),
-      )
-      const account = await api(d.url, d.key, 'GET', '/account')
-      assert.equal(account.status, 200)
-      assert.equal(account.body.email, 'admin@localspace.localhost')
-    } finally {
-      assert.equal(await d.stop('SIGTERM'), 0, 'SIGTERM exits cleanly with status 0')
-    }
-  })
-
-  test('a restart after SIGTERM serves the same state with the same key', async () => {
-    let d = await startDaemonProcess(data.dir, port)
-    const firstKey = d.key
-    assert.equal((await api(d.url, d.key, 'POST', '/teams', { name: 'restart-team' })).status, 201)
-    const space = await api(d.url, d.key, 'POST', '/spaces', {
-      name: 'restart-space',
-      team: 'restart-team',
+// Starts real daemons, which manage the host's network: in a sandbox of its own.
+if (sandboxed(import.meta.url)) {
+  describe('localspace daemon', () => {
+    const data = tempDataDir()
+    let port: number
+    before(async () => {
+      port = await freePort()
     })
-    assert.equal(space.status, 201)
-    assert.equal(await d.stop('SIGTERM'), 0)
+    after(() => data.remove())
 
-    d = await startDaemonProcess(data.dir, port)
-    try {
-      assert.equal(d.key, firstKey, 'the admin key survives a restart')
-      const info = await api(d.url, d.key, 'GET', '/spaces/restart-space')
-      assert.equal(info.status, 200)
-      assert.equal(info.body.id, space.body.id)
-      assert.equal(info.body.state, 'allocated')
-    } finally {
-      await d.stop()
-    }
-  })
+    test('first start makes the admin, writes its key with mode 0600 and prints the exports', async () => {
+      const d = await startDaemonProcess(data.dir, port)
+      try {
+        const keyFile = join(data.dir, 'admin-api-key')
+        assert.equal(statSync(keyFile).mode & 0o777, 0o600)
+        assert.equal(statSync(join(data.dir, 'admin-password')).mode & 0o777, 0o600)
+        assert.equal(readFileSync(keyFile, 'utf8').trim(), d.key)
+        assert.match(
+          d.output(),
+          new RegExp(`^export HEROKU_HOST=http://127\\.0\\.0\\.1:${port}$`, 'm'),
+        )
+        const account = await api(d.url, d.key, 'GET', '/account')
+        assert.equal(account.status, 200)
+        assert.equal(account.body.email, 'admin@localspace.localhost')
+      } finally {
+        assert.equal(await d.stop('SIGTERM'), 0, 'SIGTERM exits cleanly with status 0')
+      }
+    })
 
-  test('every acknowledged write survives kill -9', async () => {
-    let d = await startDaemonProcess(data.dir, port)
-    await api(d.url, d.key, 'POST', '/teams/apps', { name: 'crash-app', space: 'restart-space' })
-    const writes = 50
-    for (let i = 0; i < writes; i++) {
-      const res = await api(d.url, d.key, 'PATCH', '/apps/crash-app/config-vars', { N: String(i) })
-      assert.equal(res.status, 200)
-    }
-    assert.equal(await d.stop('SIGKILL'), 'SIGKILL')
+    test('a restart after SIGTERM serves the same state with the same key', async () => {
+      let d = await startDaemonProcess(data.dir, port)
+      const firstKey = d.key
+      assert.equal(
+        (await api(d.url, d.key, 'POST', '/teams', { name: 'restart-team' })).status,
+        201,
+      )
+      const space = await api(d.url, d.key, 'POST', '/spaces', {
+        name: 'restart-space',
+        team: 'restart-team',
+      })
+      assert.equal(space.status, 201)
+      assert.equal(await d.stop('SIGTERM'), 0)
 
-    d = await startDaemonProcess(data.dir, port)
-    try {
-      const config = await api(d.url, d.key, 'GET', '/apps/crash-app/config-vars')
-      assert.deepEqual(config.body, { N: String(writes - 1) })
-      const releases = await api(d.url, d.key, 'GET', '/apps/crash-app/releases')
-      assert.equal(releases.body.length, writes + 1, 'the initial release plus one per change')
-    } finally {
-      await d.stop()
-    }
-  })
+      d = await startDaemonProcess(data.dir, port)
+      try {
+        assert.equal(d.key, firstKey, 'the admin key survives a restart')
+        const info = await api(d.url, d.key, 'GET', '/spaces/restart-space')
+        assert.equal(info.status, 200)
+        assert.equal(info.body.id, space.body.id)
+        assert.equal(info.body.state, 'allocated')
+      } finally {
+        await d.stop()
+      }
+    })
 
-  test('a bad flag is refused with a message and a non-zero exit', () => {
-    const run = spawnSync(
-      process.execPath,
-      [BIN, 'daemon', '--data-dir', data.dir, '--api-listen', 'nope'],
-      {
-        encoding: 'utf8',
-      },
-    )
-    assert.notEqual(run.status, 0)
-    assert.match(run.stderr, /--api-listen must be HOST:PORT/)
-  })
+    test('every acknowledged write survives kill -9', async () => {
+      let d = await startDaemonProcess(data.dir, port)
+      await api(d.url, d.key, 'POST', '/teams/apps', { name: 'crash-app', space: 'restart-space' })
+      const writes = 50
+      for (let i = 0; i < writes; i++) {
+        const res = await api(d.url, d.key, 'PATCH', '/apps/crash-app/config-vars', {
+          N: String(i),
+        })
+        assert.equal(res.status, 200)
+      }
+      assert.equal(await d.stop('SIGKILL'), 'SIGKILL')
 
-  test('a port already in use is reported, not a stack trace', async () => {
-    const d = await startDaemonProcess(data.dir, port)
-    try {
+      d = await startDaemonProcess(data.dir, port)
+      try {
+        const config = await api(d.url, d.key, 'GET', '/apps/crash-app/config-vars')
+        assert.deepEqual(config.body, { N: String(writes - 1) })
+        const releases = await api(d.url, d.key, 'GET', '/apps/crash-app/releases')
+        assert.equal(releases.body.length, writes + 1, 'the initial release plus one per change')
+      } finally {
+        await d.stop()
+      }
+    })
+
+    test('the network flags reach the API: spaces leave from the egress pool', async () => {
       const other = tempDataDir()
+      const d = await startDaemonProcess(other.dir, await freePort(), [
+        '--egress-pool',
+        'tokyo=203.0.113.0/29',
+        '--allow-private',
+        '192.168.50.0/24',
+      ])
+      try {
+        await api(d.url, d.key, 'POST', '/teams', { name: 'egress-team' })
+        await api(d.url, d.key, 'POST', '/spaces', {
+          name: 'egress-space',
+          team: 'egress-team',
+          region: 'tokyo',
+        })
+        await waitUntil(
+          'the space to be allocated',
+          async () =>
+            (await api(d.url, d.key, 'GET', '/spaces/egress-space')).body.state === 'allocated',
+        )
+        const nat = await api(d.url, d.key, 'GET', '/spaces/egress-space/nat')
+        assert.deepEqual(nat.body.sources, ['203.0.113.1', '203.0.113.2'])
+      } finally {
+        await d.stop()
+        other.remove()
+      }
+    })
+
+    test('a bad flag is refused with a message and a non-zero exit', () => {
       const run = spawnSync(
         process.execPath,
-        [BIN, 'daemon', '--data-dir', other.dir, '--api-listen', `127.0.0.1:${port}`],
-        { encoding: 'utf8', timeout: 15_000 },
+        [BIN, 'daemon', '--data-dir', data.dir, '--api-listen', 'nope'],
+        {
+          encoding: 'utf8',
+        },
       )
-      other.remove()
       assert.notEqual(run.status, 0)
-      assert.match(run.stderr, /EADDRINUSE|in use/)
-      assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace')
-    } finally {
-      await d.stop()
-    }
+      assert.match(run.stderr, /--api-listen must be HOST:PORT/)
+    })
+
+    test('a second daemon on the same host is refused and changes nothing', async () => {
+      const d = await startDaemonProcess(data.dir, port)
+      try {
+        const other = tempDataDir()
+        const run = spawnSync(
+          process.execPath,
+          [BIN, 'daemon', '--data-dir', other.dir, '--api-listen', `127.0.0.1:${await freePort()}`],
+          { encoding: 'utf8', timeout: 15_000 },
+        )
+        other.remove()
+        assert.notEqual(run.status, 0)
+        assert.match(run.stderr, /another localspace daemon already manages this host/)
+        assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace')
+        const info = await api(d.url, d.key, 'GET', '/spaces/restart-space')
+        assert.equal(info.body.state, 'allocated', 'the first daemon still serves its space')
+      } finally {
+        await d.stop()
+      }
+    })
+
+    test('a port already in use is reported, not a stack trace', async () => {
+      const busy = createServer().listen(port, '127.0.0.1')
+      await once(busy, 'listening')
+      try {
+        const run = spawnSync(
+          process.execPath,
+          [BIN, 'daemon', '--data-dir', data.dir, '--api-listen', `127.0.0.1:${port}`],
+          { encoding: 'utf8', timeout: 15_000 },
+        )
+        assert.notEqual(run.status, 0)
+        assert.match(run.stderr, /EADDRINUSE|in use/)
+        assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace')
+      } finally {
+        busy.close()
+      }
+    })
   })
-})
+}

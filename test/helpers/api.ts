@@ -12,7 +12,8 @@ import { createAccount, issueApiKey } from '../../src/api/routes/account.routes.
 import { buildServer, type ApiServerOptions } from '../../src/api/server.js'
 import { EventBus } from '../../src/core/events.js'
 import { Store } from '../../src/store/store.js'
-import { SpaceLifecycle } from '../../src/daemon/space-lifecycle.js'
+import { NetworkAgent } from '../../src/agent/network-agent.js'
+import { MemorySpaceHost } from './memory-host.js'
 import { checkResponse } from './schema.js'
 
 export interface CallOptions {
@@ -31,6 +32,8 @@ export interface Reply {
 export interface TestApi {
   server: FastifyInstance
   store: Store
+  agent: NetworkAgent
+  host: MemorySpaceHost
   events: EventBus
   adminKey: string
   dir: string
@@ -44,7 +47,12 @@ export async function startTestApi(options: Partial<ApiServerOptions> = {}): Pro
   const dir = mkdtempSync(join(tmpdir(), 'localspace-test-'))
   const store = Store.open(join(dir, 'localspace.db'))
   const events = new EventBus()
-  const lifecycle = new SpaceLifecycle(store, events)
+  const host = new MemorySpaceHost()
+  const agent = new NetworkAgent(store, events, host, {
+    settings: { egressPoolCidrs: [], allowPrivate: [], routerListeners: [] },
+    intervalMs: 0,
+  })
+  await agent.start()
   const admin = createAccount(store, {
     email: 'admin@localspace.localhost',
     password: 'admin-password',
@@ -74,6 +82,8 @@ export async function startTestApi(options: Partial<ApiServerOptions> = {}): Pro
           ? { payload: JSON.stringify(body) }
           : {}),
     })
+    // Changes converge through the agent; wait for it as a client would poll.
+    await agent.idle()
     const text = res.body
     const parsed: unknown = text === '' ? undefined : JSON.parse(text)
     if (res.statusCode < 300 && parsed !== undefined) {
@@ -98,6 +108,8 @@ export async function startTestApi(options: Partial<ApiServerOptions> = {}): Pro
   return {
     server,
     store,
+    agent,
+    host,
     events,
     adminKey,
     dir,
@@ -107,7 +119,7 @@ export async function startTestApi(options: Partial<ApiServerOptions> = {}): Pro
       return issueApiKey(store, account, 'test', null).token
     },
     async close() {
-      lifecycle.stop()
+      await agent.stop()
       await server.close()
       store.close()
       rmSync(dir, { recursive: true, force: true })

@@ -82,6 +82,8 @@ describe('attachments', () => {
     const first = (list.body as Array<{ id: string; address: string }>).find(
       (a) => a.address === '10.0.128.1',
     )!
+    // 1. The host cannot be changed: the namespace stays, and so does its address.
+    api.host.failWith = new Error('host unavailable')
     const detaching = await api.call('DELETE', `/localspace/attachments/${first.id}`)
     assert.equal(detaching.status, 202)
     assert.equal(detaching.body.state, 'detaching')
@@ -89,11 +91,17 @@ describe('attachments', () => {
       kind: 'dyno',
     })
     assert.equal(next.body.address, '10.0.128.3')
-    api.store.network.deleteAttachment(first.id)
+    // 2. The host converges: the attachment is gone and its address free again.
+    api.host.failWith = undefined
+    await api.agent.reconcile()
+    assert.equal((await api.call('GET', `/localspace/attachments/${first.id}`)).status, 404)
     const reused = await api.call('POST', '/localspace/spaces/att-space/attachments', {
       kind: 'dyno',
     })
     assert.equal(reused.body.address, '10.0.128.1')
+    assert.equal(reused.body.state, 'pending')
+    const ready = await api.call('GET', `/localspace/attachments/${reused.body.id}`)
+    assert.equal(ready.body.state, 'ready')
   })
 
   test('only the installation admin manages attachments', async () => {

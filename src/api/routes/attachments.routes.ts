@@ -5,9 +5,8 @@
  * attachment; the daemon's network agent creates the namespace and marks it `ready`.
  */
 import type { FastifyInstance } from 'fastify'
-import { firstFreeAddress, spaceAddresses } from '../../core/address-plan.js'
 import { errors } from '../../core/errors.js'
-import { newId, nowIso, shortId } from '../../core/ids.js'
+import { nowIso, shortId } from '../../core/ids.js'
 import type { Account, Attachment, AttachmentKind } from '../../core/types.js'
 import type { Store } from '../../store/store.js'
 import { findSpace } from '../access.js'
@@ -24,7 +23,6 @@ export const attachmentJson = (a: Attachment) => ({
   updated_at: a.updatedAt,
 })
 
-/** Hands out the lowest free address of the space's dyno or data range, in one transaction. */
 export function createAttachment(
   store: Store,
   spaceId: string,
@@ -34,26 +32,7 @@ export function createAttachment(
   return store.transaction(() => {
     const space = store.spaces.find(spaceId)
     if (!space || space.state === 'deleting') throw errors.notFound('space')
-    const plan = spaceAddresses(space.cidr, space.dataCidr)
-    const address = firstFreeAddress(plan, kind, store.network.addressesInUse(space.id))
-    if (!address)
-      throw errors.invalidParams(`Space ${space.name} has no free ${kind} address left.`)
-    const used = new Set(store.network.attachments().map((a) => shortId(a.id)))
-    let id = newId()
-    while (used.has(shortId(id))) id = newId()
-    const now = nowIso()
-    const attachment: Attachment = {
-      id,
-      spaceId: space.id,
-      kind,
-      address,
-      owner,
-      state: 'pending',
-      createdAt: now,
-      updatedAt: now,
-    }
-    store.network.insertAttachment(attachment)
-    return attachment
+    return store.network.allocateAttachment(space, kind, owner)
   })
 }
 

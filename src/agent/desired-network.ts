@@ -1,0 +1,104 @@
+/**
+ * Desired host networking, derived from the store's desired state. Pure: records in,
+ * the planner's and the firewall renderer's inputs out.
+ */
+import { parseCidr } from '../core/cidr.js'
+import { spaceAddresses } from '../core/address-plan.js'
+import type { Attachment, Space } from '../core/types.js'
+import { dataBridgeName, dynoBridgeName, netnsName, vethName } from '../network/names.js'
+import type { FirewallState } from '../network/nft/render.js'
+import type { DesiredAttachment, DesiredHost, DesiredSpaceNetwork } from '../network/types.js'
+
+export interface NetworkSettings {
+  egressInterface?: string
+  /** The operator's pools, by CIDR text (`--egress-pool`), whatever their region. */
+  egressPoolCidrs: readonly string[]
+  allowPrivate: readonly string[]
+  routerListeners: ReadonlyArray<{ address: string; port: number }>
+}
+
+export interface DesiredNetwork {
+  host: DesiredHost
+  firewall: FirewallState
+  /**
+   * The states this desired state was made from (id → state), so the agent moves on exactly
+   * these records, and none that changed while the host was being converged.
+   */
+  spaceStates: Map<string, Space['state']>
+  attachmentStates: Map<string, Attachment['state']>
+}
+
+/** An attachment's namespace: on the dyno or data bridge of its space, named by its id. */
+export function desiredAttachment(space: Space, a: Attachment): DesiredAttachment {
+  const plan = spaceAddresses(space.cidr, space.dataCidr)
+  const dyno = a.kind === 'dyno'
+  return {
+    id: a.id,
+    bridge: dyno ? dynoBridgeName(space.id) : dataBridgeName(space.id),
+    address: a.address,
+    prefix: dyno ? plan.cidr.prefix : plan.dataCidr.prefix,
+    gateway: dyno ? plan.gateway : plan.dataGateway,
+    dns: plan.gateway,
+    netns: netnsName(a.id),
+    veth: vethName(a.id),
+  }
+}
+
+/** Spaces being deleted and attachments being detached are simply not desired any more. */
+export function desiredNetwork(
+  spaces: readonly Space[],
+  attachments: readonly Attachment[],
+  egressOf: (spaceId: string) => readonly string[],
+  settings: NetworkSettings,
+): DesiredNetwork {
+  const live = spaces.filter((s) => s.state !== 'deleting')
+  const bySpace = new Map(live.map((s) => [s.id, s]))
+  const hostSpaces: DesiredSpaceNetwork[] = live.map((s) => {
+    const plan = spaceAddresses(s.cidr, s.dataCidr)
+    return {
+      dynoBridge: dynoBridgeName(s.id),
+      dataBridge: dataBridgeName(s.id),
+      cidr: s.cidr,
+      dataCidr: s.dataCidr,
+      gateway: plan.gateway,
+      internalRouter: plan.internalRouter,
+      dataGateway: plan.dataGateway,
+    }
+  })
+  const liveAttachments = attachments.filter(
+    (a) => a.state !== 'detaching' && bySpace.has(a.spaceId),
+  )
+  const hostAttachments = liveAttachments.map((a) => desiredAttachment(bySpace.get(a.spaceId)!, a))
+  const egress = live.flatMap((s) => egressOf(s.id))
+  const host: DesiredHost = {
+    spaces: hostSpaces,
+    attachments: hostAttachments,
+    ...(settings.egressInterface !== undefined && {
+      egress: {
+        iface: settings.egressInterface,
+        addresses: egress,
+        poolCidrs: settings.egressPoolCidrs.filter((c) => parseCidr(c) !== undefined),
+      },
+    }),
+  }
+  const firewall: FirewallState = {
+    spaces: live.map((s, i) => ({
+      dynoBridge: hostSpaces[i]!.dynoBridge,
+      dataBridge: hostSpaces[i]!.dataBridge,
+      cidr: s.cidr,
+      gateway: hostSpaces[i]!.gateway,
+      internalRouter: hostSpaces[i]!.internalRouter,
+      egress: egressOf(s.id),
+    })),
+    attachments: hostAttachments.map((a) => ({ veth: a.veth, address: a.address })),
+    routerListeners: settings.routerListeners,
+    ...(settings.egressInterface !== undefined && { egressInterface: settings.egressInterface }),
+    allowedPrivate: settings.allowPrivate,
+  }
+  return {
+    host,
+    firewall,
+    spaceStates: new Map(spaces.map((s) => [s.id, s.state])),
+    attachmentStates: new Map(attachments.map((a) => [a.id, a.state])),
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The real SpaceHost: nftables, bridges, namespaces and addresses of this Linux host.
+ */
+import type { Exec } from '../exec/run.js'
+import { attach, detach } from '../network/attach.js'
+import { Firewall } from '../network/firewall.js'
+import { renderFirewall, type FirewallState } from '../network/nft/render.js'
+import { observeHost } from '../network/observe.js'
+import { planHost } from '../network/plan.js'
+import { reconcileHost } from '../network/reconcile.js'
+import type { DesiredAttachment, DesiredHost, HostAction } from '../network/types.js'
+import type { SpaceHost } from './network-agent.js'
+
+export class LinuxSpaceHost implements SpaceHost {
+  private readonly firewall: Firewall
+  private appliedFirewall: string | undefined
+
+  constructor(private readonly exec: Exec) {
+    this.firewall = new Firewall(exec)
+  }
+
+  /**
+   * Firewall first: a new bridge or namespace is covered by the rules from the moment it
+   * exists. The whole firewall is re-applied when the desired rules changed or someone changed
+   * the kernel's copy (drift); the host objects are then planned, applied and verified.
+   */
+  async converge(host: DesiredHost, firewall: FirewallState): Promise<void> {
+    const rules = renderFirewall(firewall)
+    if (rules !== this.appliedFirewall || (await this.firewall.drifted())) {
+      await this.firewall.apply(firewall)
+      this.appliedFirewall = rules
+    }
+    await reconcileHost(this.exec, host)
+  }
+
+  /** The anti-spoofing entry goes in before the namespace exists, and out after it is gone. */
+  async attach(a: DesiredAttachment): Promise<void> {
+    await this.firewall.addAttachment(a.veth, a.address)
+    try {
+      await attach(this.exec, a)
+    } catch (e) {
+      await this.firewall.removeAttachment(a.veth, a.address)
+      throw e
+    }
+  }
+
+  async detach(a: DesiredAttachment): Promise<void> {
+    await detach(this.exec, a)
+    await this.firewall.removeAttachment(a.veth, a.address)
+  }
+
+  async drift(host: DesiredHost, firewall: FirewallState): Promise<string[]> {
+    const found = planHost(host, await observeHost(this.exec)).map(describeAction)
+    if (renderFirewall(firewall) !== this.appliedFirewall || (await this.firewall.drifted())) {
+      found.unshift(
+        'the firewall differs from what localspace applied (changed by hand, or not applied yet)',
+      )
+    }
+    return found
+  }
+}
+
+/** A planned step, said as the problem it repairs. */
+function describeAction(a: HostAction): string {
+  switch (a.kind) {
+    case 'bridge.create':
+      return `bridge ${a.name} is missing`
+    case 'link.up':
+      return `${a.name} is down`
+    case 'addr.add':
+      return `${a.dev} lacks ${a.address}/${a.prefix}`
+    case 'addr.remove':
+      return `${a.dev} has ${a.address}/${a.prefix}, which it should not`
+    case 'attach':
+      return `namespace ${a.attachment.netns} is missing`
+    case 'detach':
+      return `namespace ${a.netns} is damaged (${a.reason})`
+    case 'link.delete':
+      return `${a.name} is left over from something deleted`
+    case 'netns.delete':
+      return `namespace ${a.name} is left over from something deleted`
+  }
+}

@@ -1,0 +1,228 @@
+/**
+ * Converges the host's networking to the store's desired state (design.md §2): observe →
+ * plan → apply → verify, one run at a time, on every change and on a timer so drift (a rule
+ * deleted by hand, a bridge removed) is repaired, not only reported. Only after the host is
+ * verified does a space become `allocated` or an attachment `ready`; only after its host
+ * objects are gone is a deleted space or a detached attachment forgotten.
+ */
+import { errors } from '../core/errors.js'
+import type { EventBus } from '../core/events.js'
+import type { HealthCheck } from '../core/runtime-view.js'
+import { nowIso } from '../core/ids.js'
+import type { Attachment, AttachmentKind } from '../core/types.js'
+import type { FirewallState } from '../network/nft/render.js'
+import type { DesiredAttachment, DesiredHost } from '../network/types.js'
+import type { Store } from '../store/store.js'
+import { desiredAttachment, desiredNetwork, type NetworkSettings } from './desired-network.js'
+
+/** The host side the agent drives; Linux in the daemon, an in-memory fake in API tests. */
+export interface SpaceHost {
+  /** Makes the host match, then verifies it; throws when it cannot. */
+  converge(host: DesiredHost, firewall: FirewallState): Promise<void>
+  /** The fast path for one namespace: made whole, or not at all (rolled back). */
+  attach(a: DesiredAttachment): Promise<void>
+  /** Its undo; succeeds when it is already gone. */
+  detach(a: DesiredAttachment): Promise<void>
+  /** What differs from the desired state, one sentence each; [] when converged. Reads only. */
+  drift(host: DesiredHost, firewall: FirewallState): Promise<string[]>
+}
+
+export interface NetworkAgentOptions {
+  settings: NetworkSettings
+  /** How often to check for drift; 0 = only on changes. */
+  intervalMs: number
+  log?: (message: string) => void
+}
+
+export class NetworkAgent {
+  private running: Promise<void> | undefined
+  private again = false
+  /** Host changes one at a time: a reconcile never sees a namespace half-made by attach. */
+  private hostQueue: Promise<unknown> = Promise.resolve()
+  private timer: NodeJS.Timeout | undefined
+  private readonly unsubscribe: Array<() => void> = []
+  /** The last failure, for `doctor` and logs; cleared by a successful run. */
+  lastError: Error | undefined
+
+  constructor(
+    private readonly store: Store,
+    private readonly events: EventBus,
+    private readonly host: SpaceHost,
+    private readonly options: NetworkAgentOptions,
+  ) {}
+
+  start(): Promise<void> {
+    const kick = () => void this.reconcile()
+    for (const event of ['space.changed', 'network.changed', 'ruleset.changed'] as const) {
+      this.unsubscribe.push(this.events.on(event, kick))
+    }
+    if (this.options.intervalMs > 0) {
+      this.timer = setInterval(kick, this.options.intervalMs)
+      this.timer.unref()
+    }
+    return this.reconcile()
+  }
+
+  /** Runs a reconcile, or queues one more after the run in flight; resolves when idle. */
+  reconcile(): Promise<void> {
+    if (this.running) {
+      this.again = true
+      return this.running
+    }
+    this.running = (async () => {
+      do {
+        this.again = false
+        await this.runOnce()
+      } while (this.again)
+    })().finally(() => (this.running = undefined))
+    return this.running
+  }
+
+  /** Resolves once no reconcile is running (tests wait on it instead of sleeping). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer)
+    for (const off of this.unsubscribe.splice(0)) off()
+    await this.idle()
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.hostQueue.then(fn, fn)
+    this.hostQueue = next.catch(() => undefined)
+    return next
+  }
+
+  /**
+   * Gives a dyno or data service its network now (the runtime's path, design.md §5): an
+   * address, a namespace on the space bridge, the anti-spoofing entry. Resolves `ready`.
+   */
+  attach(spaceId: string, kind: AttachmentKind, owner: string): Promise<Attachment> {
+    return this.exclusive(async () => {
+      const { store } = this
+      const { attachment, desired } = store.transaction(() => {
+        const space = store.spaces.find(spaceId)
+        if (!space) throw errors.notFound('space')
+        if (space.state !== 'allocated') {
+          throw errors.invalidParams(`Space ${space.name} is not allocated yet.`)
+        }
+        const made = store.network.allocateAttachment(space, kind, owner)
+        return { attachment: made, desired: desiredAttachment(space, made) }
+      })
+      try {
+        await this.host.attach(desired)
+      } catch (e) {
+        store.network.deleteAttachment(attachment.id) // the host rolled back: free the address
+        throw e
+      }
+      store.network.setAttachmentState(attachment.id, 'ready', nowIso())
+      return store.network.attachment(attachment.id)!
+    })
+  }
+
+  /** Takes the namespace down, then frees its address. */
+  detach(attachmentId: string): Promise<void> {
+    return this.exclusive(async () => {
+      const { store } = this
+      const a = store.network.attachment(attachmentId)
+      const space = a && store.spaces.find(a.spaceId)
+      if (!a || !space) return
+      store.network.setAttachmentState(a.id, 'detaching', nowIso())
+      await this.host.detach(desiredAttachment(space, a))
+      store.network.deleteAttachment(a.id)
+    })
+  }
+
+  /** For `localspace doctor`: the last failure and what differs from desired state now. */
+  async doctor(): Promise<HealthCheck[]> {
+    const { store } = this
+    const desired = desiredNetwork(
+      store.spaces.all(),
+      store.network.attachments(),
+      (id) => store.network.egressOf(id),
+      this.options.settings,
+    )
+    const drift = await this.exclusive(() => this.host.drift(desired.host, desired.firewall))
+    const stuck = store.spaces.all().filter((s) => s.state !== 'allocated')
+    return [
+      {
+        name: 'space networks',
+        ok: drift.length === 0,
+        detail:
+          drift.length === 0
+            ? `${desired.host.spaces.length} space(s) and ${desired.host.attachments.length} namespace(s) as they should be`
+            : `${drift.join('; ')} — the daemon repairs this within ${this.options.intervalMs / 1000} s`,
+      },
+      {
+        name: 'last reconcile',
+        ok: this.lastError === undefined,
+        detail: this.lastError?.message ?? 'succeeded',
+      },
+      {
+        name: 'spaces',
+        ok: stuck.length === 0 || this.lastError === undefined,
+        detail:
+          stuck.length === 0
+            ? 'all allocated'
+            : stuck.map((s) => `${s.name} is ${s.state}`).join(', '),
+      },
+    ]
+  }
+
+  private runOnce(): Promise<void> {
+    return this.exclusive(() => this.converge())
+  }
+
+  private async converge(): Promise<void> {
+    const { store } = this
+    const spaces = store.spaces.all()
+    const attachments = store.network.attachments()
+    const desired = desiredNetwork(
+      spaces,
+      attachments,
+      (id) => store.network.egressOf(id),
+      this.options.settings,
+    )
+    try {
+      await this.host.converge(desired.host, desired.firewall)
+      this.lastError = undefined
+    } catch (e) {
+      this.lastError = e instanceof Error ? e : new Error(String(e))
+      this.options.log?.(`network: ${this.lastError.message}`)
+      return
+    }
+    this.recordConverged(desired.spaceStates, desired.attachmentStates)
+  }
+
+  /** The host now matches what these records asked for: move them on. */
+  private recordConverged(
+    spaceStates: ReadonlyMap<string, string>,
+    attachmentStates: ReadonlyMap<string, string>,
+  ): void {
+    const { store } = this
+    const now = nowIso()
+    store.transaction(() => {
+      for (const [id, was] of attachmentStates) {
+        const a = store.network.attachment(id)
+        if (a?.state !== was) continue // changed meanwhile: the next run handles it
+        if (was === 'pending') store.network.setAttachmentState(id, 'ready', now)
+        if (was === 'detaching') store.network.deleteAttachment(id)
+      }
+      for (const [id, was] of spaceStates) {
+        const space = store.spaces.find(id)
+        if (space?.state !== was) continue
+        if (was === 'allocating') store.spaces.setState(id, 'allocated', now)
+        if (was === 'deleting') {
+          for (const a of store.network.attachments(id)) store.network.deleteAttachment(a.id)
+          store.spaces.delete(id)
+          continue
+        }
+        // Until the router programs trusted ranges (issue 6) there is nothing more to apply.
+        const ruleset = store.spaces.currentRuleset(id)
+        if (ruleset && !ruleset.applied) store.spaces.markRulesetApplied(ruleset.id)
+      }
+    })
+  }
+}

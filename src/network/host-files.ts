@@ -1,0 +1,43 @@
+/**
+ * The few host files the network module writes directly (no process needed): per-interface
+ * IPv4 forwarding under /proc/sys, and the resolv.conf that `ip netns exec` bind-mounts over
+ * /etc/resolv.conf inside a namespace (from /etc/netns/<ns>/).
+ */
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { OWNED_NETNS } from './names.js'
+import type { HostPaths } from './types.js'
+import { checkIfname, checkIpv4, checkName } from './validate.js'
+
+export const DEFAULT_ETC_NETNS = '/etc/netns'
+export const DEFAULT_IPV4_CONF = '/proc/sys/net/ipv4/conf'
+
+/**
+ * Turns on IPv4 forwarding for one interface (a space bridge, the egress interface).
+ * Idempotent: reads first and writes only when it is off.
+ */
+export async function ensureForwarding(iface: string, paths: HostPaths = {}): Promise<void> {
+  checkIfname(iface)
+  const file = join(paths.ipv4Conf ?? DEFAULT_IPV4_CONF, iface, 'forwarding')
+  const current = await readFile(file, 'utf8').catch(() => '')
+  if (current.trim() !== '1') await writeFile(file, '1\n')
+}
+
+/** Writes /etc/netns/<ns>/resolv.conf with the space's DNS server. */
+export async function writeResolvConf(
+  netns: string,
+  dns: string,
+  paths: HostPaths = {},
+): Promise<void> {
+  checkName(netns, OWNED_NETNS, 'network namespace')
+  checkIpv4(dns, 'dns')
+  const dir = join(paths.etcNetns ?? DEFAULT_ETC_NETNS, netns)
+  await mkdir(dir, { recursive: true })
+  await writeFile(join(dir, 'resolv.conf'), `# written by localspace\nnameserver ${dns}\n`)
+}
+
+/** Removes /etc/netns/<ns>; fine when it is not there. */
+export async function removeNetnsFiles(netns: string, paths: HostPaths = {}): Promise<void> {
+  checkName(netns, OWNED_NETNS, 'network namespace')
+  await rm(join(paths.etcNetns ?? DEFAULT_ETC_NETNS, netns), { recursive: true, force: true })
+}

@@ -1,0 +1,110 @@
+/**
+ * The data of the host-network reconciler: what the host should look like (Desired*), what it
+ * looks like (Observed*), and the steps between them (HostAction). Plain data, so plans can be
+ * compared, logged and written in tables in tests.
+ */
+
+/** One space's two bridges (design.md §3): dynos on the dyno bridge, data services on the other. */
+export interface DesiredSpaceNetwork {
+  /** `lsb-<8hex>` */
+  dynoBridge: string
+  /** `lsd-<8hex>` */
+  dataBridge: string
+  /** The space CIDR, e.g. `10.40.0.0/16`. */
+  cidr: string
+  /** The data CIDR, e.g. `10.41.0.0/16`. */
+  dataCidr: string
+  /** C.0.1: carried by the dyno bridge, with the space prefix. */
+  gateway: string
+  /** C.0.3: carried by the dyno bridge, with the space prefix. */
+  internalRouter: string
+  /** D.0.1: carried by the data bridge, with the data prefix. */
+  dataGateway: string
+}
+
+/** A dyno's or data service's network: its own namespace, joined to a space bridge by a veth. */
+export interface DesiredAttachment {
+  /** The dyno or data-service id the names derive from (for messages). */
+  id: string
+  /** The bridge the host end joins (`lsb-…` for dynos, `lsd-…` for data). */
+  bridge: string
+  /** The address `eth0` carries inside the namespace. */
+  address: string
+  /** Its prefix length (the bridge network's). */
+  prefix: number
+  /** The default route inside the namespace. */
+  gateway: string
+  /** Written as `nameserver` to the namespace's resolv.conf. */
+  dns: string
+  /** `ls-<8hex>` */
+  netns: string
+  /** `lsv-<8hex>`, the host end; the namespace end is always `eth0`. */
+  veth: string
+}
+
+/** The outbound (SNAT) addresses this host holds on its egress interface. */
+export interface DesiredEgress {
+  /** The host interface the addresses live on, e.g. `eth0`. Never one of ours. */
+  iface: string
+  /** The outbound addresses of every space, each held as a /32. */
+  addresses: readonly string[]
+  /**
+   * The operator's outbound pools. A /32 inside a pool that is not desired is ours and stale;
+   * anything else on the interface belongs to someone else and is never touched.
+   */
+  poolCidrs: readonly string[]
+}
+
+export interface DesiredHost {
+  spaces: readonly DesiredSpaceNetwork[]
+  attachments: readonly DesiredAttachment[]
+  egress?: DesiredEgress
+}
+
+export interface ObservedAddress {
+  address: string
+  prefix: number
+}
+
+export interface ObservedLink {
+  name: string
+  /** `linkinfo.info_kind` (`bridge`, `veth`, …); undefined for plain devices such as `lo`. */
+  kind?: string
+  /** The bridge this link is a port of. */
+  master?: string
+  /** Administratively up (the `UP` flag, not the carrier). */
+  up: boolean
+  /** The name is one localspace owns (names.ts); only owned links are ever deleted. */
+  owned: boolean
+  /** IPv4 addresses only. */
+  addresses: readonly ObservedAddress[]
+}
+
+export interface ObservedHost {
+  links: readonly ObservedLink[]
+  /** Every named network namespace (`ip netns list`), ours or not. */
+  netns: readonly string[]
+}
+
+/**
+ * One step of a plan. Apply runs them in three stages, whatever their order in the list:
+ * teardown (detach, link.delete, netns.delete, addr.remove), build (bridge.create, link.up,
+ * addr.add), then attach.
+ */
+export type HostAction =
+  | { kind: 'detach'; netns: string; veth: string; reason: string }
+  | { kind: 'link.delete'; name: string }
+  | { kind: 'netns.delete'; name: string }
+  | { kind: 'addr.remove'; dev: string; address: string; prefix: number }
+  | { kind: 'bridge.create'; name: string }
+  | { kind: 'link.up'; name: string }
+  | { kind: 'addr.add'; dev: string; address: string; prefix: number }
+  | { kind: 'attach'; attachment: DesiredAttachment }
+
+/** Where attach writes resolv.conf and apply writes sysctls; tests point them at a temp dir. */
+export interface HostPaths {
+  /** Default `/etc/netns` (what `ip netns exec` bind-mounts from). */
+  etcNetns?: string
+  /** Default `/proc/sys/net/ipv4/conf`. */
+  ipv4Conf?: string
+}
