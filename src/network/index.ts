@@ -5,7 +5,6 @@ export { BatchError, parseBatchFailures, runIpBatch, type BatchLine } from './ba
 export { AttachError, InvalidNetworkStateError, NetworkConflictError } from './errors.js'
 export { Firewall, splitListing, type FirewallListing } from './firewall.js'
 export { ensureForwarding, removeNetnsFiles, writeResolvConf } from './host-files.js'
-export * from './address-plan.js'
 export * from './names.js'
 export * from './nft/render.js'
 export { observeHost, parseAddresses, parseLinks, parseNetns } from './observe.js'
