@@ -6,19 +6,11 @@ import { afterEach, beforeEach, describe, test } from 'node:test'
 import { ExecError } from '../exec/run.js'
 import { attach, detach } from './attach.js'
 import { AttachError, InvalidNetworkStateError } from './errors.js'
+import { testDyno } from './testing/fixtures.js'
 import { batchError, recordingExec } from './testing/recording-exec.js'
-import type { DesiredAttachment, HostPaths } from './types.js'
+import type { HostPaths } from './types.js'
 
-const dyno: DesiredAttachment = {
-  id: 'dyno-1',
-  bridge: 'lsb-0000000a',
-  address: '10.40.128.1',
-  prefix: 16,
-  gateway: '10.40.0.1',
-  dns: '10.40.0.1',
-  netns: 'ls-00000001',
-  veth: 'lsv-00000001',
-}
+const dyno = testDyno
 
 const HOST_BATCH =
   'ip -batch - | netns add ls-00000001' +

@@ -3,13 +3,13 @@ import { describe, test } from 'node:test'
 import { InvalidNetworkStateError, NetworkConflictError } from './errors.js'
 import { planHost } from './plan.js'
 import type {
-  DesiredAttachment,
   DesiredHost,
   DesiredSpaceNetwork,
   HostAction,
   ObservedHost,
   ObservedLink,
 } from './types.js'
+import { testDyno } from './testing/fixtures.js'
 
 const space: DesiredSpaceNetwork = {
   dynoBridge: 'lsb-0000000a',
@@ -21,16 +21,7 @@ const space: DesiredSpaceNetwork = {
   dataGateway: '10.41.0.1',
 }
 
-const dyno: DesiredAttachment = {
-  id: 'dyno-1',
-  bridge: 'lsb-0000000a',
-  address: '10.40.128.1',
-  prefix: 16,
-  gateway: '10.40.0.1',
-  dns: '10.40.0.1',
-  netns: 'ls-00000001',
-  veth: 'lsv-00000001',
-}
+const dyno = testDyno
 
 const link = (name: string, rest: Partial<ObservedLink> = {}): ObservedLink => ({
   name,
