@@ -9,22 +9,11 @@ import { createServer } from 'node:net'
 import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { BIN, freePort, startDaemonProcess, tempDataDir } from '../helpers/daemon.js'
+import { apiRequest, BIN, freePort, startDaemonProcess, tempDataDir } from '../helpers/daemon.js'
 import { sandboxed } from '../helpers/sandbox.js'
 import { waitUntil } from '../helpers/wait.js'
 
-async function api(url: string, key: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${url}${path}`, {
-    method,
-    headers: {
-      accept: 'application/vnd.heroku+json; version=3',
-      authorization: `Bearer ${key}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  })
-  return { status: res.status, body: (await res.json()) as any }
-}
+const api = apiRequest
 
 // Starts real daemons, which manage the host's network: in a sandbox of its own.
 if (sandboxed(import.meta.url)) {

@@ -10,6 +10,8 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import assert from 'node:assert/strict'
+import { checkResponse } from './schema.js'
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const BIN = join(REPO, 'bin', 'localspace')
@@ -113,4 +115,34 @@ export async function startDaemonProcess(
 export function tempDataDir(): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'localspace-daemon-'))
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+/**
+ * One API request to a running daemon over real HTTP. As with the in-process helper, a 2xx
+ * JSON body must match Heroku's schema and an error must have Heroku's `{id, message}` shape.
+ */
+export async function apiRequest(
+  url: string,
+  key: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: {
+      accept: 'application/vnd.heroku+json; version=3',
+      authorization: `Bearer ${key}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  })
+  const text = await res.text()
+  const parsed: unknown = text === '' ? undefined : JSON.parse(text)
+  if (res.status < 300 && parsed !== undefined) {
+    assert.deepEqual(checkResponse(method, path, parsed).errors, [], `${method} ${path} schema`)
+  } else if (res.status >= 400) {
+    assert.equal(typeof (parsed as { id?: unknown }).id, 'string', `${method} ${path}: no error id`)
+  }
+  return { status: res.status, body: parsed }
 }
