@@ -86,6 +86,7 @@ export function desiredNetwork(
       dynoBridge: hostSpaces[i]!.dynoBridge,
       dataBridge: hostSpaces[i]!.dataBridge,
       cidr: s.cidr,
+      dataCidr: s.dataCidr,
       gateway: hostSpaces[i]!.gateway,
       internalRouter: hostSpaces[i]!.internalRouter,
       egress: egressOf(s.id),

@@ -75,6 +75,8 @@ function describeAction(a: HostAction): string {
       return `namespace ${a.attachment.netns} is missing`
     case 'detach':
       return `namespace ${a.netns} is damaged (${a.reason})`
+    case 'veth.plug':
+      return `${a.veth} is not plugged into ${a.bridge}`
     case 'link.delete':
       return `${a.name} is left over from something deleted`
     case 'netns.delete':

@@ -42,6 +42,8 @@ function buildLine(action: HostAction): BatchLine[] {
       return [line(`link set ${action.name} up`, 'nothing')]
     case 'addr.add':
       return [line(`addr add ${action.address}/${action.prefix} dev ${action.dev}`, 'exists')]
+    case 'veth.plug':
+      return [line(`link set ${action.veth} master ${action.bridge} up`, 'nothing')]
     default:
       return []
   }

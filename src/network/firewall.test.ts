@@ -11,6 +11,7 @@ const state: FirewallState = {
       dynoBridge: 'lsb-0000000a',
       dataBridge: 'lsd-0000000a',
       cidr: '10.40.0.0/16',
+      dataCidr: '10.41.0.0/16',
       gateway: '10.40.0.1',
       internalRouter: '10.40.0.3',
       egress: [],

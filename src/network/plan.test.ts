@@ -115,19 +115,11 @@ const cases: Case[] = [
     ],
   },
   {
-    name: 'a veth on no bridge is repaired',
+    name: 'a veth on no bridge is plugged back in, not rebuilt (its namespace may run a dyno)',
     observed: withLinks((links) =>
       links.map((l) => (l.name === 'lsv-00000001' ? link(l.name, { kind: 'veth' }) : l)),
     ),
-    expect: [
-      {
-        kind: 'detach',
-        netns: 'ls-00000001',
-        veth: 'lsv-00000001',
-        reason: 'host veth not on lsb-0000000a',
-      },
-      { kind: 'attach', attachment: dyno },
-    ],
+    expect: [{ kind: 'veth.plug', veth: 'lsv-00000001', bridge: 'lsb-0000000a' }],
   },
   {
     name: 'a veth left behind by a vanished namespace is removed before the attach',

@@ -70,17 +70,13 @@ function checkAttachments(attachments: readonly DesiredAttachment[], bridges: Se
   }
 }
 
-/** Why an attachment needs repair, or undefined when it is whole. */
+/** Why an attachment that lacks a half must be rebuilt; undefined when nothing is there. */
 function attachmentDamage(
-  a: DesiredAttachment,
   hostEnd: ObservedLink | undefined,
   hasNetns: boolean,
 ): string | undefined {
   if (!hasNetns) return hostEnd ? 'namespace missing' : undefined
-  if (!hostEnd) return 'host veth missing'
-  if (hostEnd.master !== a.bridge) return `host veth not on ${a.bridge}`
-  if (!hostEnd.up) return 'host veth down'
-  return undefined
+  return hostEnd ? undefined : 'host veth missing'
 }
 
 function planEgress(
@@ -170,12 +166,18 @@ export function planHost(desired: DesiredHost, observed: ObservedHost): HostActi
     builds.push(...(extra.length > 0 ? bridge.addresses : missing).map(add))
   }
 
-  // 3. Attachments: a namespace with its veth on the right bridge; anything less is rebuilt.
+  // 3. Attachments: a namespace with its veth on the right bridge. When both halves exist the
+  // veth is only plugged back in: the namespace may hold a running dyno, which a rebuild would
+  // leave behind in the old, unconnected namespace. Anything less is rebuilt.
   for (const a of desired.attachments) {
     const hostEnd = links.get(a.veth)
     const hasNetns = netns.has(a.netns)
     if (hasNetns && hostEnd && hostEnd.master === a.bridge && hostEnd.up) continue
-    const reason = attachmentDamage(a, hostEnd, hasNetns)
+    if (hasNetns && hostEnd) {
+      builds.push({ kind: 'veth.plug', veth: a.veth, bridge: a.bridge })
+      continue
+    }
+    const reason = attachmentDamage(hostEnd, hasNetns)
     if (reason) detaches.push({ kind: 'detach', netns: a.netns, veth: a.veth, reason })
     attaches.push({ kind: 'attach', attachment: a })
   }

@@ -89,7 +89,7 @@ export interface ObservedHost {
 /**
  * One step of a plan. Apply runs them in three stages, whatever their order in the list:
  * teardown (detach, link.delete, netns.delete, addr.remove), build (bridge.create, link.up,
- * addr.add), then attach.
+ * addr.add, veth.plug), then attach.
  */
 export type HostAction =
   | { kind: 'detach'; netns: string; veth: string; reason: string }
@@ -100,6 +100,8 @@ export type HostAction =
   | { kind: 'link.up'; name: string }
   | { kind: 'addr.add'; dev: string; address: string; prefix: number }
   | { kind: 'attach'; attachment: DesiredAttachment }
+  /** A whole namespace whose host veth fell off its bridge (the bridge was re-made): re-plug it. */
+  | { kind: 'veth.plug'; veth: string; bridge: string }
 
 /** Where attach writes resolv.conf and apply writes sysctls; tests point them at a temp dir. */
 export interface HostPaths {

@@ -10,6 +10,7 @@ const space = (n: number, egress: string[]) => ({
   dynoBridge: `lsb-0000000${n}`,
   dataBridge: `lsd-0000000${n}`,
   cidr: `10.${2 * n}.0.0/16`,
+  dataCidr: `10.${2 * n + 1}.0.0/16`,
   gateway: `10.${2 * n}.0.1`,
   internalRouter: `10.${2 * n}.0.3`,
   egress,
@@ -45,7 +46,7 @@ describe('firewall rendering', () => {
   test('a space with two outbound addresses picks one by a hash of the dyno address', () => {
     assert.match(
       renderInetTable(state),
-      /ip saddr 10\.2\.0\.0\/16 oifname "eth-out" snat ip to jhash ip saddr mod 2 map \{ 0 : 203\.0\.113\.10, 1 : 203\.0\.113\.11 \}/,
+      /ip saddr 10\.2\.0\.0\/16 oifname "eth-out" snat ip to jhash ip saddr mod 2 seed 0x6c73 map \{ 0 : 203\.0\.113\.10, 1 : 203\.0\.113\.11 \}/,
     )
   })
 
@@ -58,6 +59,21 @@ describe('firewall rendering', () => {
     assert.match(text, /"lsb-00000001" \. 10\.2\.0\.1 \. udp \. 53/)
     assert.match(text, /"lsb-00000001" \. 10\.2\.0\.3 \. tcp \. 443/)
     assert.doesNotMatch(text, /"lsb-00000001" \. 10\.4\.0\.1/)
+  })
+
+  test('interface wildcards are only trailing ones, the only kind nft matches', () => {
+    // `"ls[bd]-*"` compiles to a literal prefix compare and matches nothing.
+    const text = renderFirewall(state)
+    for (const m of text.matchAll(/"([^"]*\*[^"]*)"/g)) assert.match(m[1]!, /^[\w-]+\*$/)
+  })
+
+  test("the outside world never reaches a space's host addresses", () => {
+    const text = renderInetTable(state)
+    assert.match(
+      text,
+      /iifname != \{ "lo", "lsb-\*", "lsd-\*" \} ip daddr @space_nets counter drop/,
+    )
+    assert.match(text, /10\.2\.0\.0\/16,\s+10\.3\.0\.0\/16/)
   })
 
   test('the rule count does not grow with dynos', () => {

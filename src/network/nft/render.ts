@@ -16,6 +16,7 @@ export interface FirewallSpace {
   dynoBridge: string
   dataBridge: string
   cidr: string
+  dataCidr: string
   gateway: string
   internalRouter: string
   /** Outbound source addresses; empty means masquerade to the host's own address. */
@@ -52,6 +53,9 @@ export const INTERNAL_ROUTER_PORTS = [80, 443] as const
 
 const q = (name: string) => `"${name}"`
 
+/** Fixed, so an outbound address stays with its dyno across reloads ("ls" in ASCII). */
+const JHASH_SEED = '0x6c73'
+
 /** `elements = { … }` for a non-empty list; nothing for an empty one (nft refuses `{ }`). */
 function elements(items: readonly string[]): string {
   return items.length === 0 ? '' : `\n    elements = { ${items.join(',\n                 ')} }`
@@ -66,9 +70,11 @@ function snatRule(space: FirewallSpace, egressMatch: string): string {
   if (space.egress.length === 1) {
     return `    ip saddr ${space.cidr} ${egressMatch} snat ip to ${space.egress[0]}`
   }
-  // A hash of the source address picks the outbound address: a dyno keeps the same one.
+  // A hash of the source address picks the outbound address: a dyno keeps the same one. The
+  // seed is fixed: without one the kernel draws a new one at every load of the table, and
+  // dynos would change address at each daemon restart or space change.
   const map = space.egress.map((ip, i) => `${i} : ${ip}`).join(', ')
-  return `    ip saddr ${space.cidr} ${egressMatch} snat ip to jhash ip saddr mod ${space.egress.length} map { ${map} }`
+  return `    ip saddr ${space.cidr} ${egressMatch} snat ip to jhash ip saddr mod ${space.egress.length} seed ${JHASH_SEED} map { ${map} }`
 }
 
 export function renderInetTable(state: FirewallState): string {
@@ -95,11 +101,20 @@ ${set(
 )}
 ${set('host_services', 'ifname . ipv4_addr . inet_proto . inet_service', hostServices)}
 ${set('router_listeners', 'ipv4_addr . inet_service', listeners, true)}
+${set(
+  'space_nets',
+  'ipv4_addr',
+  state.spaces.flatMap((s) => [s.cidr, s.dataCidr]),
+  true,
+)}
 ${set('reserved', 'ipv4_addr', [...RESERVED_RANGES], true)}
 ${set('allowed_private', 'ipv4_addr', state.allowedPrivate, true)}
 
   chain input {
     type filter hook input priority filter; policy accept;
+    # A space's host addresses (C.0.1 DNS, C.0.3 internal router) answer only inside it;
+    # the host's own connections to them arrive on lo.
+    iifname != { "lo", "lsb-*", "lsd-*" } ip daddr @space_nets counter drop
     iifname "lsb-*" ct state established,related accept
     iifname "lsb-*" iifname . ip daddr . meta l4proto . th dport @host_services accept
     iifname "lsb-*" meta l4proto tcp ip daddr . th dport @router_listeners accept
@@ -109,15 +124,15 @@ ${set('allowed_private', 'ipv4_addr', state.allowedPrivate, true)}
 
   chain forward {
     type filter hook forward priority filter; policy accept;
-    iifname "ls[bd]-*" ct state established,related accept
-    oifname "ls[bd]-*" ct state established,related accept
+    iifname { "lsb-*", "lsd-*" } ct state established,related accept
+    oifname { "lsb-*", "lsd-*" } ct state established,related accept
     iifname . oifname @same_bridge accept
     iifname . oifname @dyno_to_data accept
     iifname "lsb-*" ip daddr @allowed_private ${egressMatch} accept
     iifname "lsb-*" ip daddr @reserved counter drop
     iifname "lsb-*" ${egressMatch} accept
-    iifname "ls[bd]-*" counter drop
-    oifname "ls[bd]-*" counter drop
+    iifname { "lsb-*", "lsd-*" } counter drop
+    oifname { "lsb-*", "lsd-*" } counter drop
   }
 
   chain postrouting {
