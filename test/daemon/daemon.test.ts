@@ -121,6 +121,35 @@ if (sandboxed(import.meta.url)) {
       }
     })
 
+    test('doctor says what is wrong with the host in words, and when it is right again', async () => {
+      const d = await startDaemonProcess(data.dir, port)
+      try {
+        type Check = { name: string; ok: boolean; detail: string }
+        const doctor = async () =>
+          ((await api(d.url, d.key, 'GET', '/localspace/doctor')).body as { checks: Check[] })
+            .checks
+        const healthy = await doctor()
+        assert.deepEqual(
+          healthy.filter((c) => !c.ok),
+          [],
+        )
+        assert.ok(healthy.some((c) => c.name === 'nftables'))
+        const space = (await api(d.url, d.key, 'GET', '/spaces/restart-space')).body
+        const bridge = `lsb-${(space.id as string).replace(/-/g, '').slice(0, 8)}`
+        spawnSync('ip', ['link', 'del', bridge])
+        const drifted = (await doctor()).find((c) => c.name === 'space networks')
+        assert.equal(drifted?.ok, false)
+        assert.match(drifted?.detail ?? '', new RegExp(`bridge ${bridge} is missing`))
+        await waitUntil(
+          'the daemon to repair the bridge',
+          async () => (await doctor()).every((c) => c.ok),
+          { timeoutMs: 30_000, intervalMs: 500 },
+        )
+      } finally {
+        await d.stop()
+      }
+    })
+
     test('a bad flag is refused with a message and a non-zero exit', () => {
       const run = spawnSync(
         process.execPath,
