@@ -24,7 +24,10 @@ export default tseslint.config(
       // Fastify handlers are async by contract even when they do not await.
       '@typescript-eslint/require-await': 'off',
       '@typescript-eslint/no-misused-promises': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
       // Only src/exec may start processes (design.md §2); it disables this rule locally.
       'no-restricted-imports': [
         'error',

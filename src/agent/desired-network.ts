@@ -82,15 +82,10 @@ export function desiredNetwork(
     }),
   }
   const firewall: FirewallState = {
-    spaces: live.map((s, i) => ({
-      dynoBridge: hostSpaces[i]!.dynoBridge,
-      dataBridge: hostSpaces[i]!.dataBridge,
-      cidr: s.cidr,
-      dataCidr: s.dataCidr,
-      gateway: hostSpaces[i]!.gateway,
-      internalRouter: hostSpaces[i]!.internalRouter,
-      egress: egressOf(s.id),
-    })),
+    spaces: live.map((s, i) => {
+      const { dataGateway, ...bridges } = hostSpaces[i]! // the firewall needs no data gateway
+      return { ...bridges, egress: egressOf(s.id) }
+    }),
     attachments: hostAttachments.map((a) => ({ veth: a.veth, address: a.address })),
     routerListeners: settings.routerListeners,
     ...(settings.egressInterface !== undefined && { egressInterface: settings.egressInterface }),

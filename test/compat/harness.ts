@@ -9,7 +9,13 @@ import http from 'node:http'
 import type net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { REPO, freePort, startDaemonProcess, type DaemonProcess } from '../helpers/daemon.js'
+import {
+  REPO,
+  apiRequest,
+  freePort,
+  startDaemonProcess,
+  type DaemonProcess,
+} from '../helpers/daemon.js'
 import { checkResponse } from '../helpers/schema.js'
 
 const HEROKU_RUN = join(REPO, 'node_modules', 'heroku', 'bin', 'run.js')
@@ -246,19 +252,8 @@ export async function startCompat(): Promise<Compat> {
       })
     }
 
-    const api = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`${apiUrl}${path}`, {
-        method,
-        headers: {
-          accept: 'application/vnd.heroku+json; version=3',
-          authorization: `Bearer ${apiKey}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      })
-      const text = await res.text()
-      return { status: res.status, body: text === '' ? undefined : (JSON.parse(text) as unknown) }
-    }
+    const api = (method: string, path: string, body?: unknown) =>
+      apiRequest(apiUrl, apiKey, method, path, body)
 
     return { apiUrl, apiKey, dataDir, home, routerPort, proxy, heroku, api, stop }
   } catch (e) {

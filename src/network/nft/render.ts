@@ -11,14 +11,9 @@
  * Per-dyno facts live in sets, so the rule count grows with spaces, never with dynos.
  */
 import { NFT_TABLE } from '../names.js'
+import type { DesiredSpaceNetwork } from '../types.js'
 
-export interface FirewallSpace {
-  dynoBridge: string
-  dataBridge: string
-  cidr: string
-  dataCidr: string
-  gateway: string
-  internalRouter: string
+export type FirewallSpace = Omit<DesiredSpaceNetwork, 'dataGateway'> & {
   /** Outbound source addresses; empty means masquerade to the host's own address. */
   egress: readonly string[]
 }
