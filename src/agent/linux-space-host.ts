@@ -11,9 +11,21 @@ import { reconcileHost } from '../network/reconcile.js'
 import type { DesiredAttachment, DesiredHost, HostAction } from '../network/types.js'
 import type { SpaceHost } from './network-agent.js'
 
+/**
+ * What the kernel's firewall holds, as applied by us: the rules (rendered without the
+ * per-dyno set elements) and the dyno elements, which attach/detach change one by one.
+ */
+interface AppliedFirewall {
+  rules: string
+  attachments: Set<string>
+}
+
+const attachmentKey = (a: { veth: string; address: string }) => `${a.veth} ${a.address}`
+const rulesOf = (state: FirewallState) => renderFirewall({ ...state, attachments: [] })
+
 export class LinuxSpaceHost implements SpaceHost {
   private readonly firewall: Firewall
-  private appliedFirewall: string | undefined
+  private applied: AppliedFirewall | undefined
 
   constructor(private readonly exec: Exec) {
     this.firewall = new Firewall(exec)
@@ -25,21 +37,35 @@ export class LinuxSpaceHost implements SpaceHost {
    * the kernel's copy (drift); the host objects are then planned, applied and verified.
    */
   async converge(host: DesiredHost, firewall: FirewallState): Promise<void> {
-    const rules = renderFirewall(firewall)
-    if (rules !== this.appliedFirewall || (await this.firewall.drifted())) {
+    if (await this.firewallDiffers(firewall)) {
       await this.firewall.apply(firewall)
-      this.appliedFirewall = rules
+      this.applied = {
+        rules: rulesOf(firewall),
+        attachments: new Set(firewall.attachments.map(attachmentKey)),
+      }
     }
     await reconcileHost(this.exec, host)
+  }
+
+  /** Desired rules or dyno entries changed, or someone changed the kernel's copy. */
+  private async firewallDiffers(firewall: FirewallState): Promise<boolean> {
+    const applied = this.applied
+    if (!applied || rulesOf(firewall) !== applied.rules) return true
+    const wanted = firewall.attachments.map(attachmentKey)
+    if (wanted.length !== applied.attachments.size) return true
+    if (wanted.some((k) => !applied.attachments.has(k))) return true
+    return this.firewall.drifted()
   }
 
   /** The anti-spoofing entry goes in before the namespace exists, and out after it is gone. */
   async attach(a: DesiredAttachment): Promise<void> {
     await this.firewall.addAttachment(a.veth, a.address)
+    this.applied?.attachments.add(attachmentKey(a))
     try {
       await attach(this.exec, a)
     } catch (e) {
       await this.firewall.removeAttachment(a.veth, a.address)
+      this.applied?.attachments.delete(attachmentKey(a))
       throw e
     }
   }
@@ -47,11 +73,12 @@ export class LinuxSpaceHost implements SpaceHost {
   async detach(a: DesiredAttachment): Promise<void> {
     await detach(this.exec, a)
     await this.firewall.removeAttachment(a.veth, a.address)
+    this.applied?.attachments.delete(attachmentKey(a))
   }
 
   async drift(host: DesiredHost, firewall: FirewallState): Promise<string[]> {
     const found = planHost(host, await observeHost(this.exec)).map(describeAction)
-    if (renderFirewall(firewall) !== this.appliedFirewall || (await this.firewall.drifted())) {
+    if (await this.firewallDiffers(firewall)) {
       found.unshift(
         'the firewall differs from what localspace applied (changed by hand, or not applied yet)',
       )
