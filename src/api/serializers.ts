@@ -2,7 +2,7 @@
  * Domain records → Heroku wire shapes (heroku-platform-schema.json). Wire names such as
  * `data_cidr` appear only here and in route body schemas.
  */
-import { findFeature, type FeatureDefinition } from '../core/features.js'
+import type { FeatureDefinition } from '../core/features.js'
 import { findRegion, type Region } from '../core/regions.js'
 import { findDynoSize } from '../core/sizes.js'
 import { stableId } from '../core/ids.js'
@@ -205,8 +205,6 @@ export function featureJson(def: FeatureDefinition, state: FeatureState | undefi
     updated_at: state?.updatedAt ?? app.createdAt,
   }
 }
-
-export { findFeature }
 
 export const releaseJson = (r: Release, app: App, currentVersion: number) => ({
   id: r.id,
