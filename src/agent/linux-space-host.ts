@@ -2,13 +2,15 @@
  * The real SpaceHost: nftables, bridges, namespaces and addresses of this Linux host.
  */
 import type { Exec } from '../exec/run.js'
-import { attach, detach } from '../network/attach.js'
+import { retryingShell, type OpenShell, type Shell } from '../exec/shell.js'
+import { attach, attachPrepared, detach } from '../network/attach.js'
 import { Firewall } from '../network/firewall.js'
 import { renderFirewall, type FirewallState } from '../network/nft/render.js'
 import { observeHost } from '../network/observe.js'
 import { planHost } from '../network/plan.js'
 import { reconcileHost } from '../network/reconcile.js'
 import type { DesiredAttachment, DesiredHost, HostAction } from '../network/types.js'
+import { WarmPool } from '../network/warm-pool.js'
 import type { SpaceHost } from './network-agent.js'
 
 /**
@@ -23,12 +25,52 @@ interface AppliedFirewall {
 const attachmentKey = (a: { veth: string; address: string }) => `${a.veth} ${a.address}`
 const rulesOf = (state: FirewallState) => renderFirewall({ ...state, attachments: [] })
 
+export interface LinuxSpaceHostOptions {
+  /**
+   * Long-lived `ip`/`nft` processes (src/exec/shell.ts). With them, namespaces are prepared
+   * ahead of need and an attach starts no process; without, every attach starts its own.
+   */
+  openShell?: OpenShell
+  /** How many namespaces to keep prepared (warm-pool.ts). */
+  warmNamespaces?: number
+}
+
 export class LinuxSpaceHost implements SpaceHost {
   private readonly firewall: Firewall
   private applied: AppliedFirewall | undefined
+  private readonly pool: WarmPool | undefined
+  private readonly hostShell: Shell | undefined
 
-  constructor(private readonly exec: Exec) {
+  constructor(
+    private readonly exec: Exec,
+    options: LinuxSpaceHostOptions = {},
+  ) {
     this.firewall = new Firewall(exec)
+    const { openShell } = options
+    if (openShell) {
+      this.pool = new WarmPool(exec, openShell, options.warmNamespaces)
+      this.hostShell = retryingShell(() => openShell({ tool: 'ip' }))
+    }
+  }
+
+  /** The host as desired, plus the prepared namespaces the reconciler must leave alone. */
+  private withPrepared(host: DesiredHost): DesiredHost {
+    return this.pool ? { ...host, prepared: this.pool.prepared } : host
+  }
+
+  /** The id the next attachment should take, so that a prepared namespace fits it. */
+  preparedId(): string | undefined {
+    return this.pool?.peekId()
+  }
+
+  /** Resolves once the prepared namespaces are all made (benchmarks and tests wait on it). */
+  warmed(): Promise<void> {
+    return this.pool?.fill() ?? Promise.resolve()
+  }
+
+  async stop(): Promise<void> {
+    await this.pool?.stop()
+    this.hostShell?.close()
   }
 
   /**
@@ -44,7 +86,9 @@ export class LinuxSpaceHost implements SpaceHost {
         attachments: new Set(firewall.attachments.map(attachmentKey)),
       }
     }
-    await reconcileHost(this.exec, host)
+    await reconcileHost(this.exec, this.withPrepared(host))
+    // Prepared only once leftovers of an earlier run are gone, so no name can clash.
+    void this.pool?.fill()
   }
 
   /** Desired rules or dyno entries changed, or someone changed the kernel's copy. */
@@ -61,8 +105,13 @@ export class LinuxSpaceHost implements SpaceHost {
   async attach(a: DesiredAttachment): Promise<void> {
     await this.firewall.addAttachment(a.veth, a.address)
     this.applied?.attachments.add(attachmentKey(a))
+    const prepared = this.pool?.take(a.id)
     try {
-      await attach(this.exec, a)
+      if (prepared && this.hostShell) {
+        await attachPrepared(this.exec, this.hostShell, prepared, a)
+      } else {
+        await attach(this.exec, a)
+      }
     } catch (e) {
       await this.firewall.removeAttachment(a.veth, a.address)
       this.applied?.attachments.delete(attachmentKey(a))
@@ -77,7 +126,9 @@ export class LinuxSpaceHost implements SpaceHost {
   }
 
   async drift(host: DesiredHost, firewall: FirewallState): Promise<string[]> {
-    const found = planHost(host, await observeHost(this.exec)).map(describeAction)
+    const found = planHost(this.withPrepared(host), await observeHost(this.exec)).map(
+      describeAction,
+    )
     if (await this.firewallDiffers(firewall)) {
       found.unshift(
         'the firewall differs from what localspace applied (changed by hand, or not applied yet)',

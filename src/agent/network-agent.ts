@@ -25,6 +25,10 @@ export interface SpaceHost {
   detach(a: DesiredAttachment): Promise<void>
   /** What differs from the desired state, one sentence each; [] when converged. Reads only. */
   drift(host: DesiredHost, firewall: FirewallState): Promise<string[]>
+  /** The id an attachment should take to use a namespace prepared ahead of need, if any. */
+  preparedId?(): string | undefined
+  /** Releases what the host keeps ready (prepared namespaces, long-lived processes). */
+  stop?(): Promise<void>
 }
 
 export interface NetworkAgentOptions {
@@ -87,6 +91,7 @@ export class NetworkAgent {
     if (this.timer) clearInterval(this.timer)
     for (const off of this.unsubscribe.splice(0)) off()
     await this.idle()
+    await this.exclusive(async () => this.host.stop?.())
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -108,7 +113,7 @@ export class NetworkAgent {
         if (space.state !== 'allocated') {
           throw errors.invalidParams(`Space ${space.name} is not allocated yet.`)
         }
-        const made = store.network.allocateAttachment(space, kind, owner)
+        const made = store.network.allocateAttachment(space, kind, owner, this.host.preparedId?.())
         return { attachment: made, desired: desiredAttachment(space, made) }
       })
       try {

@@ -12,7 +12,7 @@ import { EventBus } from '../core/events.js'
 import { nowIso } from '../core/ids.js'
 import { generatePassword } from '../core/passwords.js'
 import type { RuntimeView } from '../core/runtime-view.js'
-import { run } from '../exec/run.js'
+import { startExecRunner } from '../exec/runner.js'
 import { Store } from '../store/store.js'
 import { hostCidrs, primaryAddress, thisHost } from './host-facts.js'
 import { urlFor, type DaemonOptions } from './options.js'
@@ -61,6 +61,9 @@ export async function startDaemon(
   const store = Store.open(join(options.dataDir, 'localspace.db'))
   const adminKey = ensureAdmin(store, options.dataDir, options.adminEmail)
   const events = new EventBus()
+  // Host commands start in a child process, so the API never waits while the daemon forks.
+  const runner = startExecRunner()
+  const run = runner.exec
   const startedAt = nowIso()
   const runtime: RuntimeView = {
     dynos: () => [],
@@ -75,16 +78,21 @@ export async function startDaemon(
   // Converges host networking once the API is listening (a daemon that cannot start changes
   // nothing on the host), repairing whatever a crash left; then on every change and every
   // RECONCILE_INTERVAL_MS.
-  const agent = new NetworkAgent(store, events, new LinuxSpaceHost(run), {
-    settings: {
-      ...(options.egressInterface !== undefined && { egressInterface: options.egressInterface }),
-      egressPoolCidrs: options.egressPools.map((p) => p.text),
-      allowPrivate: options.allowPrivate,
-      routerListeners: options.routerListen.map((l) => ({ address: l.host, port: l.port })),
+  const agent = new NetworkAgent(
+    store,
+    events,
+    new LinuxSpaceHost(run, { openShell: runner.openShell }),
+    {
+      settings: {
+        ...(options.egressInterface !== undefined && { egressInterface: options.egressInterface }),
+        egressPoolCidrs: options.egressPools.map((p) => p.text),
+        allowPrivate: options.allowPrivate,
+        routerListeners: options.routerListen.map((l) => ({ address: l.host, port: l.port })),
+      },
+      intervalMs: RECONCILE_INTERVAL_MS,
+      log,
     },
-    intervalMs: RECONCILE_INTERVAL_MS,
-    log,
-  })
+  )
   const apiUrl = urlFor(options.apiListen)
   const router = options.routerListen[0]
   const api = buildServer({
@@ -100,6 +108,7 @@ export async function startDaemon(
     await api.listen({ host: options.apiListen.host, port: options.apiListen.port })
   } catch (e) {
     store.close()
+    await runner.close()
     await lock.release()
     throw e
   }
@@ -121,6 +130,7 @@ export async function startDaemon(
     async close() {
       await agent.stop()
       await api.close()
+      await runner.close()
       store.close()
       await lock.release()
     },

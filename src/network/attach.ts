@@ -7,6 +7,7 @@
  * (benchmarking.md).
  */
 import type { Exec } from '../exec/run.js'
+import type { Shell } from '../exec/shell.js'
 import { BatchError, runIpBatch, type BatchLine } from './batch.js'
 import { AttachError } from './errors.js'
 import { removeNetnsFiles, writeResolvConf } from './host-files.js'
@@ -99,6 +100,58 @@ export async function attach(
       a.id,
       { cause, rollbackError },
     )
+  }
+}
+
+/** A namespace made ahead of need (warm-pool.ts): `eth0` inside, `lo` up, host end unplugged. */
+export interface PreparedNamespace {
+  /** The attachment id the names derive from. */
+  id: string
+  netns: string
+  veth: string
+  /** `ip` running inside the namespace; closed once the attach has used it. */
+  shell: Shell
+}
+
+/**
+ * `attach` for a prepared namespace: what is left is the address and route inside (through
+ * its shell) and plugging the host end into the bridge (through `hostShell`, an `ip` shell in
+ * the host namespace), done side by side, and the resolv.conf. No process starts, so this
+ * takes about a millisecond. On failure the namespace is removed (`exec`) and it rejects with
+ * an AttachError.
+ */
+export async function attachPrepared(
+  exec: Exec,
+  hostShell: Shell,
+  prepared: PreparedNamespace,
+  a: DesiredAttachment,
+  paths: HostPaths = {},
+): Promise<void> {
+  checkAttachment(a)
+  if (prepared.netns !== a.netns || prepared.veth !== a.veth) {
+    const message = `${prepared.netns} was prepared for another attachment`
+    throw new AttachError(message, a.id, { cause: new Error(message) })
+  }
+  try {
+    await Promise.all([
+      prepared.shell.run(namespaceAttachLines(a).join('\n')),
+      hostShell.run(`link set ${a.veth} master ${a.bridge} up`),
+      writeResolvConf(a.netns, a.dns, paths),
+    ])
+  } catch (cause) {
+    let rollbackError: unknown
+    try {
+      await detach(exec, a, paths)
+    } catch (e) {
+      rollbackError = e
+    }
+    const detail = cause instanceof Error ? cause.message : String(cause)
+    throw new AttachError(`could not attach ${a.id} (${a.netns} on ${a.bridge}): ${detail}`, a.id, {
+      cause,
+      rollbackError,
+    })
+  } finally {
+    prepared.shell.close()
   }
 }
 

@@ -183,8 +183,15 @@ export function planHost(desired: DesiredHost, observed: ObservedHost): HostActi
   }
 
   // 4. Owned leftovers; sorted so the same host gives the same plan.
-  const desiredLinks = new Set([...bridgeNames, ...desired.attachments.map((a) => a.veth)])
-  const desiredNetns = new Set(desired.attachments.map((a) => a.netns))
+  const desiredLinks = new Set([
+    ...bridgeNames,
+    ...desired.attachments.map((a) => a.veth),
+    ...(desired.prepared?.links ?? []),
+  ])
+  const desiredNetns = new Set([
+    ...desired.attachments.map((a) => a.netns),
+    ...(desired.prepared?.netns ?? []),
+  ])
   for (const link of [...observed.links].sort((x, y) => x.name.localeCompare(y.name))) {
     if (link.owned && OWNED_LINK.test(link.name) && !desiredLinks.has(link.name)) {
       linkDeletes.push({ kind: 'link.delete', name: link.name })

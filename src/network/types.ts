@@ -59,6 +59,11 @@ export interface DesiredHost {
   spaces: readonly DesiredSpaceNetwork[]
   attachments: readonly DesiredAttachment[]
   egress?: DesiredEgress
+  /**
+   * Namespaces made ahead of need (warm-pool.ts) and their host veths: owned, on no bridge
+   * yet, and left alone (neither leftovers nor damage).
+   */
+  prepared?: { netns: ReadonlySet<string>; links: ReadonlySet<string> }
 }
 
 export interface ObservedAddress {

@@ -51,17 +51,29 @@ export class NetworkRepo {
 
   /**
    * Hands out the lowest free address of the space's dyno or data range and records the
-   * attachment as `pending`; call inside a transaction with the space just read.
+   * attachment as `pending`; call inside a transaction with the space just read. The id is
+   * `preferredId` (the host prepared a namespace named for it) when its short id is free.
    */
-  allocateAttachment(space: Space, kind: AttachmentKind, owner: string): Attachment {
+  allocateAttachment(
+    space: Space,
+    kind: AttachmentKind,
+    owner: string,
+    preferredId?: string,
+  ): Attachment {
     const plan = spaceAddresses(space.cidr, space.dataCidr)
     const address = firstFreeAddress(plan, kind, this.addressesInUse(space.id))
     if (!address)
       throw errors.invalidParams(`Space ${space.name} has no free ${kind} address left.`)
     // Host objects are named by the short id, so it must be unique among attachments.
-    const used = new Set(this.attachments().map((a) => shortId(a.id)))
-    let id = newId()
-    while (used.has(shortId(id))) id = newId()
+    const used = (id: string) =>
+      this.db
+        .prepare<[string], number>(
+          "SELECT 1 FROM network_attachments WHERE substr(replace(id, '-', ''), 1, 8) = ?",
+        )
+        .pluck()
+        .get(shortId(id)) !== undefined
+    let id = preferredId ?? newId()
+    while (used(id)) id = newId()
     const now = nowIso()
     const attachment: Attachment = {
       id,

@@ -1,0 +1,113 @@
+/**
+ * The daemon's side of the exec runner (runner-process.ts): an `Exec` and an `OpenShell` that
+ * do their work in that child process, so that no host command ever forks the daemon.
+ */
+// eslint-disable-next-line no-restricted-imports -- src/exec is the sanctioned spawner
+import { fork, type ChildProcess } from 'node:child_process'
+import { extname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { ExecError, type Exec, type ExecResult } from './run.js'
+import type { RunnerReply, RunnerRequest, SerializedError } from './runner-protocol.js'
+import type { OpenShell, Shell } from './shell.js'
+
+type Request = RunnerRequest extends infer R
+  ? R extends { id: number }
+    ? Omit<R, 'id'>
+    : never
+  : never
+
+export interface ExecRunner {
+  exec: Exec
+  openShell: OpenShell
+  /** Ends the runner and every shell it holds. */
+  close(): Promise<void>
+}
+
+function revive(e: SerializedError): Error {
+  if (e.name === 'ExecError' && e.cmd !== undefined) {
+    return new ExecError(e.cmd, e.args ?? [], e.exitCode ?? null, e.stderr ?? '')
+  }
+  const error = new Error(e.message)
+  error.name = e.name
+  return error
+}
+
+/** The runner's entry file, beside this one (`.ts` under tsx, `.js` once built). */
+const entry = fileURLToPath(
+  new URL(`./runner-process${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
+)
+
+/** Node flags the runner needs too: loaders such as `--import tsx`, nothing else (`--test`). */
+function loaderFlags(execArgv: readonly string[]): string[] {
+  const kept: string[] = []
+  for (let i = 0; i < execArgv.length; i++) {
+    const flag = execArgv[i]!
+    if (flag === '--import' || flag === '--loader') kept.push(flag, execArgv[++i] ?? '')
+    else if (flag.startsWith('--import=') || flag.startsWith('--loader=')) kept.push(flag)
+  }
+  return kept
+}
+
+/** Starts the runner process; the one fork the daemon itself pays for. */
+export function startExecRunner(): ExecRunner {
+  const child: ChildProcess = fork(entry, [], {
+    execArgv: loaderFlags(process.execArgv),
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    serialization: 'advanced',
+  })
+  let nextId = 1
+  let nextShell = 1
+  const waiting = new Map<
+    number,
+    { resolve: (r: ExecResult) => void; reject: (e: Error) => void }
+  >()
+  let exited: Error | undefined
+
+  child.on('message', (reply: RunnerReply) => {
+    const w = waiting.get(reply.id)
+    if (!w) return
+    waiting.delete(reply.id)
+    if (reply.ok) w.resolve({ stdout: reply.stdout, stderr: reply.stderr })
+    else w.reject(revive(reply.error))
+  })
+  child.on('exit', (code, signal) => {
+    exited = new Error(`the exec runner exited (${code ?? signal})`)
+    for (const w of waiting.values()) w.reject(exited)
+    waiting.clear()
+  })
+
+  const call = (request: Request): Promise<ExecResult> =>
+    new Promise((resolve, reject) => {
+      if (exited) return reject(exited)
+      const id = nextId++
+      waiting.set(id, { resolve, reject })
+      child.send({ ...request, id })
+    })
+
+  const exec: Exec = (cmd, args, options = {}) =>
+    call({ op: 'exec', cmd, args: [...args], options })
+
+  const openShell: OpenShell = (kind) => {
+    const shell = nextShell++
+    // Errors surface on the first run; opening is fire-and-forget so it costs the caller nothing.
+    call({ op: 'shell.open', shell, kind }).catch(() => undefined)
+    const handle: Shell = {
+      run: async (script) => {
+        await call({ op: 'shell.run', shell, script })
+      },
+      close: () => void call({ op: 'shell.close', shell }).catch(() => undefined),
+    }
+    return handle
+  }
+
+  return {
+    exec,
+    openShell,
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (exited || !child.connected) return resolve()
+        child.once('exit', () => resolve())
+        child.disconnect()
+      }),
+  }
+}

@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict'
+import { after, describe, test } from 'node:test'
+import { sandboxed } from '../../test/helpers/sandbox.js'
+import { ExecError, run } from './run.js'
+import { startExecRunner } from './runner.js'
+import { openLocalShell, type OpenShell } from './shell.js'
+
+const linkExists = async (name: string, netns?: string) => {
+  const args = [...(netns ? ['-n', netns] : []), 'link', 'show', 'dev', name]
+  return run('ip', args).then(
+    () => true,
+    () => false,
+  )
+}
+
+if (sandboxed(import.meta.url)) {
+  const runner = startExecRunner()
+  after(() => runner.close())
+
+  for (const [where, openShell] of [
+    ['in this process', openLocalShell],
+    ['in the exec runner', runner.openShell],
+  ] as Array<[string, OpenShell]>) {
+    describe(`shells ${where}`, () => {
+      const tag = where.includes('runner') ? 'r' : 'l'
+
+      test('an ip shell runs scripts one after another in one process', async () => {
+        const shell = openShell({ tool: 'ip' })
+        try {
+          await shell.run(`link add lst-${tag}1 type bridge\nlink set lst-${tag}1 up`)
+          assert.ok(await linkExists(`lst-${tag}1`))
+          await shell.run(`link del lst-${tag}1`)
+          assert.equal(await linkExists(`lst-${tag}1`), false)
+        } finally {
+          shell.close()
+        }
+      })
+
+      test("an ip shell rejects with the tool's message and keeps working", async () => {
+        const shell = openShell({ tool: 'ip' })
+        try {
+          await assert.rejects(shell.run('addr add 198.51.100.1/24 dev lst-nope'), (e) => {
+            assert.ok(e instanceof ExecError)
+            assert.match(e.stderr, /Cannot find device "lst-nope"/)
+            return true
+          })
+          await shell.run(`link add lst-${tag}2 type bridge`)
+          assert.ok(await linkExists(`lst-${tag}2`))
+          await shell.run(`link del lst-${tag}2`)
+        } finally {
+          shell.close()
+        }
+      })
+
+      test('an ip shell works inside a named namespace', async () => {
+        const netns = `lst-ns-${tag}`
+        await run('ip', ['netns', 'add', netns])
+        const shell = openShell({ tool: 'ip', netns })
+        try {
+          await shell.run('link add lst-in type bridge')
+          assert.ok(await linkExists('lst-in', netns))
+          assert.equal(await linkExists('lst-in'), false, 'made in the namespace, not the host')
+        } finally {
+          shell.close()
+          await run('ip', ['netns', 'del', netns])
+        }
+      })
+
+      test('an nft shell applies each script as a transaction and reports errors', async () => {
+        const shell = openShell({ tool: 'nft' })
+        try {
+          await shell.run('add table inet lst_shell; add set inet lst_shell s { type ipv4_addr; }')
+          await shell.run('add element inet lst_shell s { 198.51.100.7 }')
+          const listed = await run('nft', ['list', 'set', 'inet', 'lst_shell', 's'])
+          assert.match(listed.stdout, /198\.51\.100\.7/)
+          await assert.rejects(
+            shell.run('add element inet lst_shell nope { 198.51.100.8 }'),
+            (e) => {
+              assert.ok(e instanceof ExecError)
+              assert.match(e.stderr, /No such file or directory/)
+              return true
+            },
+          )
+          await shell.run('delete table inet lst_shell')
+        } finally {
+          shell.close()
+        }
+      })
+    })
+  }
+
+  test('the runner runs commands and reports failures as ExecError', async () => {
+    const ok = await runner.exec('ip', ['-o', 'link', 'show', 'dev', 'lo'])
+    assert.match(ok.stdout, /^1: lo:/)
+    await assert.rejects(runner.exec('ip', ['link', 'show', 'dev', 'lst-none']), (e) => {
+      assert.ok(e instanceof ExecError)
+      assert.equal(e.cmd, 'ip')
+      assert.match(e.stderr, /does not exist/)
+      return true
+    })
+    const input = await runner.exec('cat', [], { input: 'through stdin' })
+    assert.equal(input.stdout, 'through stdin')
+  })
+}
