@@ -38,11 +38,40 @@ module.exports = {
       to: { path: '^src/(?!core/|exec/)' },
     },
     {
+      name: 'logs-only-core',
+      comment: 'logs is fed through core interfaces; it never reads the store or the API',
+      severity: 'error',
+      from: { path: '^src/logs/' },
+      to: { path: '^src/(?!core/|logs/)' },
+    },
+    {
       name: 'network-only-core-and-exec',
       comment: 'host networking knows nothing of the API, the store or the CLI',
       severity: 'error',
       from: { path: '^src/network/' },
       to: { path: '^src/(?!core/|exec/|network/)' },
+    },
+    {
+      name: 'builds-never-serve-the-api',
+      comment:
+        'the builder reads the store and runs build steps through exec; the API and it meet only in core interfaces',
+      severity: 'error',
+      from: { path: '^src/builds/' },
+      to: { path: '^src/(?!core/|store/|exec/|builds/)' },
+    },
+    {
+      name: 'dns-only-core',
+      comment: 'the DNS data plane is fed by a record source; it never reads the store',
+      severity: 'error',
+      from: { path: '^src/dns/' },
+      to: { path: '^src/(?!core/|dns/)' },
+    },
+    {
+      name: 'runtime-only-core-exec-network',
+      comment: 'dyno sandboxes know nothing of the store, the API or the CLI',
+      severity: 'error',
+      from: { path: '^src/runtime/' },
+      to: { path: '^src/(?!core/|exec/|network/|runtime/)' },
     },
     {
       name: 'agent-drives-host-from-store',

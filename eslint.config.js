@@ -4,7 +4,16 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'eslint.config.js', '.dependency-cruiser.cjs'] },
+  {
+    // examples/ are apps to deploy, not part of localspace (no tsconfig covers them).
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'eslint.config.js',
+      '.dependency-cruiser.cjs',
+      'examples/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

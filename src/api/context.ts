@@ -1,5 +1,7 @@
+import type { BuildOutputView, SourceStore } from '../core/builds.js'
 import type { EgressPool } from '../core/egress.js'
 import type { EventBus } from '../core/events.js'
+import type { LogView } from '../core/log-view.js'
 import type { RuntimeView } from '../core/runtime-view.js'
 import type { Account } from '../core/types.js'
 import type { Store } from '../store/store.js'
@@ -9,6 +11,8 @@ export interface ApiContext {
   store: Store
   events: EventBus
   runtime: RuntimeView
+  /** Per-app logs: `heroku logs` reads them, the API writes `heroku[api]` lines. */
+  logs: LogView
   /** Apps are served at `<app>.<domain>` by the router. */
   domain: string
   /** Public URL of this API, for git URLs (`<apiUrl>/<app>.git`). */
@@ -17,6 +21,10 @@ export interface ApiContext {
   webUrl: (appName: string) => string
   /** Outbound address pools (`--egress-pool`); empty: spaces leave from the host's address. */
   egressPools: readonly EgressPool[]
+  /** Uploaded source tarballs (`POST /sources`); undefined: uploads are not enabled. */
+  sources: SourceStore | undefined
+  /** Build output, written by the builder (src/builds), streamed by output_stream_url. */
+  buildOutput: BuildOutputView
 }
 
 declare module 'fastify' {

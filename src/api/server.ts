@@ -3,8 +3,10 @@
  * `inject()` and the daemon decides where it listens.
  */
 import Fastify, { type FastifyInstance } from 'fastify'
+import { noBuildOutput, type BuildOutputView, type SourceStore } from '../core/builds.js'
 import type { EgressPool } from '../core/egress.js'
 import { EventBus } from '../core/events.js'
+import { noLogView, type LogView } from '../core/log-view.js'
 import { emptyRuntimeView, type RuntimeView } from '../core/runtime-view.js'
 import type { Store } from '../store/store.js'
 import type { ApiContext } from './context.js'
@@ -12,11 +14,14 @@ import { registerAuth } from './plugins/auth.js'
 import { registerConventions, requestIdFrom } from './plugins/conventions.js'
 import { accountRoutes } from './routes/account.routes.js'
 import { attachmentRoutes } from './routes/attachments.routes.js'
+import { buildRoutes } from './routes/builds.routes.js'
 import { appRoutes } from './routes/apps.routes.js'
 import { doctorRoutes } from './routes/doctor.routes.js'
 import { formationRoutes } from './routes/formation.routes.js'
+import { logSessionRoutes } from './routes/log-sessions.routes.js'
 import { regionRoutes } from './routes/regions.routes.js'
 import { releaseRoutes } from './routes/releases.routes.js'
+import { sourceRoutes } from './routes/sources.routes.js'
 import { spaceResourceRoutes } from './routes/space-resources.routes.js'
 import { spaceRoutes } from './routes/spaces.routes.js'
 import { teamRoutes } from './routes/teams.routes.js'
@@ -28,12 +33,18 @@ export interface ApiServerOptions {
   store: Store
   events?: EventBus
   runtime?: RuntimeView
+  /** The daemon passes its log store; without one, logs are neither kept nor streamed. */
+  logs?: LogView
   domain?: string
   apiUrl?: string
   routerUrl?: string
   bodyLimit?: number
   logger?: boolean
   egressPools?: readonly EgressPool[]
+  /** Source uploads (the daemon's lives in <dataDir>/blobs); without it POST /sources is 503. */
+  sources?: SourceStore
+  /** The builder's output (src/builds); without it build output streams stay empty. */
+  buildOutput?: BuildOutputView
 }
 
 /** Parses the router URL once: app JSON is on hot paths and needs only string concatenation. */
@@ -65,10 +76,13 @@ export function buildServer(options: ApiServerOptions): FastifyInstance {
     store: options.store,
     events: options.events ?? new EventBus(),
     runtime: options.runtime ?? emptyRuntimeView(),
+    logs: options.logs ?? noLogView(),
     domain: options.domain ?? 'localhost',
     apiUrl: options.apiUrl ?? 'http://127.0.0.1:5000',
     webUrl: webUrlFor(options.routerUrl ?? 'http://localhost:8080/', options.domain ?? 'localhost'),
     egressPools: options.egressPools ?? [],
+    sources: options.sources,
+    buildOutput: options.buildOutput ?? noBuildOutput(),
   }
   app.decorate('ctx', ctx)
   registerConventions(app)
@@ -82,6 +96,9 @@ export function buildServer(options: ApiServerOptions): FastifyInstance {
   appRoutes(app)
   releaseRoutes(app)
   formationRoutes(app)
+  sourceRoutes(app)
+  buildRoutes(app)
+  logSessionRoutes(app)
   attachmentRoutes(app)
   doctorRoutes(app)
   return app

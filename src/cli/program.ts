@@ -7,8 +7,10 @@ import { registerAccountsCommands } from './commands/accounts.js'
 import { registerAppsCommands } from './commands/apps.js'
 import { registerAuthCommands } from './commands/auth.js'
 import { registerConfigCommands } from './commands/config.js'
+import { registerDeployCommands } from './commands/deploy.js'
 import { registerDoctorCommands } from './commands/doctor.js'
 import { registerFeaturesCommands } from './commands/features.js'
+import { registerLogsCommands } from './commands/logs.js'
 import { registerPsCommands } from './commands/ps.js'
 import { registerRegionsCommands } from './commands/regions.js'
 import { registerReleasesCommands } from './commands/releases.js'
@@ -44,7 +46,9 @@ export function buildProgram(deps: CliDeps = defaultDeps()): Command {
   registerAppsCommands(program, deps)
   registerConfigCommands(program, deps)
   registerReleasesCommands(program, deps)
+  registerDeployCommands(program, deps)
   registerPsCommands(program, deps)
+  registerLogsCommands(program, deps)
   registerFeaturesCommands(program, deps)
   registerDoctorCommands(program, deps)
   return program

@@ -11,6 +11,10 @@ export interface PlatformEvents {
   'network.changed': [spaceId: string]
   'app.changed': [appId: string]
   'formation.changed': [appId: string]
+  /** A `pending` build row was written; the builder (src/builds) picks it up and runs it. */
+  'build.created': [buildId: string]
+  /** A dyno of the app started, changed state or went away (DNS, router and views follow). */
+  'dynos.changed': [appId: string]
   /** A restart or stop asked for: all dynos (`target` undefined), one type, or one dyno. */
   'dynos.action': [
     appId: string,

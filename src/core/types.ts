@@ -142,3 +142,47 @@ export interface Attachment {
   createdAt: string
   updatedAt: string
 }
+
+/** Heroku's build states: a build is `pending` until it made a release or gave up. */
+export type BuildStatus = 'pending' | 'succeeded' | 'failed'
+
+/** One build: a source tarball on its way to a slug and a release (design.md §5). */
+export interface Build {
+  id: string
+  appId: string
+  status: BuildStatus
+  /** Where the gzipped tarball is fetched from (a source blob URL or any http(s) URL). */
+  sourceUrl: string
+  sourceVersion: string | null
+  /** `SHA256:<hex>` when the client gave one; the tarball must match it. */
+  sourceChecksum: string | null
+  sourceVersionDescription: string | null
+  userId: string
+  userEmail: string
+  /** Unguessable: the build's output stream URL carries it instead of an API key. */
+  outputToken: string
+  slugId: string | null
+  releaseId: string | null
+  createdAt: string
+  updatedAt: string
+}
+
+/** Process type → command, as a Procfile declares them (`web: node server.js`). */
+export type ProcessTypes = Record<string, string>
+
+/** A built app, ready to run: its directory is `slugDir(<dataDir>/slugs, id)` (core/slugs.ts). */
+export interface Slug {
+  id: string
+  appId: string
+  processTypes: ProcessTypes
+  /** Bytes on disk. */
+  size: number | null
+  checksum: string | null
+  commit: string | null
+  commitDescription: string | null
+  /** What detection found: `Node.js`, `Python`, `Procfile`. */
+  buildpackProvidedDescription: string | null
+  stack: string
+  createdAt: string
+  updatedAt: string
+}

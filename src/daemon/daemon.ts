@@ -6,14 +6,21 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path'
 import { LinuxSpaceHost } from '../agent/linux-space-host.js'
 import { NetworkAgent } from '../agent/network-agent.js'
+import { DEFAULT_DYNO_PORT, RuntimeAgent } from '../agent/runtime-agent.js'
 import { buildServer } from '../api/server.js'
+import { createBuilds } from '../builds/index.js'
 import { createAccount, issueApiKey } from '../api/routes/account.routes.js'
 import { EventBus } from '../core/events.js'
 import { nowIso } from '../core/ids.js'
 import { generatePassword } from '../core/passwords.js'
 import type { RuntimeView } from '../core/runtime-view.js'
+import { slugDir } from '../core/builds.js'
+import { DnsService, MemoryDnsRecords } from '../dns/index.js'
 import { startExecRunner } from '../exec/runner.js'
+import { defaultHost, DynoProcess } from '../runtime/index.js'
+import { LogStore } from '../logs/store.js'
 import { Store } from '../store/store.js'
+import { DnsFeed } from './dns-feed.js'
 import { hostCidrs, primaryAddress, thisHost } from './host-facts.js'
 import { urlFor, type DaemonOptions } from './options.js'
 import { lockHost } from './host-lock.js'
@@ -57,16 +64,27 @@ export async function startDaemon(
   log = console.log,
 ): Promise<RunningDaemon> {
   const lock = await lockHost()
-  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 })
+  // Searchable by the apps' uids on the way to their dynos' sandboxes (dynos/); everything
+  // secret in it is 0600 or in a 0700 directory, the database included.
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o711 })
+  chmodSync(options.dataDir, 0o711)
   const store = Store.open(join(options.dataDir, 'localspace.db'))
+  for (const file of ['localspace.db', 'localspace.db-wal', 'localspace.db-shm']) {
+    if (existsSync(join(options.dataDir, file))) chmodSync(join(options.dataDir, file), 0o600)
+  }
   const adminKey = ensureAdmin(store, options.dataDir, options.adminEmail)
   const events = new EventBus()
   // Host commands start in a child process, so the API never waits while the daemon forks.
   const runner = startExecRunner()
   const run = runner.exec
+  // Per-app logs (`heroku logs`): recent lines in memory, journalled under <dataDir>/logs.
+  const logs = new LogStore({
+    dir: join(options.dataDir, 'logs'),
+    onError: (e) => log(`logs: ${e instanceof Error ? e.message : String(e)}`),
+  })
   const startedAt = nowIso()
   const runtime: RuntimeView = {
-    dynos: () => [],
+    dynos: (appId) => dynos.dynosOf(appId),
     natSources: () => {
       const address = primaryAddress(options.egressInterface)
       return address ? [address] : []
@@ -93,26 +111,66 @@ export async function startDaemon(
       log,
     },
   )
+  // Formation becomes sandboxed dynos in their space networks; they outlive the daemon.
+  const sandbox = await defaultHost({ hide: [options.dataDir] })
+  const dynos = new RuntimeAgent(store, events, {
+    dir: join(options.dataDir, 'dynos'),
+    logs,
+    network: agent,
+    startProcess: (spec) => DynoProcess.start(spec, sandbox),
+    adoptProcess: (runDir) => DynoProcess.adopt(runDir),
+    slugFor: (appId, slugId) => {
+      const slug = store.builds.findSlug(appId, slugId)
+      return slug && { dir: slugDir(options.dataDir, slugId), processTypes: slug.processTypes }
+    },
+    uidFor: (appId) => store.apps.uidOf(appId),
+    log,
+  })
+  // Service discovery: one DNS server answering on every space's gateway address.
+  const dnsRecords = new MemoryDnsRecords()
+  const dns = await DnsService.start({
+    records: dnsRecords,
+    onError: (e) => log(`dns: ${e.message}`),
+  })
+  const dnsFeed = new DnsFeed({
+    store,
+    events,
+    records: dnsRecords,
+    dns,
+    dynos: () => dynos.allDynos(),
+    port: DEFAULT_DYNO_PORT,
+    domain: options.domain,
+    log,
+  })
+  // Deploys from source: uploads, builds and slugs under the data dir (src/builds).
+  const builds = createBuilds({ store, events, dataDir: options.dataDir, logs, log })
+  await builds.builder.start()
   const apiUrl = urlFor(options.apiListen)
   const router = options.routerListen[0]
   const api = buildServer({
     store,
     events,
     runtime,
+    logs,
     domain: options.domain,
     apiUrl,
     routerUrl: router ? urlFor(router, options.domain) : `http://${options.domain}/`,
     egressPools: options.egressPools,
+    sources: builds.sources,
+    buildOutput: builds.output,
   })
   try {
     await api.listen({ host: options.apiListen.host, port: options.apiListen.port })
   } catch (e) {
+    await builds.builder.stop()
     store.close()
     await runner.close()
     await lock.release()
     throw e
   }
   await agent.start()
+  await dynos.start() // adopts the dynos a previous daemon left running
+  await dnsFeed.start()
   if (agent.lastError) {
     log(`host networking is not converged yet; retrying every ${RECONCILE_INTERVAL_MS / 1000} s`)
   }
@@ -128,9 +186,14 @@ export async function startDaemon(
     apiUrl: boundUrl,
     adminKey,
     async close() {
+      dnsFeed.stop()
+      await dns.close()
+      await dynos.stop() // the dynos keep running; the next daemon adopts them
       await agent.stop()
+      await builds.builder.stop()
       await api.close()
       await runner.close()
+      logs.close()
       store.close()
       await lock.release()
     },

@@ -46,14 +46,16 @@ export class WarmPool {
     return this.#ready[0]?.id
   }
 
-  /** Hands the prepared namespace over (the caller owns it now) and starts a refill. */
+  /**
+   * Hands the prepared namespace over (the caller owns it now). The caller refills (`fill`)
+   * once its attach is done, so the refill's processes do not compete with the attach.
+   */
   take(id: string): PreparedNamespace | undefined {
     const i = this.#ready.findIndex((p) => p.id === id)
     if (i < 0) return undefined
     const [taken] = this.#ready.splice(i, 1)
     this.#netns.delete(taken!.netns)
     this.#links.delete(taken!.veth)
-    void this.fill()
     return taken
   }
 

@@ -44,6 +44,9 @@ const APP_SELECT = `SELECT p.*, o.email owner_email, t.name team_name, s.name sp
   FROM apps p JOIN accounts o ON o.id = p.owner_id
   LEFT JOIN teams t ON t.id = p.team_id LEFT JOIN spaces s ON s.id = p.space_id`
 
+/** Apps' dyno uids start here: clear of the host's users and of common subuid ranges. */
+export const FIRST_APP_UID = 2_000_000
+
 export class AppsRepo {
   private readonly byIdStmt
   private readonly byNameStmt
@@ -141,6 +144,27 @@ export class AppsRepo {
 
   delete(id: string): void {
     this.db.prepare('DELETE FROM apps WHERE id = ?').run(id)
+  }
+
+  /**
+   * The unprivileged uid the app's dynos run as: handed out on first use, the lowest free one
+   * from FIRST_APP_UID (far above the host's own users), and kept while the app exists.
+   */
+  uidOf(appId: string): number {
+    const existing = this.db
+      .prepare<[string], number>('SELECT uid FROM app_uids WHERE app_id = ?')
+      .pluck()
+      .get(appId)
+    if (existing !== undefined) return existing
+    const uid = this.db
+      .prepare<[number, number], number>(
+        `SELECT coalesce(min(u.uid + 1), ?) FROM (SELECT uid FROM app_uids UNION SELECT ? - 1) u
+         WHERE u.uid + 1 NOT IN (SELECT uid FROM app_uids)`,
+      )
+      .pluck()
+      .get(FIRST_APP_UID, FIRST_APP_UID)!
+    this.db.prepare('INSERT INTO app_uids (app_id, uid) VALUES (?, ?)').run(appId, uid)
+    return uid
   }
 
   /** Explicitly set feature states; features never touched take their catalogue default. */

@@ -149,4 +149,53 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX network_attachments_space ON network_attachments(space_id);
     `,
   },
+  {
+    version: 3,
+    name: 'builds and slugs',
+    sql: `
+      CREATE TABLE slugs (
+        id TEXT PRIMARY KEY,
+        app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        process_types TEXT NOT NULL,
+        size INTEGER,
+        checksum TEXT,
+        commit_sha TEXT,
+        commit_description TEXT,
+        buildpack_provided_description TEXT,
+        stack TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE INDEX slugs_app ON slugs(app_id);
+      CREATE TABLE builds (
+        id TEXT PRIMARY KEY,
+        app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed')),
+        source_url TEXT NOT NULL,
+        source_version TEXT,
+        source_checksum TEXT,
+        source_version_description TEXT,
+        user_id TEXT NOT NULL,
+        output_token TEXT NOT NULL UNIQUE,
+        slug_id TEXT,
+        release_id TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE INDEX builds_app ON builds(app_id);
+      CREATE INDEX builds_status ON builds(status);
+    `,
+  },
+  {
+    version: 4,
+    name: 'a uid per app for its dynos',
+    sql: `
+      -- Dynos of an app run as its own unprivileged uid (design.md §5). Kept after the app is
+      -- deleted would only leak numbers, so the row goes with it.
+      CREATE TABLE app_uids (
+        app_id TEXT PRIMARY KEY REFERENCES apps(id) ON DELETE CASCADE,
+        uid INTEGER NOT NULL UNIQUE
+      );
+    `,
+  },
 ]

@@ -1,5 +1,6 @@
 import { AccountsRepo } from './accounts.repo.js'
 import { AppsRepo } from './apps.repo.js'
+import { BuildsRepo } from './builds.repo.js'
 import { openDatabase, type Db } from './db.js'
 import { NetworkRepo } from './network.repo.js'
 import { ReleasesRepo } from './releases.repo.js'
@@ -14,6 +15,7 @@ export class Store {
   readonly apps: AppsRepo
   readonly releases: ReleasesRepo
   readonly network: NetworkRepo
+  readonly builds: BuildsRepo
 
   constructor(readonly db: Db) {
     this.accounts = new AccountsRepo(db)
@@ -22,6 +24,7 @@ export class Store {
     this.apps = new AppsRepo(db)
     this.releases = new ReleasesRepo(db)
     this.network = new NetworkRepo(db)
+    this.builds = new BuildsRepo(db)
   }
 
   static open(file: string): Store {

@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify'
 import { errors } from '../../core/errors.js'
 import { newId, nowIso } from '../../core/ids.js'
+import { logRelease } from '../../core/log-view.js'
 import { CONFIG_KEY } from '../../core/names.js'
 import type { App, ConfigVars, Release } from '../../core/types.js'
 import type { Store } from '../../store/store.js'
@@ -79,6 +80,7 @@ export function releaseRoutes(app: FastifyInstance): void {
   app.patch<{ Params: { app: string } }>('/apps/:app/config-vars', async (request) => {
     const target = findApp(store, request.account, request.params.app)
     const patch = parseConfigPatch(request.body)
+    let created: Release | undefined
     const changed = store.transaction(() => {
       const config = Object.assign(Object.create(null) as ConfigVars, currentConfig(target.id))
       const set: string[] = []
@@ -98,10 +100,12 @@ export function releaseRoutes(app: FastifyInstance): void {
       }
       const slugId = store.releases.current(target.id)?.slugId ?? null
       const description = describeConfigChange(set, removed)
-      appendRelease(store, target, request.account.id, { description, config, slugId })
+      created = appendRelease(store, target, request.account.id, { description, config, slugId })
       return config
     })
     events.emit('app.changed', target.id)
+    // Logged after the commit: a rolled-back transaction must leave no log line behind.
+    if (created) logRelease(app.ctx.logs, target.id, created, request.account.email)
     return changed
   })
 
@@ -150,6 +154,7 @@ export function releaseRoutes(app: FastifyInstance): void {
         })
       })
       events.emit('app.changed', target.id)
+      logRelease(app.ctx.logs, target.id, release, request.account.email)
       return reply.code(201).send(releaseJson(release, target, release.version))
     },
   )

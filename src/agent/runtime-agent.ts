@@ -1,0 +1,284 @@
+/**
+ * Turns formation into dynos (design.md §5): for every app in an allocated space with a
+ * released slug, `quantity` dynos of each process type, numbered from 1, running the current
+ * release. It converges on every formation, app or release change and on a timer: starts what
+ * is missing, stops the highest numbers on scale-down, replaces dynos of an older release
+ * (the new one first; the old one goes once the new one is up, so an app never drops to
+ * zero), and carries out `ps:restart`/`ps:stop`.
+ *
+ * Dynos outlive the daemon: on start it adopts what it finds under `<dataDir>/dynos`, and on
+ * stop it lets them run.
+ */
+import { chmod, mkdir, readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { EventBus } from '../core/events.js'
+import { newId, nowIso } from '../core/ids.js'
+import type { LogView } from '../core/log-view.js'
+import type { DynoView } from '../core/runtime-view.js'
+import { findDynoSize } from '../core/sizes.js'
+import type { App, Attachment } from '../core/types.js'
+import type { DynoProcess, DynoSpec } from '../runtime/index.js'
+import type { Store } from '../store/store.js'
+import { Dyno, type DynoContext, type DynoFile } from './dyno.js'
+
+/** A released slug on disk: the directory dynos run from and its Procfile's commands. */
+export interface SlugOnDisk {
+  dir: string
+  processTypes: Record<string, string>
+}
+
+export interface RuntimeAgentOptions {
+  /** Dynos live under `<dir>/<dyno id>/`. */
+  dir: string
+  logs: LogView
+  network: {
+    attach(spaceId: string, kind: 'dyno', owner: string): Promise<Attachment>
+    detach(attachmentId: string): Promise<void>
+  }
+  startProcess(spec: DynoSpec): Promise<DynoProcess>
+  adoptProcess(runDir: string): Promise<DynoProcess>
+  slugFor(appId: string, slugId: string): SlugOnDisk | undefined
+  /** The app's unprivileged uid (and gid). */
+  uidFor(appId: string): number
+  /** $PORT of every dyno (each has its own network namespace, so one number does). */
+  port?: number
+  bootTimeoutMs?: number
+  graceMs?: number
+  backoffBaseMs?: number
+  backoffMaxMs?: number
+  intervalMs?: number
+  log?: (message: string) => void
+}
+
+export const DEFAULT_DYNO_PORT = 5000
+const DEFAULT_BACKOFF_MAX_MS = 20 * 60_000
+
+export class RuntimeAgent {
+  /** Every dyno this daemon knows, by id; a stopped one leaves once it is gone. */
+  private readonly dynos = new Map<string, Dyno>()
+  private running: Promise<void> | undefined
+  private again = false
+  private timer: NodeJS.Timeout | undefined
+  private readonly unsubscribe: Array<() => void> = []
+  private readonly ctxBase: Omit<DynoContext, 'dir'>
+
+  constructor(
+    private readonly store: Store,
+    private readonly events: EventBus,
+    private readonly options: RuntimeAgentOptions,
+  ) {
+    const base = options.backoffBaseMs ?? 1000
+    const max = options.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS
+    this.ctxBase = {
+      logs: options.logs,
+      attach: (spaceId, owner) => options.network.attach(spaceId, 'dyno', owner),
+      detach: (id) => options.network.detach(id),
+      startProcess: (spec) => options.startProcess(spec),
+      adoptProcess: (runDir) => options.adoptProcess(runDir),
+      port: options.port ?? DEFAULT_DYNO_PORT,
+      bootTimeoutMs: options.bootTimeoutMs ?? 60_000,
+      graceMs: options.graceMs ?? 30_000,
+      backoffMs: (n) => Math.min(max, base * 2 ** (n - 1)),
+      changed: (dyno) => this.onDynoChanged(dyno),
+    }
+  }
+
+  private context(dynoId: string): DynoContext {
+    return { ...this.ctxBase, dir: join(this.options.dir, dynoId) }
+  }
+
+  /** Adopts the dynos a previous daemon left running, then converges. */
+  async start(): Promise<void> {
+    // Searchable by the apps' uids on the way to their sandboxes; listing stays root's.
+    await mkdir(this.options.dir, { recursive: true, mode: 0o711 })
+    await chmod(this.options.dir, 0o711)
+    for (const entry of await readdir(this.options.dir).catch(() => [])) {
+      const text = await readFile(join(this.options.dir, entry, 'dyno.json'), 'utf8').catch(
+        () => undefined,
+      )
+      if (text === undefined) continue
+      const file = JSON.parse(text) as DynoFile
+      const dyno = await Dyno.adopt(file, this.context(file.identity.id))
+      this.dynos.set(dyno.identity.id, dyno)
+    }
+    const kick = () => void this.reconcile()
+    for (const event of ['formation.changed', 'app.changed', 'space.changed'] as const) {
+      this.unsubscribe.push(this.events.on(event, kick))
+    }
+    this.unsubscribe.push(
+      this.events.on(
+        'dynos.action',
+        (appId, action, target) => void this.act(appId, action, target),
+      ),
+    )
+    const interval = this.options.intervalMs ?? 5000
+    if (interval > 0) {
+      this.timer = setInterval(kick, interval)
+      this.timer.unref()
+    }
+    await this.reconcile()
+  }
+
+  /** Lets every dyno run on (a new daemon adopts them); stops watching them. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer)
+    for (const off of this.unsubscribe.splice(0)) off()
+    while (this.running) await this.running
+    for (const dyno of this.dynos.values()) await dyno.release()
+  }
+
+  /** The dynos of an app as the API shows them (`heroku ps`), by name. */
+  dynosOf(appId: string): DynoView[] {
+    return [...this.dynos.values()]
+      .filter((d) => d.identity.appId === appId && !(d.stopping && d.state === 'down'))
+      .map((d) => d.view())
+      .sort((a, b) => a.type.localeCompare(b.type) || numberOf(a.name) - numberOf(b.name))
+  }
+
+  /** Every dyno of every app (for DNS and the router). */
+  allDynos(): Array<{ appId: string; spaceId: string; view: DynoView }> {
+    return [...this.dynos.values()].map((d) => ({
+      appId: d.identity.appId,
+      spaceId: d.identity.spaceId,
+      view: d.view(),
+    }))
+  }
+
+  /** Resolves once no reconcile is running. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running
+  }
+
+  /** One converge at a time; a change meanwhile queues one more. */
+  reconcile(): Promise<void> {
+    if (this.running) {
+      this.again = true
+      return this.running
+    }
+    this.running = (async () => {
+      do {
+        this.again = false
+        try {
+          await this.converge()
+        } catch (e) {
+          this.options.log?.(`runtime: ${e instanceof Error ? e.message : String(e)}`)
+        }
+      } while (this.again)
+    })().finally(() => (this.running = undefined))
+    return this.running
+  }
+
+  private onDynoChanged(dyno: Dyno): void {
+    if (dyno.state === 'up') void this.reconcile() // an older dyno it replaces may go now
+    this.events.emit('dynos.changed', dyno.identity.appId)
+  }
+
+  private async converge(): Promise<void> {
+    const wanted = new Map<string, Dyno[]>() // app id → dynos that should keep running
+    const toStop: Dyno[] = []
+    const apps = this.store.apps.all().filter((a) => a.spaceId !== null)
+    const byApp = new Map(apps.map((a) => [a.id, a]))
+    for (const app of apps) {
+      const space = this.store.spaces.find(app.spaceId!)
+      if (space?.state !== 'allocated') continue
+      const release = this.store.releases.current(app.id)
+      const slug = release?.slugId ? this.options.slugFor(app.id, release.slugId) : undefined
+      if (!release || !slug) continue
+      const mine = [...this.dynos.values()].filter(
+        (d) => d.identity.appId === app.id && !d.stopping,
+      )
+      const keep: Dyno[] = []
+      for (const f of this.store.releases.formation(app.id)) {
+        const command = slug.processTypes[f.type] ?? (f.command || undefined)
+        if (!command) continue
+        for (let n = 1; n <= f.quantity; n++) {
+          const slot = mine.filter((d) => d.identity.type === f.type && d.identity.number === n)
+          const current = slot.filter((d) => d.identity.releaseId === release.id)
+          const sizeOk = (d: Dyno) => d.identity.size === f.size
+          let fresh = current.find(sizeOk)
+          if (!fresh) {
+            fresh = this.create(app, release, slug.dir, f.type, n, command, f.size)
+            void fresh.start()
+          }
+          keep.push(fresh)
+          // Older dynos of the slot stay until the new one is up (or has given up booting).
+          if (fresh.state === 'up' || fresh.state === 'crashed') {
+            toStop.push(...slot.filter((d) => d !== fresh))
+          } else {
+            keep.push(...slot.filter((d) => d !== fresh))
+          }
+        }
+      }
+      wanted.set(app.id, keep)
+    }
+    for (const dyno of this.dynos.values()) {
+      if (dyno.stopping || toStop.includes(dyno)) continue
+      const keep = wanted.get(dyno.identity.appId)
+      if (!byApp.has(dyno.identity.appId) || !keep?.includes(dyno)) toStop.push(dyno)
+    }
+    await Promise.all(toStop.map((d) => this.remove(d)))
+  }
+
+  private create(
+    app: App,
+    release: { id: string; version: number; config: Record<string, string> },
+    slugDir: string,
+    type: string,
+    number: number,
+    command: string,
+    size: string,
+  ): Dyno {
+    const id = newId()
+    const dyno = new Dyno(
+      {
+        id,
+        appId: app.id,
+        appName: app.name,
+        spaceId: app.spaceId!,
+        type,
+        number,
+        releaseId: release.id,
+        releaseVersion: release.version,
+        command,
+        size,
+        memoryMb: findDynoSize(size)?.memoryMb ?? 512,
+        uid: this.options.uidFor(app.id),
+        slugDir,
+        configVars: release.config,
+        createdAt: nowIso(),
+      },
+      this.context(id),
+    )
+    this.dynos.set(id, dyno)
+    return dyno
+  }
+
+  private async remove(dyno: Dyno): Promise<void> {
+    try {
+      await dyno.stop()
+    } finally {
+      this.dynos.delete(dyno.identity.id)
+      this.events.emit('dynos.changed', dyno.identity.appId)
+    }
+  }
+
+  /** `ps:restart` and `ps:stop`; a stopped formation dyno is started again by the converge. */
+  private async act(
+    appId: string,
+    action: 'restart' | 'stop',
+    target: { type?: string; name?: string } | undefined,
+  ): Promise<void> {
+    const hit = [...this.dynos.values()].filter(
+      (d) =>
+        d.identity.appId === appId &&
+        !d.stopping &&
+        (target?.type === undefined || d.identity.type === target.type) &&
+        (target?.name === undefined || d.name === target.name || d.identity.id === target.name),
+    )
+    if (action === 'restart') await Promise.all(hit.map((d) => d.restart()))
+    else await Promise.all(hit.map((d) => this.remove(d)))
+    await this.reconcile()
+  }
+}
+
+const numberOf = (name: string) => Number(name.slice(name.lastIndexOf('.') + 1))

@@ -1,0 +1,274 @@
+/**
+ * The builder: turns `pending` builds into slugs and releases (design.md §5). The API writes
+ * a pending build and emits `build.created`; the builder, constructed by the daemon, runs it:
+ *
+ *   fetch the tarball → unpack (as the build user) → detect → run the build commands through
+ *   the BuildExecutor → copy the app directory to <dataDir>/slugs/<slug-id> → release v N+1.
+ *
+ * Every step writes to the build's output (what output_stream_url serves). A failed build
+ * says why in its output, is marked `failed` and makes no release: the app keeps running what
+ * it ran. Builds of one app run one after another, so releases keep the order of the builds.
+ */
+import { chmod, chown, cp, lstat, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { slugDir, type BuildExecutor, type SourceStore } from '../core/builds.js'
+import type { EventBus } from '../core/events.js'
+import { newId, nowIso } from '../core/ids.js'
+import { logRelease, type LogView } from '../core/log-view.js'
+import type { Build, ConfigVars, Slug } from '../core/types.js'
+import type { Store } from '../store/store.js'
+import { detect, DetectError } from './detect.js'
+import { fetchSource } from './fetch-source.js'
+import type { BuildOutputs, BuildOutputWriter } from './output.js'
+import { ProcfileError } from './procfile.js'
+import { releaseBuild } from './release.js'
+import { DEFAULT_MAX_SOURCE_BYTES } from './sources.js'
+import { SourceError, unpackSource } from './unpack.js'
+
+/** Heroku's limit for one build. */
+export const BUILD_TIMEOUT_MS = 15 * 60_000
+export const STACK = 'heroku-24'
+/** The host's programs, for build commands; the app's own bin/ comes first. */
+export const HOST_PATH = '/usr/local/bin:/usr/bin:/bin'
+
+export interface BuilderOptions {
+  store: Store
+  events: EventBus
+  executor: BuildExecutor
+  output: BuildOutputs
+  /** Slugs go to `<dataDir>/slugs/<slug-id>` (core/builds.ts slugDir). */
+  dataDir: string
+  /** Uploaded sources, read from disk instead of over HTTP. */
+  sources?: SourceStore
+  /** Where work directories are made; the build user must be able to reach it (/tmp is). */
+  workRoot?: string
+  maxSourceBytes?: number
+  timeoutMs?: number
+  /** When given, a release is logged as the API logs one (`heroku[api]: Deploy … by …`). */
+  logs?: LogView
+  log?: (line: string) => void
+}
+
+/** A failure whose message is the whole story (no stack needed in the output). */
+class BuildFailure extends Error {}
+
+const EXPECTED = [BuildFailure, SourceError, DetectError, ProcfileError]
+
+/** Heroku's look: `-----> step`, command output indented by seven spaces. */
+function indenter(write: (text: string) => void): (text: string) => void {
+  let atLineStart = true
+  return (text) => {
+    let out = ''
+    for (const ch of text) {
+      if (atLineStart && ch !== '\n') out += '       '
+      out += ch
+      atLineStart = ch === '\n'
+    }
+    write(out)
+  }
+}
+
+async function diskUsage(path: string): Promise<number> {
+  const st = await lstat(path)
+  if (!st.isDirectory()) return st.size
+  let total = st.size
+  for (const name of await readdir(path)) total += await diskUsage(join(path, name))
+  return total
+}
+
+/** The build's environment: the app's config vars (buildpacks get them too), then ours. */
+function buildEnv(config: ConfigVars, appDir: string, home: string, build: Build) {
+  return {
+    ...config,
+    PATH: `${appDir}/bin:${appDir}/node_modules/.bin:${HOST_PATH}`,
+    HOME: home,
+    LANG: 'C.UTF-8',
+    CI: 'true',
+    STACK,
+    SOURCE_VERSION: build.sourceVersion ?? '',
+    npm_config_cache: join(home, '.npm'),
+    npm_config_update_notifier: 'false',
+    npm_config_fund: 'false',
+    npm_config_audit: 'false',
+    PIP_DISABLE_PIP_VERSION_CHECK: '1',
+  }
+}
+
+export class Builder {
+  /** The tail of each app's queue: a build starts when the app's previous one ended. */
+  private readonly queues = new Map<string, Promise<void>>()
+  private readonly running = new Set<AbortController>()
+  private unsubscribe: (() => void) | undefined
+  private stopped = false
+
+  constructor(private readonly options: BuilderOptions) {}
+
+  /** Fails builds a previous daemon left unfinished, then takes new ones. */
+  async start(): Promise<void> {
+    for (const build of this.options.store.builds.pending()) {
+      const out = this.options.output.begin(build.id)
+      out.write(' !     Build interrupted: the daemon restarted. Push or deploy again.\n')
+      this.options.store.builds.finish(build.id, { status: 'failed' }, nowIso())
+      await out.end()
+    }
+    this.unsubscribe = this.options.events.on('build.created', (id) => this.enqueue(id))
+  }
+
+  /** Stops taking builds, kills the running ones (they end `failed`) and waits for them. */
+  async stop(): Promise<void> {
+    this.stopped = true
+    this.unsubscribe?.()
+    for (const c of this.running) c.abort()
+    await this.idle()
+  }
+
+  /** Resolves once every queued build has ended. */
+  async idle(): Promise<void> {
+    while (this.queues.size > 0) await Promise.all([...this.queues.values()])
+  }
+
+  private enqueue(buildId: string): void {
+    const build = this.options.store.builds.find(buildId)
+    if (!build || this.stopped) return
+    const previous = this.queues.get(build.appId) ?? Promise.resolve()
+    const next = previous
+      .then(() => this.run(buildId))
+      .catch((e: unknown) => this.options.log?.(`build ${buildId}: ${String(e)}`))
+      .finally(() => {
+        if (this.queues.get(build.appId) === next) this.queues.delete(build.appId)
+      })
+    this.queues.set(build.appId, next)
+  }
+
+  private async run(buildId: string): Promise<void> {
+    const { store } = this.options
+    const build = store.builds.find(buildId)
+    if (!build || build.status !== 'pending') return
+    const out = this.options.output.begin(build.id)
+    const controller = new AbortController()
+    const timer = setTimeout(
+      () => controller.abort(new BuildFailure('The build took too long and was stopped.')),
+      this.options.timeoutMs ?? BUILD_TIMEOUT_MS,
+    )
+    this.running.add(controller)
+    const work = await mkdtemp(join(this.options.workRoot ?? tmpdir(), 'localspace-build-'))
+    let slugPath: string | undefined
+    try {
+      const slug = await this.build(build, work, out, controller.signal)
+      slugPath = slugDir(this.options.dataDir, slug.id)
+      const release = releaseBuild(store, build, slug)
+      out.write(`-----> Released v${release.version}\n`)
+      this.options.events.emit('formation.changed', build.appId)
+      this.options.events.emit('app.changed', build.appId)
+      if (this.options.logs) {
+        logRelease(this.options.logs, build.appId, release, build.userEmail)
+      }
+    } catch (e) {
+      const expected = EXPECTED.some((kind) => e instanceof kind)
+      const message = e instanceof Error ? e.message : String(e)
+      if (!expected) this.options.log?.(`build ${build.id} failed: ${message}`)
+      out.write(` !     ${expected ? message : `Internal error: ${message}`}\n`)
+      out.write(' !     Build failed\n')
+      store.builds.finish(build.id, { status: 'failed' }, nowIso())
+      if (slugPath) await rm(slugPath, { recursive: true, force: true })
+    } finally {
+      clearTimeout(timer)
+      this.running.delete(controller)
+      await rm(work, { recursive: true, force: true })
+      await out.end()
+    }
+  }
+
+  /** Everything up to a slug on disk; the caller makes the release. */
+  private async build(
+    build: Build,
+    work: string,
+    out: BuildOutputWriter,
+    signal: AbortSignal,
+  ): Promise<Slug> {
+    const { store, executor } = this.options
+    const say = (line: string) => out.write(`-----> ${line}\n`)
+    const checkAborted = () => {
+      if (signal.aborted) {
+        throw signal.reason instanceof Error ? signal.reason : new BuildFailure('Build stopped.')
+      }
+    }
+
+    say('Fetching source')
+    const tarball = join(work, 'source.tgz')
+    await fetchSource(build.sourceUrl, build.sourceChecksum, tarball, {
+      sources: this.options.sources,
+      maxBytes: this.options.maxSourceBytes ?? DEFAULT_MAX_SOURCE_BYTES,
+      signal,
+    })
+
+    // The work dir stays root's (the tarball is in it); the build user may pass through it
+    // to its own app and home directories.
+    const identity = await executor.identity()
+    const appDir = join(work, 'app')
+    const home = join(work, 'home')
+    await mkdir(appDir)
+    await mkdir(home)
+    if (identity) {
+      await chmod(work, 0o711)
+      for (const dir of [appDir, home]) await chown(dir, identity.uid, identity.gid)
+    }
+    const root = await unpackSource(tarball, appDir, identity)
+    await rm(tarball)
+    checkAborted()
+
+    const plan = await detect(root, HOST_PATH)
+    say(`${plan.name} app detected`)
+    for (const w of plan.warnings) out.write(` !     ${w}\n`)
+    const config = store.releases.current(build.appId)?.config ?? {}
+    const env = buildEnv(config, root, home, build)
+    for (const step of plan.steps) {
+      say(step.label)
+      const code = await executor.run({
+        argv: step.argv,
+        cwd: root,
+        env: { ...env, ...step.env },
+        onOutput: indenter((text) => out.write(text)),
+        signal,
+      })
+      checkAborted()
+      if (code !== 0) {
+        throw new BuildFailure(`${step.argv.slice(0, 3).join(' ')} failed (exit code ${code}).`)
+      }
+    }
+
+    say('Discovering process types')
+    const types = Object.keys(plan.processTypes)
+    out.write(`       Process types -> ${types.length ? types.join(', ') : '(none)'}\n`)
+
+    say('Creating slug')
+    const slugId = newId()
+    const dest = slugDir(this.options.dataDir, slugId)
+    await mkdir(join(this.options.dataDir, 'slugs'), { recursive: true, mode: 0o711 })
+    try {
+      // A copy made by the daemon: the slug belongs to root, not to the build user.
+      await cp(root, dest, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true })
+      await chmod(dest, 0o755)
+    } catch (e) {
+      await rm(dest, { recursive: true, force: true })
+      throw e
+    }
+    const size = await diskUsage(dest)
+    out.write(`       Done: ${(size / 1024 / 1024).toFixed(1)} MB\n`)
+    const now = nowIso()
+    return {
+      id: slugId,
+      appId: build.appId,
+      processTypes: plan.processTypes,
+      size,
+      checksum: null,
+      commit: build.sourceVersion,
+      commitDescription: build.sourceVersionDescription,
+      buildpackProvidedDescription: plan.name,
+      stack: STACK,
+      createdAt: now,
+      updatedAt: now,
+    }
+  }
+}

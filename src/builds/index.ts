@@ -1,0 +1,47 @@
+/** Deploy from source (design.md §5): source uploads, builds, slugs. The daemon wires these. */
+export { Builder, BUILD_TIMEOUT_MS, type BuilderOptions } from './builder.js'
+export { BuildOutputs, MAX_OUTPUT_BYTES } from './output.js'
+export { DEFAULT_MAX_SOURCE_BYTES, FileSourceStore, SOURCE_TTL_MS } from './sources.js'
+
+import { join } from 'node:path'
+import type { EventBus } from '../core/events.js'
+import type { LogView } from '../core/log-view.js'
+import { ProcessBuildExecutor } from '../exec/build-process.js'
+import type { Store } from '../store/store.js'
+import { Builder } from './builder.js'
+import { BuildOutputs } from './output.js'
+import { FileSourceStore } from './sources.js'
+
+/** What the daemon wires: the source store and build output go to the API too. */
+export interface Builds {
+  sources: FileSourceStore
+  output: BuildOutputs
+  builder: Builder
+}
+
+/**
+ * The daemon's builds: uploads in <dataDir>/blobs, output in <dataDir>/build-output, slugs in
+ * <dataDir>/slugs, commands run as the unprivileged build user. Call `builder.start()` before
+ * the API listens and `builder.stop()` on shutdown.
+ */
+export function createBuilds(deps: {
+  store: Store
+  events: EventBus
+  dataDir: string
+  logs?: LogView
+  log?: (line: string) => void
+}): Builds {
+  const sources = new FileSourceStore(join(deps.dataDir, 'blobs'))
+  const output = new BuildOutputs(join(deps.dataDir, 'build-output'))
+  const builder = new Builder({
+    store: deps.store,
+    events: deps.events,
+    executor: new ProcessBuildExecutor(),
+    output,
+    sources,
+    dataDir: deps.dataDir,
+    ...(deps.logs && { logs: deps.logs }),
+    ...(deps.log && { log: deps.log }),
+  })
+  return { sources, output, builder }
+}

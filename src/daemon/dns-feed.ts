@@ -1,0 +1,123 @@
+/**
+ * Feeds the DNS data plane (src/dns) from the store and the runtime, on events: spaces that are
+ * allocated (and so have their gateway address on a bridge to listen on), the apps in them,
+ * and the dynos that are up. The DNS server answers from its own index; nothing here is on
+ * the query path.
+ */
+import { spaceAddresses } from '../core/address-plan.js'
+import type { EventBus } from '../core/events.js'
+import type { DynoView } from '../core/runtime-view.js'
+import type { Store } from '../store/store.js'
+import type { DnsService, MemoryDnsRecords } from '../dns/index.js'
+
+const DISCOVERY = 'spaces-dns-discovery'
+const RETRY_LISTEN_MS = 1000
+
+export interface DnsFeedOptions {
+  store: Store
+  events: EventBus
+  records: MemoryDnsRecords
+  dns: DnsService
+  /** Running dynos, as the runtime knows them. */
+  dynos: () => Array<{ appId: string; view: DynoView }>
+  /** $PORT of dynos (published in SRV records). */
+  port: number
+  /** Internal-routing apps answer at `<app>.<domain>` inside their space. */
+  domain: string
+  log?: (message: string) => void
+}
+
+export class DnsFeed {
+  private readonly unsubscribe: Array<() => void> = []
+  private retry: NodeJS.Timeout | undefined
+  private known = { spaces: new Set<string>(), apps: new Set<string>(), dynos: new Set<string>() }
+
+  constructor(private readonly options: DnsFeedOptions) {}
+
+  /** Tells the server everything known now, then follows changes. */
+  async start(): Promise<void> {
+    const { events, records } = this.options
+    const full = () => void this.sync()
+    for (const event of ['space.changed', 'app.changed'] as const) {
+      this.unsubscribe.push(events.on(event, full))
+    }
+    // Dyno changes take the short way: only that app's dynos (names within 100 ms).
+    this.unsubscribe.push(events.on('dynos.changed', () => this.syncDynos()))
+    await this.sync()
+    records.setSynced(true)
+  }
+
+  stop(): void {
+    clearTimeout(this.retry)
+    for (const off of this.unsubscribe.splice(0)) off()
+  }
+
+  private async sync(): Promise<void> {
+    const { store, records, domain } = this.options
+    const spaces = store.spaces.all().filter((s) => s.state === 'allocated')
+    const spaceIds = new Set(spaces.map((s) => s.id))
+    for (const s of spaces) {
+      const plan = spaceAddresses(s.cidr, s.dataCidr)
+      records.setSpace({
+        id: s.id,
+        cidr: s.cidr,
+        dataCidr: s.dataCidr,
+        gateway: plan.gateway,
+        internalRouter: plan.internalRouter,
+        domain,
+      })
+    }
+    for (const id of this.known.spaces) if (!spaceIds.has(id)) records.removeSpace(id)
+    this.known.spaces = spaceIds
+
+    const apps = store.apps.all().filter((a) => a.spaceId !== null && spaceIds.has(a.spaceId))
+    const appIds = new Set(apps.map((a) => a.id))
+    for (const a of apps) {
+      const feature = store.apps.features(a.id).find((f) => f.name === DISCOVERY)
+      records.setApp({
+        id: a.id,
+        spaceId: a.spaceId!,
+        name: a.name,
+        internalRouting: a.internalRouting,
+        dnsDiscovery: feature?.enabled ?? true,
+      })
+    }
+    for (const id of this.known.apps) if (!appIds.has(id)) records.removeApp(id)
+    this.known.apps = appIds
+    this.syncDynos()
+    await this.listen(spaces.map((s) => spaceAddresses(s.cidr, s.dataCidr).gateway))
+  }
+
+  /** Every dyno that is up has its names; every other has none. */
+  private syncDynos(): void {
+    const { records, dynos, port } = this.options
+    const up = new Set<string>()
+    for (const { appId, view } of dynos()) {
+      if (view.state !== 'up' || view.privateIp === null) continue
+      up.add(view.id)
+      records.setDyno({
+        id: view.id,
+        appId,
+        processType: view.type,
+        number: Number(view.name.slice(view.name.lastIndexOf('.') + 1)),
+        privateIp: view.privateIp,
+        port,
+      })
+    }
+    for (const id of this.known.dynos) if (!up.has(id)) records.removeDyno(id)
+    this.known.dynos = up
+  }
+
+  /**
+   * Listens on every allocated space's gateway. A bridge may not carry its address yet (the
+   * network agent is still converging): those are tried again shortly.
+   */
+  private async listen(gateways: string[]): Promise<void> {
+    clearTimeout(this.retry)
+    const failed = await this.options.dns.setListenAddresses(gateways)
+    if (failed.length > 0) {
+      this.retry = setTimeout(() => void this.sync(), RETRY_LISTEN_MS)
+      this.retry.unref()
+    }
+  }
+}

@@ -1,0 +1,273 @@
+/**
+ * The DNS server of every space: one UDP and one TCP socket on each space's gateway address
+ * (C.0.1:53, the nameserver in every dyno's resolv.conf). The address a query arrives on names
+ * the space; the query's source must be inside that space's CIDR or data CIDR, or it is
+ * REFUSED — so a space never learns another space's names.
+ */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram'
+import { createServer, type Server, type Socket as TcpSocket } from 'node:net'
+import { parseIpv4 } from '../core/cidr.js'
+import { decide, type AnswerOptions } from './answer.js'
+import { Forwarder, type Upstream } from './forwarder.js'
+import type { DnsRecords } from './records.js'
+import { readResolvConf } from './resolv-conf.js'
+import {
+  bareResponse,
+  encodeResponse,
+  MAX_MESSAGE,
+  parseQuery,
+  RCODE,
+  truncated,
+  udpLimit,
+} from './wire.js'
+import { isInside, RecordIndex } from './zone.js'
+
+export interface DnsServiceOptions {
+  records: DnsRecords
+  /** 53 in production; tests use a free high port. 0 picks one per address (see `portOf`). */
+  port?: number
+  /** Positive TTL and SOA minimum, seconds (default 5). */
+  ttl?: number
+  /** A records per process-type answer, picked at random (default 3; 0 = all). */
+  pickCount?: number
+  /** Upstream resolvers; default: the nameservers of `resolvConf`. */
+  upstreams?: readonly Upstream[]
+  resolvConf?: string
+  /** A forwarded query that gets no answer in this long is SERVFAIL (default 1500 ms). */
+  upstreamTimeoutMs?: number
+  cacheEntries?: number
+  /** A TCP connection idle this long is closed (default 10 s; RFC 7766 §6.2.3). */
+  tcpIdleMs?: number
+  /** Open TCP connections per address; beyond it new ones are refused (default 256). */
+  maxTcpConnections?: number
+  /** Socket errors after start; a DNS server keeps serving through them. */
+  onError?: (error: Error) => void
+}
+
+interface Listener {
+  udp: UdpSocket
+  tcp: Server
+  port: number
+  connections: Set<TcpSocket>
+}
+
+/** A `lookup` for dgram that takes the address as it is (it is always an IP literal here). */
+const literalLookup = (
+  address: string,
+  _options: unknown,
+  callback: (err: Error | null, address: string, family: number) => void,
+): void => callback(null, address, 4)
+
+/** Requests in flight on one TCP connection before it is dropped (pipelining, RFC 7766 §6.2.1.1). */
+const MAX_TCP_PIPELINE = 64
+
+export class DnsService {
+  readonly index = new RecordIndex()
+  readonly forwarder: Forwarder
+  private readonly listeners = new Map<string, Listener>()
+  private readonly answerOptions: AnswerOptions
+  private readonly port: number
+  private readonly tcpIdleMs: number
+  private readonly maxTcpConnections: number
+  private readonly onError: (error: Error) => void
+
+  private constructor(o: DnsServiceOptions, upstreams: readonly Upstream[]) {
+    this.answerOptions = { ttl: o.ttl ?? 5, pickCount: o.pickCount ?? 3 }
+    this.port = o.port ?? 53
+    this.tcpIdleMs = o.tcpIdleMs ?? 10_000
+    this.maxTcpConnections = o.maxTcpConnections ?? 256
+    this.onError = o.onError ?? (() => undefined)
+    this.forwarder = new Forwarder({
+      upstreams,
+      ...(o.upstreamTimeoutMs === undefined ? {} : { timeoutMs: o.upstreamTimeoutMs }),
+      ...(o.cacheEntries === undefined ? {} : { cacheEntries: o.cacheEntries }),
+    })
+    this.index.follow(o.records)
+  }
+
+  /** Follows the record source; listens nowhere until `addListenAddress`. */
+  static async start(o: DnsServiceOptions): Promise<DnsService> {
+    const upstreams = o.upstreams ?? (await readResolvConf(o.resolvConf))
+    return new DnsService(o, upstreams)
+  }
+
+  get listenAddresses(): string[] {
+    return [...this.listeners.keys()]
+  }
+
+  /** The port an address listens on (differs from the option only when it is 0). */
+  portOf(address: string): number | undefined {
+    return this.listeners.get(address)?.port
+  }
+
+  /**
+   * Starts answering on `address` (a space gateway, UDP and TCP). The address must already be
+   * on an interface (the space bridge): the kernel refuses to bind it otherwise, and this
+   * rejects; the caller retries once the network agent has made the bridge.
+   */
+  async addListenAddress(address: string): Promise<void> {
+    if (this.listeners.has(address)) return
+    const local = parseIpv4(address)
+    if (local === undefined) throw new Error(`not an IPv4 address: ${address}`)
+    // Replies go to the literal address a query came from: skip dns.lookup's extra tick.
+    const udp = createSocket({ type: 'udp4', lookup: literalLookup })
+    const tcp = createServer()
+    const connections = new Set<TcpSocket>()
+    try {
+      await new Promise<void>((resolve, reject) => {
+        udp.once('error', reject)
+        udp.bind(this.port, address, () => {
+          udp.off('error', reject)
+          resolve()
+        })
+      })
+      const port = udp.address().port
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject)
+        tcp.listen({ port, host: address, backlog: 128 }, () => {
+          tcp.off('error', reject)
+          resolve()
+        })
+      })
+      // Room for a burst: the kernel caps this at net.core.rmem_max without complaint.
+      try {
+        udp.setRecvBufferSize(4 << 20)
+      } catch {
+        // not fatal: the default buffer only drops more under a burst
+      }
+      udp.on('error', (e) => this.onError(e))
+      tcp.on('error', (e) => this.onError(e))
+      udp.on('message', (msg, from) => this.onDatagram(udp, local, msg, from.address, from.port))
+      tcp.maxConnections = this.maxTcpConnections
+      tcp.on('connection', (socket) => this.onConnection(socket, local, connections))
+      this.listeners.set(address, { udp, tcp, port, connections })
+    } catch (e) {
+      udp.close()
+      tcp.close()
+      throw e
+    }
+  }
+
+  /** Stops answering on `address` (its space was deleted); open TCP connections are closed. */
+  async removeListenAddress(address: string): Promise<void> {
+    const l = this.listeners.get(address)
+    if (!l) return
+    this.listeners.delete(address)
+    for (const c of l.connections) c.destroy()
+    await Promise.all([
+      new Promise<void>((resolve) => l.udp.close(() => resolve())),
+      new Promise<void>((resolve) => l.tcp.close(() => resolve())),
+    ])
+  }
+
+  /** Listens on exactly these addresses; returns the ones that could not be bound. */
+  async setListenAddresses(
+    addresses: readonly string[],
+  ): Promise<Array<{ address: string; error: unknown }>> {
+    const wanted = new Set(addresses)
+    await Promise.all(
+      this.listenAddresses.filter((a) => !wanted.has(a)).map((a) => this.removeListenAddress(a)),
+    )
+    const failed: Array<{ address: string; error: unknown }> = []
+    await Promise.all(
+      [...wanted].map((a) =>
+        this.addListenAddress(a).catch((error) => failed.push({ address: a, error })),
+      ),
+    )
+    return failed
+  }
+
+  async close(): Promise<void> {
+    this.index.stop()
+    await Promise.all(this.listenAddresses.map((a) => this.removeListenAddress(a)))
+  }
+
+  /**
+   * The answer to one message that arrived on `local` (the gateway, as a number) from
+   * `source`; undefined when it gets none. Synchronous for everything but forwarding, so a
+   * flood of queries costs no promise each.
+   */
+  handle(
+    packet: Buffer,
+    local: number,
+    source: string,
+    overTcp: boolean,
+  ): Buffer | undefined | Promise<Buffer | undefined> {
+    const q = parseQuery(packet)
+    if (!q) return undefined
+    if (q.rcode !== RCODE.NOERROR) return bareResponse(q, q.rcode)
+    const table = this.index.tableForGateway(local)
+    const from = parseIpv4(source)
+    if (!table || from === undefined || !isInside(table, from))
+      return bareResponse(q, RCODE.REFUSED)
+    const limit = overTcp ? MAX_MESSAGE : udpLimit(q)
+    const decision = decide(q, table, this.index.synced, this.answerOptions)
+    if (decision !== 'forward') return encodeResponse(q, decision, limit)
+    return this.forwarder.forward(q, overTcp).then((r) => {
+      if (!r) return bareResponse(q, RCODE.SERVFAIL)
+      return r.length <= limit ? r : truncated(q, r.readUInt16BE(2) & 0xf, false)
+    })
+  }
+
+  private onDatagram(
+    udp: UdpSocket,
+    local: number,
+    msg: Buffer,
+    address: string,
+    port: number,
+  ): void {
+    const send = (r: Buffer | undefined) => {
+      if (r) udp.send(r, port, address)
+    }
+    try {
+      const r = this.handle(msg, local, address, false)
+      if (r instanceof Promise) r.then(send, (e: Error) => this.onError(e))
+      else send(r)
+    } catch (e) {
+      // One bad packet must not stop the next: report and carry on.
+      this.onError(e as Error)
+    }
+  }
+
+  /** DNS over TCP: 2-byte length, message; pipelined, answered in any order (RFC 7766). */
+  private onConnection(socket: TcpSocket, local: number, connections: Set<TcpSocket>): void {
+    connections.add(socket)
+    const source = socket.remoteAddress ?? ''
+    let pending: Buffer = Buffer.alloc(0)
+    let inFlight = 0
+    socket.setNoDelay(true)
+    socket.setTimeout(this.tcpIdleMs, () => socket.destroy())
+    socket.on('error', () => socket.destroy())
+    socket.on('close', () => connections.delete(socket))
+    const reply = (r: Buffer | undefined) => {
+      inFlight--
+      if (!r || socket.destroyed) return
+      const framed = Buffer.allocUnsafe(r.length + 2)
+      framed.writeUInt16BE(r.length, 0)
+      r.copy(framed, 2)
+      socket.write(framed)
+    }
+    socket.on('data', (chunk: Buffer) => {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
+      while (pending.length >= 2) {
+        const length = pending.readUInt16BE(0)
+        if (pending.length < 2 + length) break
+        const msg = pending.subarray(2, 2 + length)
+        pending = pending.subarray(2 + length)
+        if (++inFlight > MAX_TCP_PIPELINE) return void socket.destroy()
+        try {
+          const r = this.handle(msg, local, source, true)
+          if (r instanceof Promise)
+            r.then(reply, (e: Error) => {
+              inFlight--
+              this.onError(e)
+            })
+          else reply(r)
+        } catch (e) {
+          inFlight--
+          this.onError(e as Error)
+        }
+      }
+    })
+  }
+}

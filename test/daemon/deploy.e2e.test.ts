@@ -1,0 +1,194 @@
+/**
+ * The whole path a user takes, against a real daemon process: a space, an app in it, a deploy
+ * of examples/node-web through the sources and builds API, a web dyno that comes up in the
+ * space network, answers on its private IP, is found by name through the space's DNS, shows in
+ * `ps` and the logs — and that a `kill -9` of the daemon leaves it running and re-adopted.
+ */
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { run } from '../../src/exec/run.js'
+import {
+  apiRequest as api,
+  freePort,
+  REPO,
+  startDaemonProcess,
+  tempDataDir,
+  type DaemonProcess,
+} from '../helpers/daemon.js'
+import { sandboxed } from '../helpers/sandbox.js'
+import { waitUntil } from '../helpers/wait.js'
+
+if (sandboxed(import.meta.url)) {
+  describe('deploy an app into a space and reach it', () => {
+    const data = tempDataDir()
+    let port: number
+    let d: DaemonProcess
+    let clientNetns = ''
+    let gateway = ''
+    before(async () => {
+      port = await freePort()
+      d = await startDaemonProcess(data.dir, port)
+    })
+    after(async () => {
+      await api(d.url, d.key, 'PATCH', '/apps/e2e-web/formation/web', { quantity: 0 }).catch(
+        () => undefined,
+      )
+      await d.stop('SIGTERM')
+      data.remove()
+    })
+
+    interface DynoJson {
+      id: string
+      name: string
+      state: string
+    }
+    interface TopologyJson {
+      apps: Array<{
+        formation: Array<{ process_type: string; dynos: Array<{ private_ip: string }> }>
+      }>
+    }
+    const dynos = async (): Promise<DynoJson[]> =>
+      (await api(d.url, d.key, 'GET', '/apps/e2e-web/dynos')).body as DynoJson[]
+    /** web.1's private IP, from the space topology (`heroku spaces:topology`). */
+    const webIp = async (): Promise<string> => {
+      const t = (await api(d.url, d.key, 'GET', '/spaces/e2e-space/topology')).body as TopologyJson
+      const web = t.apps[0]?.formation.find((f) => f.process_type === 'web')
+      return web?.dynos[0]?.private_ip ?? ''
+    }
+    const inClient = (...argv: string[]) => run('ip', ['netns', 'exec', clientNetns, ...argv])
+
+    test('a space and an app in it', async () => {
+      assert.equal((await api(d.url, d.key, 'POST', '/teams', { name: 'e2e-team' })).status, 201)
+      const space = await api(d.url, d.key, 'POST', '/spaces', {
+        name: 'e2e-space',
+        team: 'e2e-team',
+        region: 'virginia',
+      })
+      assert.equal(space.status, 201)
+      await waitUntil('the space to be allocated', async () => {
+        const s = await api(d.url, d.key, 'GET', '/spaces/e2e-space')
+        return s.body.state === 'allocated'
+      })
+      const app = await api(d.url, d.key, 'POST', '/teams/apps', {
+        name: 'e2e-web',
+        team: 'e2e-team',
+        space: 'e2e-space',
+      })
+      assert.equal(app.status, 201)
+    })
+
+    test('a deploy through sources and builds makes a release', async () => {
+      const source = await api(d.url, d.key, 'POST', '/apps/e2e-web/sources')
+      assert.equal(source.status, 201)
+      const tarball = execFileSync('tar', [
+        '-czf',
+        '-',
+        '-C',
+        join(REPO, 'examples', 'node-web'),
+        '.',
+      ])
+      const put = await fetch(source.body.source_blob.put_url as string, {
+        method: 'PUT',
+        body: tarball,
+      })
+      assert.equal(put.status, 200)
+      const build = await api(d.url, d.key, 'POST', '/apps/e2e-web/builds', {
+        source_blob: { url: source.body.source_blob.get_url },
+      })
+      assert.equal(build.status, 201)
+      await waitUntil(
+        'the build to finish',
+        async () => {
+          const b = await api(d.url, d.key, 'GET', `/apps/e2e-web/builds/${build.body.id}`)
+          return b.body.status !== 'pending'
+        },
+        { timeoutMs: 60_000 },
+      )
+      const done = await api(d.url, d.key, 'GET', `/apps/e2e-web/builds/${build.body.id}`)
+      assert.equal(done.body.status, 'succeeded')
+      const releases = await api(d.url, d.key, 'GET', '/apps/e2e-web/releases')
+      const deploy = (releases.body as any[]).find((r) => /^Deploy /.test(r.description))
+      assert.ok(deploy, 'a release made by the deploy')
+      assert.equal(deploy.slug.id, done.body.slug.id)
+    })
+
+    test('web.1 comes up in the space and answers on its private IP', async () => {
+      await waitUntil(
+        'web.1 to be up',
+        async () => (await dynos()).some((x) => x.name === 'web.1' && x.state === 'up'),
+        { timeoutMs: 30_000 },
+      )
+      // A client inside the space: an attachment made through the admin API.
+      const spaces = await api(d.url, d.key, 'GET', '/spaces/e2e-space')
+      const attached = await fetch(`${d.url}/localspace/spaces/${spaces.body.id}/attachments`, {
+        method: 'POST',
+        headers: {
+          accept: 'application/vnd.heroku+json; version=3',
+          authorization: `Bearer ${d.key}`,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({ kind: 'dyno', owner: 'e2e-client' }),
+      })
+      assert.equal(attached.status, 201, await attached.clone().text())
+      const attachment = (await attached.json()) as { id: string; address: string }
+      clientNetns = `ls-${attachment.id.replace(/-/g, '').slice(0, 8)}`
+      await waitUntil('the client namespace', async () =>
+        (await run('ip', ['netns', 'list'])).stdout.includes(clientNetns),
+      )
+      const ip = await webIp()
+      assert.match(ip, /^10\./)
+      const { stdout } = await inClient('curl', '-s', '--max-time', '3', `http://${ip}:5000/`)
+      assert.match(stdout, /web\.1/)
+      gateway = ip.split('.').slice(0, 2).join('.') + '.0.1'
+    })
+
+    test("the space's DNS finds the dyno by name", async () => {
+      const ip = await webIp()
+      await waitUntil('the dyno name to resolve', async () => {
+        const { stdout } = await inClient('dig', '+short', '1.web.e2e-web.app.localspace')
+        return stdout.trim() === ip
+      })
+      const { stdout } = await inClient(
+        'dig',
+        '+short',
+        `@${gateway}`,
+        'web.e2e-web.app.localspace',
+      )
+      assert.equal(stdout.trim(), ip)
+    })
+
+    test('the app log shows the state changes and the output', async () => {
+      const session = await api(d.url, d.key, 'POST', '/apps/e2e-web/log-sessions', { lines: 200 })
+      const text = await (await fetch(session.body.logplex_url as string)).text()
+      assert.match(text, /heroku\[web\.1\]: State changed from starting to up/)
+      assert.match(text, /app\[web\.1\]: /)
+    })
+
+    test('kill -9 of the daemon leaves the dyno running; the new daemon adopts it', async () => {
+      const [was] = await dynos()
+      const ip = await webIp()
+      await d.stop('SIGKILL')
+      // While no daemon runs, the dyno still answers.
+      const { stdout } = await inClient('curl', '-s', '--max-time', '3', `http://${ip}:5000/`)
+      assert.match(stdout, /web\.1/)
+      d = await startDaemonProcess(data.dir, port)
+      const [now] = await dynos()
+      assert.equal(now?.id, was?.id, 'the same dyno, not a new one')
+      assert.equal(now?.state, 'up')
+    })
+
+    test('scaling to zero stops it and its name goes away', async () => {
+      const scaled = await api(d.url, d.key, 'PATCH', '/apps/e2e-web/formation/web', {
+        quantity: 0,
+      })
+      assert.equal(scaled.status, 200)
+      await waitUntil('no dynos', async () => (await dynos()).length === 0)
+      await waitUntil('the name to go', async () => {
+        const { stdout } = await inClient('dig', '+short', '1.web.e2e-web.app.localspace')
+        return stdout.trim() === ''
+      })
+    })
+  })
+}

@@ -1,0 +1,307 @@
+/**
+ * Formation becomes real, sandboxed dynos in a real space network: scale up and down, Heroku's
+ * lifecycle and log lines, crash and restart with back-off, a new release replacing dynos
+ * without dropping to zero, ps:restart, a daemon restart that adopts running dynos, and
+ * nothing left behind.
+ */
+import assert from 'node:assert/strict'
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, describe, test } from 'node:test'
+import { LinuxSpaceHost } from '../../src/agent/linux-space-host.js'
+import { NetworkAgent } from '../../src/agent/network-agent.js'
+import { RuntimeAgent, type RuntimeAgentOptions } from '../../src/agent/runtime-agent.js'
+import { createAccount } from '../../src/api/routes/account.routes.js'
+import { EventBus } from '../../src/core/events.js'
+import { newId, nowIso } from '../../src/core/ids.js'
+import { run } from '../../src/exec/run.js'
+import { startExecRunner } from '../../src/exec/runner.js'
+import { LogStore } from '../../src/logs/store.js'
+import { defaultHost, DynoProcess } from '../../src/runtime/index.js'
+import { Store } from '../../src/store/store.js'
+import { sandboxed } from '../helpers/sandbox.js'
+import { waitUntil } from '../helpers/wait.js'
+
+const APP_UID = 64_123
+
+if (sandboxed(import.meta.url)) {
+  describe('the runtime agent, for real', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'localspace-runtime-'))
+    chmodSync(dir, 0o711) // as the daemon's data dir: searchable on the way to the dynos
+    const store = Store.open(join(dir, 'localspace.db'))
+    const events = new EventBus()
+    const runner = startExecRunner()
+    const network = new NetworkAgent(
+      store,
+      events,
+      new LinuxSpaceHost(runner.exec, { openShell: runner.openShell }),
+      { settings: { egressPoolCidrs: [], allowPrivate: [], routerListeners: [] }, intervalMs: 0 },
+    )
+    const logs = new LogStore()
+    const sandbox = await defaultHost({ hide: [dir] })
+    const slugs = join(dir, 'slugs')
+    const options: RuntimeAgentOptions = {
+      dir: join(dir, 'dynos'),
+      logs,
+      network,
+      startProcess: (spec) => DynoProcess.start(spec, sandbox),
+      adoptProcess: (runDir) => DynoProcess.adopt(runDir),
+      slugFor: (_appId, slugId) => ({
+        dir: join(slugs, slugId),
+        processTypes: {
+          web: 'node server.js',
+          worker: 'node worker.js',
+          crashy: 'echo about to fail; exit 3',
+        },
+      }),
+      uidFor: () => APP_UID,
+      graceMs: 2000,
+      bootTimeoutMs: 15_000,
+      backoffBaseMs: 300,
+      intervalMs: 0,
+    }
+    let runtime = new RuntimeAgent(store, events, options)
+
+    // --- the store as the API leaves it ------------------------------------------------------
+    const now = nowIso()
+    const owner = createAccount(store, {
+      email: 'rt@example.com',
+      password: 'pw-pw-pw-pw',
+      isAdmin: true,
+    })
+    store.teams.insert({ id: 'team-rt', name: 'team-rt', createdAt: now, updatedAt: now })
+    const spaceId = newId()
+    store.spaces.insert({
+      id: spaceId,
+      name: 'space-rt',
+      teamId: 'team-rt',
+      teamName: 'team-rt',
+      region: 'virginia',
+      state: 'allocating',
+      shield: false,
+      cidr: '10.64.0.0/16',
+      dataCidr: '10.65.0.0/16',
+      generation: 'cedar',
+      createdAt: now,
+      updatedAt: now,
+    })
+    const appId = newId()
+    store.apps.insert({
+      id: appId,
+      name: 'rt-app',
+      ownerId: owner.id,
+      ownerEmail: owner.email,
+      teamId: 'team-rt',
+      teamName: 'team-rt',
+      spaceId,
+      spaceName: 'space-rt',
+      spaceShield: false,
+      region: 'virginia',
+      internalRouting: false,
+      maintenance: false,
+      stack: 'heroku-24',
+      buildStack: 'heroku-24',
+      createdAt: now,
+      updatedAt: now,
+      releasedAt: now,
+    })
+
+    /** A slug on disk: a web server that answers with its DYNO and release, and a worker. */
+    const makeSlug = (slugId: string) => {
+      const slugDir = join(slugs, slugId)
+      mkdirSync(slugDir, { recursive: true })
+      writeFileSync(
+        join(slugDir, 'server.js'),
+        `require('http').createServer((q, s) => s.end(process.env.DYNO + ' ' + process.env.HEROKU_RELEASE_VERSION))` +
+          `.listen(process.env.PORT, () => console.log('listening on', process.env.PORT))\n` +
+          `process.on('SIGTERM', () => { console.log('got SIGTERM'); process.exit(0) })\n`,
+      )
+      writeFileSync(
+        join(slugDir, 'worker.js'),
+        `console.log('worker', process.env.DYNO, 'as uid', process.getuid()); setInterval(() => {}, 1000)\n`,
+      )
+    }
+    let version = 0
+    const release = (slugId: string) => {
+      makeSlug(slugId)
+      const id = newId()
+      store.releases.insert({
+        id,
+        appId,
+        version: ++version,
+        description: `Deploy ${slugId}`,
+        config: { GREETING: 'hi' },
+        slugId,
+        userId: owner.id,
+        status: 'succeeded',
+        createdAt: nowIso(),
+        updatedAt: nowIso(),
+      })
+      events.emit('app.changed', appId)
+      return id
+    }
+    const scale = (type: string, quantity: number) => {
+      const existing = store.releases.formation(appId).find((f) => f.type === type)
+      store.releases.upsertFormation({
+        id: existing?.id ?? newId(),
+        appId,
+        type,
+        command: '',
+        quantity,
+        size: 'Private-S',
+        createdAt: existing?.createdAt ?? nowIso(),
+        updatedAt: nowIso(),
+      })
+      events.emit('formation.changed', appId)
+    }
+    const dynos = () => runtime.dynosOf(appId)
+    const states = () =>
+      dynos()
+        .map((d) => `${d.name}:${d.state}`)
+        .join(' ')
+    const logText = () =>
+      logs
+        .recent(appId, { lines: 1500 })
+        .map((l) => `${l.source}[${l.dyno}]: ${l.text}`)
+        .join('\n')
+
+    /** waitUntil, with the dynos and the log in the message when it times out. */
+    const until = (check: () => boolean) =>
+      waitUntil('the dynos to get there', check, { timeoutMs: 20_000 }).catch((e: Error) => {
+        throw new Error(`${e.message}; dynos: ${states()}\n${logText()}`)
+      })
+
+    after(async () => {
+      scale('web', 0)
+      scale('worker', 0)
+      scale('crashy', 0)
+      await runtime.reconcile()
+      await until(() => dynos().length === 0).catch(() => undefined)
+      await runtime.stop()
+      await network.stop()
+      await runner.close()
+      logs.close()
+      store.close()
+      rmSync(dir, { recursive: true, force: true })
+    })
+
+    test('formation web=2 worker=1 becomes dynos that are up, with logs', async () => {
+      await network.start()
+      assert.equal(store.spaces.find(spaceId)?.state, 'allocated')
+      release('slug-1')
+      scale('web', 2)
+      scale('worker', 1)
+      await runtime.start()
+      await until(() => states() === 'web.1:up web.2:up worker.1:up')
+      const text = logText()
+      assert.match(text, /heroku\[web\.1\]: Starting process with command `node server\.js`/)
+      assert.match(text, /heroku\[web\.1\]: State changed from starting to up/)
+      await until(() => /app\[worker\.1\]: worker worker\.1 as uid 64123/.test(logText()))
+      assert.match(logText(), /app\[web\.2\]: listening on 5000/)
+      for (const d of dynos()) assert.match(d.privateIp ?? '', /^10\.64\./)
+    })
+
+    test('web dynos answer on their private IP from inside the space', async () => {
+      // A client namespace in the space, attached like any dyno.
+      const client = await network.attach(spaceId, 'dyno', 'test-client')
+      const netns = `ls-${client.id.replace(/-/g, '').slice(0, 8)}`
+      const web1 = dynos().find((d) => d.name === 'web.1')!
+      const { stdout } = await run('ip', [
+        'netns',
+        'exec',
+        netns,
+        'curl',
+        '-s',
+        '--max-time',
+        '2',
+        `http://${web1.privateIp}:5000/`,
+      ])
+      assert.equal(stdout, 'web.1 v1')
+      await network.detach(client.id)
+    })
+
+    test('scaling down stops the highest numbers, with SIGTERM', async () => {
+      const web1 = dynos().find((d) => d.name === 'web.1')!.id
+      scale('web', 1)
+      await runtime.reconcile()
+      await until(() => states() === 'web.1:up worker.1:up')
+      assert.equal(dynos().find((d) => d.name === 'web.1')!.id, web1, 'web.1 was kept')
+      assert.match(logText(), /heroku\[web\.2\]: Stopping all processes with SIGTERM/)
+      assert.match(logText(), /app\[web\.2\]: got SIGTERM/)
+      assert.match(logText(), /heroku\[web\.2\]: Process exited with status (0|143)/)
+    })
+
+    test('a crashing process is restarted at once, then with back-off', async () => {
+      scale('crashy', 1)
+      await runtime.reconcile()
+      await until(
+        () =>
+          (logText().match(/heroku\[crashy\.1\]: Process exited with status 3/g) ?? []).length >= 3,
+      )
+      const lines = logs
+        .recent(appId, { lines: 1500, dyno: 'crashy.1', source: 'heroku' })
+        .filter((l) => /State changed from crashed to starting/.test(l.text))
+        .map((l) => Date.parse(l.time.replace(/000\+00:00$/, 'Z')))
+      const crashes = logs
+        .recent(appId, { lines: 1500, dyno: 'crashy.1', source: 'heroku' })
+        .filter((l) => /State changed from up to crashed/.test(l.text))
+        .map((l) => Date.parse(l.time.replace(/000\+00:00$/, 'Z')))
+      assert.ok(lines.length >= 2 && crashes.length >= 2)
+      const firstDelay = lines[0]! - crashes[0]!
+      const secondDelay = lines[1]! - crashes[1]!
+      assert.ok(firstDelay < 250, `first restart at once (${firstDelay} ms)`)
+      assert.ok(secondDelay >= 250, `second restart backed off (${secondDelay} ms)`)
+      assert.match(logText(), /app\[crashy\.1\]: about to fail/)
+      scale('crashy', 0)
+      await runtime.reconcile()
+      await until(() => states() === 'web.1:up worker.1:up')
+    })
+
+    test('a new release replaces dynos without dropping web to zero', async () => {
+      const before = dynos().find((d) => d.name === 'web.1')!
+      release('slug-2')
+      await runtime.reconcile()
+      // Until the new web.1 is up, some web.1 is up all the time.
+      await until(() => {
+        const web = dynos().filter((d) => d.name === 'web.1')
+        assert.ok(web.some((d) => d.state === 'up' || d.state === 'starting'))
+        return web.length === 1 && web[0]!.releaseVersion === 2 && web[0]!.state === 'up'
+      })
+      assert.notEqual(dynos().find((d) => d.name === 'web.1')!.id, before.id)
+      await until(() => states() === 'web.1:up worker.1:up')
+      assert.ok(dynos().every((d) => d.releaseVersion === 2))
+    })
+
+    test('a daemon restart adopts running dynos without restarting them', async () => {
+      const before = dynos().map((d) => `${d.id} ${d.privateIp} ${d.state}`)
+      await runtime.stop()
+      runtime = new RuntimeAgent(store, events, options)
+      await runtime.start()
+      assert.deepEqual(
+        dynos().map((d) => `${d.id} ${d.privateIp} ${d.state}`),
+        before,
+      )
+      // Their output still reaches the log.
+      events.emit('dynos.action', appId, 'restart', { name: 'worker.1' })
+      await until(() => (logText().match(/app\[worker\.1\]: worker worker\.1/g) ?? []).length >= 2)
+      await until(() => states() === 'web.1:up worker.1:up')
+    })
+
+    test('scaling to zero leaves no dyno, namespace, cgroup or directory', async () => {
+      scale('web', 0)
+      scale('worker', 0)
+      await runtime.reconcile()
+      // Gone from the runtime only once the network and the directory are gone too.
+      await until(() => runtime.allDynos().length === 0)
+      assert.deepEqual(readdirSync(join(dir, 'dynos')), [])
+      const cgroups = readdirSync('/sys/fs/cgroup/memory/localspace', { withFileTypes: true })
+      assert.deepEqual(
+        cgroups.filter((e) => e.isDirectory()).map((e) => e.name),
+        [],
+        'no dyno cgroup is left',
+      )
+      assert.deepEqual(store.network.attachments(), [])
+    })
+  })
+}
