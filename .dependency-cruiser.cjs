@@ -74,6 +74,13 @@ module.exports = {
       to: { path: '^src/(?!core/|exec/|network/|runtime/)' },
     },
     {
+      name: 'router-only-core',
+      comment: 'the router data plane is fed a routing table; it never reads the store',
+      severity: 'error',
+      from: { path: '^src/router/' },
+      to: { path: '^src/(?!core/|router/)' },
+    },
+    {
       name: 'agent-drives-host-from-store',
       comment: 'the agent reads desired state and drives host modules; it never serves the API',
       severity: 'error',

@@ -208,6 +208,7 @@ export class NetworkAgent {
   ): void {
     const { store } = this
     const now = nowIso()
+    const moved: string[] = []
     store.transaction(() => {
       for (const [id, was] of attachmentStates) {
         const a = store.network.attachment(id)
@@ -218,16 +219,23 @@ export class NetworkAgent {
       for (const [id, was] of spaceStates) {
         const space = store.spaces.find(id)
         if (space?.state !== was) continue
-        if (was === 'allocating') store.spaces.setState(id, 'allocated', now)
+        if (was === 'allocating') {
+          store.spaces.setState(id, 'allocated', now)
+          moved.push(id)
+        }
         if (was === 'deleting') {
           for (const a of store.network.attachments(id)) store.network.deleteAttachment(a.id)
           store.spaces.delete(id)
+          moved.push(id)
           continue
         }
-        // Until the router programs trusted ranges (issue 6) there is nothing more to apply.
+        // The router marks rulesets applied when it holds them (daemon/router-feed.ts); with
+        // no router (API tests), the host's converge is as applied as it gets.
         const ruleset = store.spaces.currentRuleset(id)
         if (ruleset && !ruleset.applied) store.spaces.markRulesetApplied(ruleset.id)
       }
     })
+    // Data planes (DNS, router, runtime) start serving a space once it is allocated.
+    for (const id of moved) this.events.emit('space.changed', id)
   }
 }

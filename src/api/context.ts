@@ -1,6 +1,7 @@
 import type { BuildOutputView, SourceStore } from '../core/builds.js'
 import type { EgressPool } from '../core/egress.js'
 import type { EventBus } from '../core/events.js'
+import type { GitBackend } from '../core/git.js'
 import type { LogView } from '../core/log-view.js'
 import type { RuntimeView } from '../core/runtime-view.js'
 import type { Account } from '../core/types.js'
@@ -25,6 +26,8 @@ export interface ApiContext {
   sources: SourceStore | undefined
   /** Build output, written by the builder (src/builds), streamed by output_stream_url. */
   buildOutput: BuildOutputView
+  /** `git push` to `<apiUrl>/<app>.git` (src/builds/git-push.ts); undefined: not enabled. */
+  git: GitBackend | undefined
 }
 
 declare module 'fastify' {

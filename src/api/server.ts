@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { noBuildOutput, type BuildOutputView, type SourceStore } from '../core/builds.js'
 import type { EgressPool } from '../core/egress.js'
 import { EventBus } from '../core/events.js'
+import type { GitBackend } from '../core/git.js'
 import { noLogView, type LogView } from '../core/log-view.js'
 import { emptyRuntimeView, type RuntimeView } from '../core/runtime-view.js'
 import type { Store } from '../store/store.js'
@@ -18,6 +19,8 @@ import { buildRoutes } from './routes/builds.routes.js'
 import { appRoutes } from './routes/apps.routes.js'
 import { doctorRoutes } from './routes/doctor.routes.js'
 import { formationRoutes } from './routes/formation.routes.js'
+import { gitRoutes } from './routes/git.routes.js'
+import { logDrainRoutes } from './routes/log-drains.routes.js'
 import { logSessionRoutes } from './routes/log-sessions.routes.js'
 import { regionRoutes } from './routes/regions.routes.js'
 import { releaseRoutes } from './routes/releases.routes.js'
@@ -45,6 +48,8 @@ export interface ApiServerOptions {
   sources?: SourceStore
   /** The builder's output (src/builds); without it build output streams stay empty. */
   buildOutput?: BuildOutputView
+  /** `git push` deploys (src/builds/git-push.ts); without it the git URLs answer 503. */
+  git?: GitBackend
 }
 
 /** Parses the router URL once: app JSON is on hot paths and needs only string concatenation. */
@@ -83,6 +88,7 @@ export function buildServer(options: ApiServerOptions): FastifyInstance {
     egressPools: options.egressPools ?? [],
     sources: options.sources,
     buildOutput: options.buildOutput ?? noBuildOutput(),
+    git: options.git,
   }
   app.decorate('ctx', ctx)
   registerConventions(app)
@@ -98,7 +104,9 @@ export function buildServer(options: ApiServerOptions): FastifyInstance {
   formationRoutes(app)
   sourceRoutes(app)
   buildRoutes(app)
+  gitRoutes(app)
   logSessionRoutes(app)
+  logDrainRoutes(app)
   attachmentRoutes(app)
   doctorRoutes(app)
   return app

@@ -21,6 +21,8 @@ export interface PlatformEvents {
     action: 'restart' | 'stop',
     target?: { type?: string; name?: string },
   ]
+  /** An app's log drains or a space's log drain changed (id of that app or space). */
+  'drains.changed': [ownerId: string]
 }
 
 export class EventBus {

@@ -9,8 +9,10 @@ import {
   checkDomain,
   checkInterfaceName,
   checkPrivateRange,
+  checkTls,
   DAEMON_DEFAULTS,
   parseListen,
+  parseRouterListen,
 } from './options.js'
 
 interface DaemonFlags {
@@ -22,6 +24,8 @@ interface DaemonFlags {
   egressPool?: string[]
   egressInterface?: string
   allowPrivate?: string[]
+  tlsCert?: string
+  tlsKey?: string
 }
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value]
@@ -33,7 +37,7 @@ export function addDaemonCommand(program: Command): void {
     .option('--data-dir <dir>', 'where state lives', DAEMON_DEFAULTS.dataDir)
     .option('--api-listen <host:port>', 'Platform API address', DAEMON_DEFAULTS.apiListen)
     .option(
-      '--router-listen <host:port>',
+      '--router-listen <[https://]host:port>',
       `public router address, repeatable (default ${DAEMON_DEFAULTS.routerListen})`,
       collect,
     )
@@ -54,13 +58,19 @@ export function addDaemonCommand(program: Command): void {
       'a private range outside localspace that dynos may reach; repeatable',
       collect,
     )
+    .option('--tls-cert <file>', 'PEM certificate (wildcard for the domain) for https:// listeners')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert')
     .action(async (flags: DaemonFlags) => {
+      const routerListen = (flags.routerListen ?? [DAEMON_DEFAULTS.routerListen]).map(
+        parseRouterListen,
+      )
+      checkTls(routerListen, flags.tlsCert, flags.tlsKey)
       const options = {
         dataDir: flags.dataDir,
         apiListen: parseListen('--api-listen', flags.apiListen),
-        routerListen: (flags.routerListen ?? [DAEMON_DEFAULTS.routerListen]).map((r) =>
-          parseListen('--router-listen', r),
-        ),
+        routerListen,
+        ...(flags.tlsCert !== undefined && { tlsCert: flags.tlsCert }),
+        ...(flags.tlsKey !== undefined && { tlsKey: flags.tlsKey }),
         domain: checkDomain(flags.domain),
         adminEmail: flags.adminEmail,
         egressPools: (flags.egressPool ?? []).map(parseEgressPool),

@@ -8,6 +8,7 @@ import { LinuxSpaceHost } from '../agent/linux-space-host.js'
 import { NetworkAgent } from '../agent/network-agent.js'
 import { DEFAULT_DYNO_PORT, RuntimeAgent } from '../agent/runtime-agent.js'
 import { buildServer } from '../api/server.js'
+import { GitPushes } from '../builds/git-push.js'
 import { createBuilds } from '../builds/index.js'
 import { createAccount, issueApiKey } from '../api/routes/account.routes.js'
 import { EventBus } from '../core/events.js'
@@ -18,9 +19,12 @@ import { slugDir } from '../core/builds.js'
 import { DnsService, MemoryDnsRecords } from '../dns/index.js'
 import { startExecRunner } from '../exec/runner.js'
 import { defaultHost, DynoProcess } from '../runtime/index.js'
+import { DrainDispatcher } from '../logs/drains.js'
 import { LogStore } from '../logs/store.js'
 import { Store } from '../store/store.js'
+import { Router } from '../router/index.js'
 import { DnsFeed } from './dns-feed.js'
+import { RouterFeed } from './router-feed.js'
 import { hostCidrs, primaryAddress, thisHost } from './host-facts.js'
 import { urlFor, type DaemonOptions } from './options.js'
 import { lockHost } from './host-lock.js'
@@ -142,11 +146,39 @@ export async function startDaemon(
     domain: options.domain,
     log,
   })
+  // The only way in from outside: public listeners (--router-listen) and each space's internal
+  // listener, admitting trusted IP ranges, routing to web dynos that are up.
+  const router = new Router({
+    domain: options.domain,
+    listen: options.routerListen,
+    ...(options.tlsCert !== undefined &&
+      options.tlsKey !== undefined && {
+        tls: { cert: readFileSync(options.tlsCert), key: readFileSync(options.tlsKey) },
+      }),
+    log: (appId, text) => logs.append(appId, { source: 'heroku', dyno: 'router', text }),
+    warn: log,
+  })
+  const routerFeed = new RouterFeed({
+    store,
+    events,
+    router,
+    dynos: () => dynos.allDynos(),
+    port: DEFAULT_DYNO_PORT,
+  })
   // Deploys from source: uploads, builds and slugs under the data dir (src/builds).
   const builds = createBuilds({ store, events, dataDir: options.dataDir, logs, log })
   await builds.builder.start()
+  // `git push` to <apiUrl>/<app>.git: bare repositories under <dataDir>/repos, built by the builder.
+  const git = new GitPushes({
+    store,
+    events,
+    dataDir: options.dataDir,
+    sources: builds.sources,
+    output: builds.output,
+    log,
+  })
   const apiUrl = urlFor(options.apiListen)
-  const router = options.routerListen[0]
+  const publicListener = options.routerListen[0]
   const api = buildServer({
     store,
     events,
@@ -154,14 +186,22 @@ export async function startDaemon(
     logs,
     domain: options.domain,
     apiUrl,
-    routerUrl: router ? urlFor(router, options.domain) : `http://${options.domain}/`,
+    routerUrl: publicListener
+      ? urlFor(publicListener, options.domain)
+      : `http://${options.domain}/`,
     egressPools: options.egressPools,
     sources: builds.sources,
     buildOutput: builds.output,
+    git,
   })
   try {
     await api.listen({ host: options.apiListen.host, port: options.apiListen.port })
+    await router.start()
   } catch (e) {
+    // Nothing on the host was changed yet: undo what this process opened, and say why.
+    await api.close()
+    await router.close().catch(() => undefined)
+    await dns.close()
     await builds.builder.stop()
     store.close()
     await runner.close()
@@ -171,6 +211,10 @@ export async function startDaemon(
   await agent.start()
   await dynos.start() // adopts the dynos a previous daemon left running
   await dnsFeed.start()
+  routerFeed.start()
+  // Log drains (`heroku drains:add`, the space log drain): batched, retried delivery.
+  const drains = new DrainDispatcher({ logs, events, source: store.drains, log })
+  drains.start()
   if (agent.lastError) {
     log(`host networking is not converged yet; retrying every ${RECONCILE_INTERVAL_MS / 1000} s`)
   }
@@ -186,6 +230,8 @@ export async function startDaemon(
     apiUrl: boundUrl,
     adminKey,
     async close() {
+      routerFeed.stop()
+      await router.close()
       dnsFeed.stop()
       await dns.close()
       await dynos.stop() // the dynos keep running; the next daemon adopts them
@@ -193,6 +239,7 @@ export async function startDaemon(
       await builds.builder.stop()
       await api.close()
       await runner.close()
+      await drains.stop()
       logs.close()
       store.close()
       await lock.release()

@@ -5,6 +5,8 @@ import type { EgressPool } from '../core/egress.js'
 export interface ListenAddress {
   host: string
   port: number
+  /** HTTPS (router listeners given as `https://HOST:PORT`). */
+  tls?: boolean
 }
 
 export interface DaemonOptions {
@@ -19,6 +21,9 @@ export interface DaemonOptions {
   egressInterface?: string
   /** Private ranges outside the installation dynos may reach (`--allow-private`). */
   allowPrivate: string[]
+  /** The router's certificate and key (PEM files), for HTTPS listeners. */
+  tlsCert?: string
+  tlsKey?: string
 }
 
 export const DAEMON_DEFAULTS = {
@@ -40,6 +45,29 @@ export function parseListen(flag: string, text: string): ListenAddress {
     )
   }
   return { host, port }
+}
+
+/** A router listener: `HOST:PORT` for HTTP, `https://HOST:PORT` for HTTPS. */
+export function parseRouterListen(text: string): ListenAddress {
+  const https = text.startsWith('https://')
+  const address = parseListen('--router-listen', text.replace(/^https?:\/\//, ''))
+  return https ? { ...address, tls: true } : address
+}
+
+/** HTTPS listeners need both `--tls-cert` and `--tls-key`; either alone is a mistake. */
+export function checkTls(
+  routerListen: readonly ListenAddress[],
+  cert?: string,
+  key?: string,
+): void {
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new Error('--tls-cert and --tls-key go together: give both, or neither')
+  }
+  if (cert === undefined && routerListen.some((l) => l.tls)) {
+    throw new Error(
+      'an https:// --router-listen needs --tls-cert and --tls-key (a wildcard certificate for the domain)',
+    )
+  }
 }
 
 export function checkPrivateRange(text: string): string {
@@ -71,5 +99,5 @@ export function checkDomain(domain: string): string {
 export function urlFor(addr: ListenAddress, host?: string): string {
   const h = host ?? (addr.host === '0.0.0.0' || addr.host === '::' ? '127.0.0.1' : addr.host)
   const shown = h.includes(':') && parseIpv4(h) === undefined ? `[${h}]` : h
-  return `http://${shown}:${addr.port}`
+  return `${addr.tls ? 'https' : 'http'}://${shown}:${addr.port}`
 }

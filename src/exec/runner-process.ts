@@ -55,7 +55,8 @@ process.on('message', (request: RunnerRequest) => {
 })
 
 function reply(message: RunnerReply): void {
-  if (process.connected) process.send!(message)
+  // With a callback, a channel that closed meanwhile is an ignored error, not an 'error' event.
+  if (process.connected) process.send!(message, undefined, undefined, () => undefined)
 }
 
 // The daemon is gone (exited or killed): nothing more will be asked.

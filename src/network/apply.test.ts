@@ -53,7 +53,7 @@ describe('applyHostActions', () => {
       BRIDGES,
       BUILD,
       'ip -batch - | netns add ls-00000001 | link add lsv-00000001 type veth peer name eth0 netns ls-00000001 | link set lsv-00000001 master lsb-0000000a up',
-      'ip -n ls-00000001 -batch - | addr add 10.40.128.1/16 dev eth0 | link set eth0 up | link set lo up | route add default via 10.40.0.1',
+      'ip -n ls-00000001 -batch - | addr add 10.40.128.1/16 dev eth0 | link set eth0 address 02:6c:0a:28:80:01 up | link set lo up | route add default via 10.40.0.1',
     ])
     assert.equal(readFileSync(join(dir, 'conf', 'lsb-0000000a', 'forwarding'), 'utf8'), '1\n')
     assert.deepEqual(

@@ -17,7 +17,7 @@ const HOST_BATCH =
   ' | link add lsv-00000001 type veth peer name eth0 netns ls-00000001' +
   ' | link set lsv-00000001 master lsb-0000000a up'
 const NS_BATCH =
-  'ip -n ls-00000001 -batch - | addr add 10.40.128.1/16 dev eth0 | link set eth0 up' +
+  'ip -n ls-00000001 -batch - | addr add 10.40.128.1/16 dev eth0 | link set eth0 address 02:6c:0a:28:80:01 up' +
   ' | link set lo up | route add default via 10.40.0.1'
 const TEARDOWN = 'ip -force -batch - | link del lsv-00000001 | netns del ls-00000001'
 

@@ -27,11 +27,23 @@ export function hostAttachLines(a: DesiredAttachment): string[] {
   ]
 }
 
+/**
+ * The MAC of the namespace's `eth0`, derived from its address (locally administered,
+ * `02:6c:` + the four address bytes). Addresses are reused after a detach; with a random MAC
+ * per veth, neighbours that talked to the previous holder would keep sending to its old MAC
+ * for up to a minute (their ARP entries stay valid), and connections to the new dyno would
+ * time out. The same address always has the same MAC, so a cached entry stays right.
+ */
+export function macFor(address: string): string {
+  const hex = address.split('.').map((b) => Number(b).toString(16).padStart(2, '0'))
+  return ['02', '6c', ...hex].join(':')
+}
+
 /** The lines run inside the namespace (`ip -n <ns> -batch -`). */
 export function namespaceAttachLines(a: DesiredAttachment): string[] {
   return [
     `addr add ${a.address}/${a.prefix} dev eth0`,
-    `link set eth0 up`,
+    `link set eth0 address ${macFor(a.address)} up`,
     `link set lo up`,
     `route add default via ${a.gateway}`,
   ]

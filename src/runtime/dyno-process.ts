@@ -141,6 +141,7 @@ export class DynoProcess {
         statusFile: paths.status,
         recordFile: paths.record,
         name: `localspace-dyno:${spec.id}`,
+        ...(spec.stdinFifo !== undefined && { stdinFile: spec.stdinFifo }),
       })
       return new DynoProcess(paths, meta, record)
     } catch (e) {
@@ -338,15 +339,18 @@ async function prepareDirectory(paths: DynoPaths, spec: DynoSpec): Promise<void>
       throw new DynoExistsError(`${paths.dir} exists: one directory per dyno run`)
     throw e
   }
-  // 0711: the app's uid must traverse it to reach `app` (bwrap binds it as that uid), but
-  // may not list it; everything else in it is root's alone.
-  await chmod(paths.dir, 0o711)
-  await mkdir(paths.upper, { mode: 0o755 })
-  // The overlay's root takes the upper directory's owner: /app belongs to the app's uid.
-  await chown(paths.upper, spec.uid, spec.gid)
-  await mkdir(paths.work, { mode: 0o700 })
-  await mkdir(paths.app, { mode: 0o755 })
-  await mkdir(join(paths.status, '..'), { mode: 0o700 })
+  // Independent of each other once the directory exists: side by side, so a start waits for
+  // one round of the fs thread pool here instead of six in a row.
+  await Promise.all([
+    // 0711: the app's uid must traverse it to reach `app` (bwrap binds it as that uid), but
+    // may not list it; everything else in it is root's alone.
+    chmod(paths.dir, 0o711),
+    // The overlay's root takes the upper directory's owner: /app belongs to the app's uid.
+    mkdir(paths.upper, { mode: 0o755 }).then(() => chown(paths.upper, spec.uid, spec.gid)),
+    mkdir(paths.work, { mode: 0o700 }),
+    mkdir(paths.app, { mode: 0o755 }),
+    mkdir(join(paths.status, '..'), { mode: 0o700 }),
+  ])
 }
 
 function signalAll(pids: readonly number[], signal: NodeJS.Signals): void {

@@ -58,6 +58,11 @@ export interface DynoSpec {
   slugDir: string
   /** Per-dyno directory on the host (see dynoPaths); its parent is hidden from the dyno. */
   dynoDir: string
+  /**
+   * A FIFO the process reads stdin from (one-off dynos attached to a client; the caller holds
+   * its write end open, see exec/detached.ts `openFifoWriter`); /dev/null when absent.
+   */
+  stdinFifo?: string
 }
 
 /** One entry of the host's `/`: a directory or file to bind read-only, or a symlink to copy. */

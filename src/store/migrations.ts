@@ -198,4 +198,20 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    name: 'app log drains',
+    sql: `
+      -- heroku drains:add (schema log-drain). A URL once per app; the drains go with the app.
+      CREATE TABLE app_log_drains (
+        id TEXT PRIMARY KEY,
+        app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        url TEXT NOT NULL,
+        token TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (app_id, url)
+      );
+    `,
+  },
 ]

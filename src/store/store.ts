@@ -1,6 +1,7 @@
 import { AccountsRepo } from './accounts.repo.js'
 import { AppsRepo } from './apps.repo.js'
 import { BuildsRepo } from './builds.repo.js'
+import { DrainsRepo } from './drains.repo.js'
 import { openDatabase, type Db } from './db.js'
 import { NetworkRepo } from './network.repo.js'
 import { ReleasesRepo } from './releases.repo.js'
@@ -16,6 +17,7 @@ export class Store {
   readonly releases: ReleasesRepo
   readonly network: NetworkRepo
   readonly builds: BuildsRepo
+  readonly drains: DrainsRepo
 
   constructor(readonly db: Db) {
     this.accounts = new AccountsRepo(db)
@@ -25,6 +27,7 @@ export class Store {
     this.releases = new ReleasesRepo(db)
     this.network = new NetworkRepo(db)
     this.builds = new BuildsRepo(db)
+    this.drains = new DrainsRepo(db)
   }
 
   static open(file: string): Store {

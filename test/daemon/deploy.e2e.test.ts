@@ -159,6 +159,46 @@ if (sandboxed(import.meta.url)) {
       assert.equal(stdout.trim(), ip)
     })
 
+    test('the router serves it at <app>.<domain>, to trusted sources only', async () => {
+      const viaRouter = () =>
+        run('curl', [
+          '-s',
+          '-o',
+          '-',
+          '-w',
+          ' %{http_code}',
+          '-H',
+          'Host: e2e-web.localhost',
+          'http://127.0.0.1:8080/',
+        ])
+      assert.match((await viaRouter()).stdout, /web\.1.* 200$/s)
+      const put = await api(d.url, d.key, 'PUT', '/spaces/e2e-space/inbound-ruleset', {
+        rules: [
+          { action: 'deny', source: '127.0.0.0/8' },
+          { action: 'allow', source: '0.0.0.0/0' },
+        ],
+      })
+      assert.equal(put.status, 200)
+      await waitUntil(
+        'the ruleset to apply',
+        async () => / 403$/.test((await viaRouter()).stdout),
+        {
+          timeoutMs: 1000,
+        },
+      )
+      const applied = await api(d.url, d.key, 'GET', '/spaces/e2e-space/inbound-ruleset')
+      assert.equal(applied.body.applied, true)
+      await api(d.url, d.key, 'PUT', '/spaces/e2e-space/inbound-ruleset', {
+        rules: [{ action: 'allow', source: '0.0.0.0/0' }],
+      })
+      const session = await api(d.url, d.key, 'POST', '/apps/e2e-web/log-sessions', { lines: 200 })
+      const text = await (await fetch(session.body.logplex_url as string)).text()
+      assert.match(
+        text,
+        /heroku\[router\]: at=info method=GET path="\/" host=e2e-web\.localhost .*status=200/,
+      )
+    })
+
     test('the app log shows the state changes and the output', async () => {
       const session = await api(d.url, d.key, 'POST', '/apps/e2e-web/log-sessions', { lines: 200 })
       const text = await (await fetch(session.body.logplex_url as string)).text()

@@ -15,6 +15,7 @@ import { EventBus } from '../../src/core/events.js'
 import { newId, nowIso } from '../../src/core/ids.js'
 import { run } from '../../src/exec/run.js'
 import { startExecRunner } from '../../src/exec/runner.js'
+import { macFor } from '../../src/network/attach.js'
 import { dynoBridgeName, netnsName, vethName } from '../../src/network/names.js'
 import { Store } from '../../src/store/store.js'
 import { sandboxed } from '../helpers/sandbox.js'
@@ -134,6 +135,27 @@ if (sandboxed(import.meta.url)) {
       const reply = await connect(netnsName(c.id), b.address, 5005)
       await server
       assert.equal(reply.stdout, 'hello')
+    })
+
+    test('a reused address keeps its MAC, so a neighbour reaches the new holder at once', async () => {
+      const server = await agent.attach(spaceId, 'dyno', 'mac-1')
+      const client = await agent.attach(spaceId, 'dyno', 'mac-client')
+      const mac = JSON.parse(
+        (await run('ip', ['-n', netnsName(server.id), '-j', 'link', 'show', 'dev', 'eth0'])).stdout,
+      ) as Array<{ address: string }>
+      assert.equal(mac[0]?.address, macFor(server.address))
+      const first = serveOnce(netnsName(server.id), server.address, 5006)
+      assert.equal((await connect(netnsName(client.id), server.address, 5006)).stdout, 'hello')
+      await first
+      await agent.detach(server.id)
+      // The next dyno takes the freed address; the client's ARP entry for it is still fresh.
+      const next = await agent.attach(spaceId, 'dyno', 'mac-2')
+      assert.equal(next.address, server.address)
+      const second = serveOnce(netnsName(next.id), next.address, 5006)
+      assert.equal((await connect(netnsName(client.id), next.address, 5006)).stdout, 'hello')
+      await second
+      await agent.detach(next.id)
+      await agent.detach(client.id)
     })
 
     test('the pool refills with fresh names, and detach leaves no trace', async () => {

@@ -155,7 +155,13 @@ if (sandboxed(import.meta.url)) {
       })
       events.emit('formation.changed', appId)
     }
-    const dynos = () => runtime.dynosOf(appId)
+    /** Every dyno id this test has seen, for the leak check at the end. */
+    const seen = new Set<string>()
+    const dynos = () => {
+      const list = runtime.dynosOf(appId)
+      for (const d of list) seen.add(d.id)
+      return list
+    }
     const states = () =>
       dynos()
         .map((d) => `${d.name}:${d.state}`)
@@ -295,11 +301,12 @@ if (sandboxed(import.meta.url)) {
       // Gone from the runtime only once the network and the directory are gone too.
       await until(() => runtime.allDynos().length === 0)
       assert.deepEqual(readdirSync(join(dir, 'dynos')), [])
+      // cgroups are host-wide (other tests may run dynos meanwhile): look for this test's own.
       const cgroups = readdirSync('/sys/fs/cgroup/memory/localspace', { withFileTypes: true })
       assert.deepEqual(
-        cgroups.filter((e) => e.isDirectory()).map((e) => e.name),
+        cgroups.filter((e) => e.isDirectory() && seen.has(e.name.replace(/-\d+$/, ''))),
         [],
-        'no dyno cgroup is left',
+        'no dyno cgroup of this test is left',
       )
       assert.deepEqual(store.network.attachments(), [])
     })

@@ -192,6 +192,7 @@ export function spaceResourceRoutes(app: FastifyInstance): void {
       const space = findSpace(store, request.account, request.params.space, { admin: true })
       const drain = logDrainFor(space.id, request.body.url, nowIso())
       store.spaces.upsertLogDrain(drain)
+      events.emit('drains.changed', space.id)
       return logDrainJson(store.spaces.logDrain(space.id)!)
     },
   )

@@ -1,0 +1,124 @@
+/**
+ * Keep-alive connections to one dyno (`address:port`), reused across requests the way Heroku's
+ * router reuses them. A connection carries one request at a time; its socket listeners are
+ * attached once and report to whichever request holds it now, so a reused connection costs
+ * no allocation beyond the request's own.
+ */
+import { connect, type Socket } from 'node:net'
+import { ResponseParser, type ResponseHead } from './response-parser.js'
+
+/** What a request holding a connection hears from it. */
+export interface ConnectionUser {
+  onConnect(): void
+  onHead(head: ResponseHead): void
+  onBody(chunk: Buffer): void
+  onEnd(reusable: boolean): void
+  /** The connection failed before the response ended. `connect`: it never opened. */
+  onError(reason: 'connect' | 'closed' | 'malformed' | 'too-large'): void
+  /** The socket accepted everything written so far (request body back-pressure). */
+  onDrain(): void
+}
+
+export class DynoConnection {
+  user: ConnectionUser | undefined
+  connected = false
+  /** It carried an earlier response: the dyno may have closed it meanwhile (retry-safe). */
+  reused = false
+  /** Bytes of the current response arrived (after that a failure is never retried). */
+  gotBytes = false
+  readonly parser: ResponseParser
+
+  constructor(
+    private readonly pool: DynoPool,
+    readonly socket: Socket,
+    maxHeadBytes: number,
+  ) {
+    this.parser = new ResponseParser(maxHeadBytes)
+    socket.setNoDelay(true)
+    socket.on('connect', () => {
+      this.connected = true
+      this.user?.onConnect()
+    })
+    socket.on('data', (data: Buffer) => {
+      const user = this.user
+      if (!user) {
+        socket.destroy() // an idle connection never speaks first
+        return
+      }
+      this.gotBytes = true
+      if (!this.parser.feed(data)) socket.destroy()
+    })
+    socket.on('drain', () => this.user?.onDrain())
+    socket.on('error', () => undefined) // 'close' follows and says it all
+    socket.on('close', () => {
+      this.pool.forget(this)
+      const user = this.user
+      this.user = undefined
+      if (!user || this.parser.done) return
+      if (this.parser.closed()) return // a body delimited by the end of the connection
+      user.onError(this.connected ? 'closed' : 'connect')
+    })
+  }
+
+  /** Starts a response for `user` (who then writes the request to `socket`). */
+  attach(user: ConnectionUser, noBody: boolean): void {
+    this.user = user
+    this.gotBytes = false
+    this.parser.begin(user, noBody)
+  }
+
+  /** The request is over: back to the pool if the connection is clean, else closed. */
+  release(reusable: boolean): void {
+    this.user = undefined
+    if (reusable && this.parser.done && !this.socket.destroyed) {
+      this.reused = true
+      this.pool.putIdle(this)
+    } else {
+      this.socket.destroy()
+    }
+  }
+}
+
+export class DynoPool {
+  /** Requests on this dyno now (Heroku: at most 50, more wait in the app's queue). */
+  inflight = 0
+  private readonly idle: DynoConnection[] = []
+  private closed = false
+
+  constructor(
+    readonly address: string,
+    readonly port: number,
+    private readonly maxIdle: number,
+    private readonly maxHeadBytes: number,
+  ) {}
+
+  /** An idle kept-alive connection, else a new one (check `connected`, wait for onConnect). */
+  take(): DynoConnection {
+    for (;;) {
+      const conn = this.idle.pop()
+      if (!conn) break
+      if (!conn.socket.destroyed) return conn
+    }
+    return this.open()
+  }
+
+  /** A fresh connection, never pooled afterwards unless released clean (retries, upgrades). */
+  open(): DynoConnection {
+    return new DynoConnection(this, connect(this.port, this.address), this.maxHeadBytes)
+  }
+
+  putIdle(conn: DynoConnection): void {
+    if (this.closed || this.idle.length >= this.maxIdle) conn.socket.destroy()
+    else this.idle.push(conn)
+  }
+
+  forget(conn: DynoConnection): void {
+    const i = this.idle.indexOf(conn)
+    if (i >= 0) this.idle.splice(i, 1)
+  }
+
+  close(): void {
+    this.closed = true
+    for (const conn of this.idle.splice(0)) conn.socket.destroy()
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * What the router knows, and the only way it learns it (design.md §2: a data plane fed by
+ * events, never querying the store on the hot path). The daemon pushes apps, dynos and spaces
+ * in as they change; request handling only reads the indexes kept here.
+ */
+import { parseCidr, type Cidr } from '../core/cidr.js'
+import { TrustedRanges, type InboundRule } from './trusted-ranges.js'
+
+export interface RouterApp {
+  id: string
+  name: string
+  spaceId: string
+  /** Served only on the space's internal listener, never on public ones (§8.2). */
+  internalRouting: boolean
+  /** Custom domains (`/apps/{app}/domains`), served besides `<name>.<domain>`. */
+  domains?: readonly string[]
+}
+
+/** A web dyno that is `up`. Only these receive traffic. */
+export interface RouterDyno {
+  /** `web.1`: shown in router log lines. */
+  name: string
+  address: string
+  port: number
+}
+
+export interface RouterSpace {
+  id: string
+  /** The space's dyno network (`10.0.0.0/16`): the only sources its internal listener accepts. */
+  cidr: string
+  /** Where the internal listener binds (`C.0.3`, core/address-plan.ts `internalRouter`). */
+  internalAddress: string
+  /** The current inbound ruleset. An empty list blocks all public web traffic. */
+  rules: readonly InboundRule[]
+  /** More sources the internal listener accepts: VPN routable CIDRs and peer networks. */
+  internalSources?: readonly string[]
+}
+
+/** Why an app has no dyno to take a request (H10 if crashed, else H14). */
+export type AppHealth = 'ok' | 'crashed'
+
+/** Everything the router needs about one app, resolved once per request. */
+export interface AppRoute {
+  app: RouterApp
+  space: CompiledSpace | undefined
+  dynos: readonly RouterDyno[]
+  health: AppHealth
+}
+
+export interface CompiledSpace {
+  space: RouterSpace
+  trusted: TrustedRanges
+  inside: Cidr[]
+}
+
+export class RoutingTable {
+  private readonly routes = new Map<string, AppRoute>()
+  /** Lower-cased host name → app id. */
+  private readonly hosts = new Map<string, string>()
+  private readonly spaces = new Map<string, CompiledSpace>()
+  private readonly listeners = new Set<() => void>()
+
+  /** `domain` is the suffix apps are reached at: `<app>.<domain>`. */
+  constructor(readonly domain: string) {}
+
+  /** Adds or replaces an app (name, domains, internal routing). Its dynos are kept. */
+  setApp(app: RouterApp): void {
+    const old = this.routes.get(app.id)
+    if (old) this.unindex(old.app)
+    this.routes.set(app.id, {
+      app,
+      space: this.spaces.get(app.spaceId),
+      dynos: old?.dynos ?? [],
+      health: old?.health ?? 'ok',
+    })
+    for (const host of this.hostNames(app)) this.hosts.set(host, app.id)
+  }
+
+  removeApp(appId: string): void {
+    const old = this.routes.get(appId)
+    if (!old) return
+    this.unindex(old.app)
+    this.routes.delete(appId)
+  }
+
+  /**
+   * The app's web dynos that are `up`, all at once (what 'dynos.changed' gives). `crashed` says
+   * whether the app has crashed web dynos: with no dyno up, that makes H10 instead of H14.
+   */
+  setDynos(appId: string, dynos: readonly RouterDyno[], crashed = false): void {
+    const route = this.routes.get(appId)
+    if (!route) return
+    this.routes.set(appId, { ...route, dynos: [...dynos], health: crashed ? 'crashed' : 'ok' })
+    this.changed()
+  }
+
+  /**
+   * Adds or replaces a space: its ruleset takes effect for the next request on every
+   * connection, old ones included. Synchronous, so once this returns the ruleset is applied.
+   */
+  setSpace(space: RouterSpace): void {
+    const inside = [space.cidr, ...(space.internalSources ?? [])]
+      .map((c) => parseCidr(c))
+      .filter((c): c is Cidr => c !== undefined)
+    const compiled: CompiledSpace = { space, trusted: new TrustedRanges(space.rules), inside }
+    this.spaces.set(space.id, compiled)
+    for (const [id, route] of this.routes) {
+      if (route.app.spaceId === space.id) this.routes.set(id, { ...route, space: compiled })
+    }
+    this.changed()
+  }
+
+  removeSpace(spaceId: string): void {
+    this.spaces.delete(spaceId)
+    for (const [id, route] of this.routes) {
+      if (route.app.spaceId === spaceId) this.routes.set(id, { ...route, space: undefined })
+    }
+    this.changed()
+  }
+
+  /** The app a `Host` header names (port and trailing dot ignored, case-insensitive). */
+  routeForHost(host: string | undefined): AppRoute | undefined {
+    if (!host) return undefined
+    let name = host
+    const colon = name.lastIndexOf(':')
+    if (colon >= 0 && !name.endsWith(']')) name = name.slice(0, colon)
+    if (name.endsWith('.')) name = name.slice(0, -1)
+    const id = this.hosts.get(name.toLowerCase())
+    return id === undefined ? undefined : this.routes.get(id)
+  }
+
+  route(appId: string): AppRoute | undefined {
+    return this.routes.get(appId)
+  }
+
+  allSpaces(): IterableIterator<CompiledSpace> {
+    return this.spaces.values()
+  }
+
+  space(spaceId: string): CompiledSpace | undefined {
+    return this.spaces.get(spaceId)
+  }
+
+  /** Called after spaces or dynos change (the router binds internal listeners, drains queues). */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  private changed(): void {
+    for (const l of this.listeners) l()
+  }
+
+  private hostNames(app: RouterApp): string[] {
+    return [`${app.name}.${this.domain}`, ...(app.domains ?? [])].map((h) => h.toLowerCase())
+  }
+
+  private unindex(app: RouterApp): void {
+    for (const host of this.hostNames(app)) {
+      if (this.hosts.get(host) === app.id) this.hosts.delete(host)
+    }
+  }
+}
+
+/** Is `address` (unsigned 32-bit) inside the space or one of its VPN / peer networks? */
+export function insideSpace(space: CompiledSpace, address: number): boolean {
+  for (const c of space.inside) {
+    if (address >= c.base && address < c.base + 2 ** (32 - c.prefix)) return true
+  }
+  return false
+}
