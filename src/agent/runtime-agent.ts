@@ -9,17 +9,22 @@
  * Dynos outlive the daemon: on start it adopts what it finds under `<dataDir>/dynos`, and on
  * stop it lets them run.
  */
+import { randomBytes, randomInt } from 'node:crypto'
 import { chmod, mkdir, readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import type { Duplex } from 'node:stream'
+import { errors } from '../core/errors.js'
 import type { EventBus } from '../core/events.js'
 import { newId, nowIso } from '../core/ids.js'
 import type { LogView } from '../core/log-view.js'
-import type { DynoView } from '../core/runtime-view.js'
+import type { DynoView, OneOffSpec, OneOffView } from '../core/runtime-view.js'
 import { findDynoSize } from '../core/sizes.js'
 import type { App, Attachment } from '../core/types.js'
 import type { DynoProcess, DynoSpec } from '../runtime/index.js'
 import type { Store } from '../store/store.js'
 import { Dyno, type DynoContext, type DynoFile } from './dyno.js'
+import { ONE_OFF_FILE, OneOffDyno, type OneOffContext, type OneOffFile } from './one-off.js'
+import { AttachSession } from './one-off-session.js'
 
 /** A released slug on disk: the directory dynos run from and its Procfile's commands. */
 export interface SlugOnDisk {
@@ -47,10 +52,13 @@ export interface RuntimeAgentOptions {
   backoffBaseMs?: number
   backoffMaxMs?: number
   intervalMs?: number
+  /** How long an attached one-off waits for its client before it is removed. */
+  rendezvousTimeoutMs?: number
   log?: (message: string) => void
 }
 
 export const DEFAULT_DYNO_PORT = 5000
+export const DEFAULT_RENDEZVOUS_TIMEOUT_MS = 120_000
 const DEFAULT_BACKOFF_MAX_MS = 20 * 60_000
 
 export class RuntimeAgent {
@@ -61,6 +69,13 @@ export class RuntimeAgent {
   private timer: NodeJS.Timeout | undefined
   private readonly unsubscribe: Array<() => void> = []
   private readonly ctxBase: Omit<DynoContext, 'dir'>
+  /** One-off dynos (`run.N`), by id: outside formation, so outside the converge. */
+  private readonly oneOffs = new Map<string, OneOffDyno>()
+  /** Attached one-offs waiting for their client, by rendezvous token. */
+  private readonly rendezvousWaiting = new Map<
+    string,
+    { dyno: OneOffDyno; timer: NodeJS.Timeout }
+  >()
 
   constructor(
     private readonly store: Store,
@@ -87,6 +102,25 @@ export class RuntimeAgent {
     return { ...this.ctxBase, dir: join(this.options.dir, dynoId) }
   }
 
+  private oneOffContext(dynoId: string): OneOffContext {
+    const { ctxBase: base } = this
+    return {
+      dir: join(this.options.dir, dynoId),
+      logs: base.logs,
+      attach: base.attach,
+      detach: base.detach,
+      startProcess: base.startProcess,
+      adoptProcess: base.adoptProcess,
+      port: base.port,
+      graceMs: base.graceMs,
+      changed: (dyno) => this.events.emit('dynos.changed', dyno.identity.appId),
+      gone: (dyno) => {
+        if (this.oneOffs.get(dyno.identity.id) === dyno) this.oneOffs.delete(dyno.identity.id)
+        this.events.emit('dynos.changed', dyno.identity.appId)
+      },
+    }
+  }
+
   /** Adopts the dynos a previous daemon left running, then converges. */
   async start(): Promise<void> {
     // Searchable by the apps' uids on the way to their sandboxes; listing stays root's.
@@ -96,7 +130,10 @@ export class RuntimeAgent {
       const text = await readFile(join(this.options.dir, entry, 'dyno.json'), 'utf8').catch(
         () => undefined,
       )
-      if (text === undefined) continue
+      if (text === undefined) {
+        await this.adoptOneOff(entry)
+        continue
+      }
       const file = JSON.parse(text) as DynoFile
       const dyno = await Dyno.adopt(file, this.context(file.identity.id))
       this.dynos.set(dyno.identity.id, dyno)
@@ -125,11 +162,112 @@ export class RuntimeAgent {
     for (const off of this.unsubscribe.splice(0)) off()
     while (this.running) await this.running
     for (const dyno of this.dynos.values()) await dyno.release()
+    for (const { timer } of this.rendezvousWaiting.values()) clearTimeout(timer)
+    this.rendezvousWaiting.clear()
+    for (const dyno of this.oneOffs.values()) await dyno.release()
+  }
+
+  private async adoptOneOff(entry: string): Promise<void> {
+    const text = await readFile(join(this.options.dir, entry, ONE_OFF_FILE), 'utf8').catch(
+      () => undefined,
+    )
+    if (text === undefined) return
+    const file = JSON.parse(text) as OneOffFile
+    const dyno = await OneOffDyno.adopt(file, this.oneOffContext(file.identity.id))
+    this.oneOffs.set(dyno.identity.id, dyno)
+  }
+
+  /**
+   * `POST /apps/{app}/dynos`: a one-off dyno running `spec.command` from the app's current
+   * release, named `<type>.<random 4 digits>` as Heroku names them. A detached one starts at
+   * once; an attached one joins the network now and starts when its client connects to the
+   * rendezvous (`rendezvousToken`).
+   */
+  async runOneOff(appId: string, spec: OneOffSpec): Promise<OneOffView> {
+    const app = this.store.apps.find(appId)
+    if (!app) throw errors.notFound('app')
+    if (app.spaceId === null)
+      throw errors.invalidParams(
+        `One-off dynos run only in Private Spaces: ${app.name} is not in a space.`,
+      )
+    const space = this.store.spaces.find(app.spaceId)
+    if (space?.state !== 'allocated') throw errors.invalidParams('Space is not allocated yet.')
+    const release = this.store.releases.current(app.id)
+    const slug = release?.slugId ? this.options.slugFor(app.id, release.slugId) : undefined
+    if (!release || !slug)
+      throw errors.invalidParams(
+        `${app.name} has no release with code yet: deploy it first, then run commands.`,
+      )
+    const size = findDynoSize(spec.size)
+    if (!size) throw errors.invalidParams(`Unknown dyno size ${JSON.stringify(spec.size)}.`)
+    const taken = new Set(
+      [...this.oneOffs.values(), ...this.dynos.values()]
+        .filter((d) => d.identity.appId === app.id && d.identity.type === spec.type)
+        .map((d) => d.identity.number),
+    )
+    let number = randomInt(1000, 10_000)
+    while (taken.has(number)) number = randomInt(1000, 10_000)
+    const id = newId()
+    const dyno = new OneOffDyno(
+      {
+        id,
+        appId: app.id,
+        appName: app.name,
+        spaceId: app.spaceId,
+        type: spec.type,
+        number,
+        releaseId: release.id,
+        releaseVersion: release.version,
+        command: procfileCommand(spec.command, slug.processTypes),
+        size: size.name,
+        memoryMb: size.memoryMb,
+        uid: this.options.uidFor(app.id),
+        slugDir: slug.dir,
+        configVars: { ...release.config, ...spec.env },
+        createdAt: nowIso(),
+        attach: spec.attach,
+        ...(spec.timeToLive !== undefined && { timeToLive: spec.timeToLive }),
+      },
+      this.oneOffContext(id),
+    )
+    this.oneOffs.set(id, dyno)
+    this.events.emit('dynos.changed', app.id)
+    const report = (e: unknown) =>
+      this.options.log?.(`runtime: ${dyno.name}: ${e instanceof Error ? e.message : String(e)}`)
+    if (!spec.attach) {
+      dyno.start().catch(report)
+      return dyno.view()
+    }
+    const token = randomBytes(32).toString('base64url')
+    const timer = setTimeout(() => {
+      this.rendezvousWaiting.delete(token)
+      dyno.stop().catch(report)
+    }, this.options.rendezvousTimeoutMs ?? DEFAULT_RENDEZVOUS_TIMEOUT_MS)
+    timer.unref()
+    this.rendezvousWaiting.set(token, { dyno, timer })
+    dyno.prepare().catch((e: unknown) => {
+      report(e)
+      void dyno.stop()
+    })
+    return { ...dyno.view(), rendezvousToken: token }
+  }
+
+  /** Claims a rendezvous token (once) for the client of an attached one-off. */
+  rendezvous(token: string): ((socket: Duplex) => void) | undefined {
+    const waiting = this.rendezvousWaiting.get(token)
+    if (!waiting) return undefined
+    this.rendezvousWaiting.delete(token)
+    clearTimeout(waiting.timer)
+    const { dyno } = waiting
+    return (socket) => {
+      const session = new AttachSession(socket, () => void dyno.stop())
+      void dyno.start(session)
+    }
   }
 
   /** The dynos of an app as the API shows them (`heroku ps`), by name. */
   dynosOf(appId: string): DynoView[] {
-    return [...this.dynos.values()]
+    return [...this.dynos.values(), ...this.oneOffs.values()]
       .filter((d) => d.identity.appId === appId && !(d.stopping && d.state === 'down'))
       .map((d) => d.view())
       .sort((a, b) => a.type.localeCompare(b.type) || numberOf(a.name) - numberOf(b.name))
@@ -216,6 +354,10 @@ export class RuntimeAgent {
       const keep = wanted.get(dyno.identity.appId)
       if (!byApp.has(dyno.identity.appId) || !keep?.includes(dyno)) toStop.push(dyno)
     }
+    // One-off dynos are not formation; they go only with their app.
+    for (const dyno of this.oneOffs.values()) {
+      if (!byApp.has(dyno.identity.appId)) void dyno.stop()
+    }
     await Promise.all(toStop.map((d) => this.remove(d)))
   }
 
@@ -275,10 +417,35 @@ export class RuntimeAgent {
         (target?.type === undefined || d.identity.type === target.type) &&
         (target?.name === undefined || d.name === target.name || d.identity.id === target.name),
     )
+    // One-offs never restart: a stop or a restart aimed at one (or its type) stops it; a
+    // restart of all dynos leaves them be.
+    const oneOffs =
+      action === 'restart' && target === undefined
+        ? []
+        : [...this.oneOffs.values()].filter(
+            (d) =>
+              d.identity.appId === appId &&
+              (target?.type === undefined || d.identity.type === target.type) &&
+              (target?.name === undefined ||
+                d.name === target.name ||
+                d.identity.id === target.name),
+          )
+    for (const d of oneOffs) void d.stop()
     if (action === 'restart') await Promise.all(hit.map((d) => d.restart()))
     else await Promise.all(hit.map((d) => this.remove(d)))
     await this.reconcile()
   }
+}
+
+/**
+ * `heroku run worker` runs the worker's Procfile command: a first word that names a process
+ * type is replaced by its command, as Heroku does.
+ */
+export function procfileCommand(command: string, processTypes: Record<string, string>): string {
+  const m = /^\s*([-\w]+)(\s.*)?$/s.exec(command)
+  const first = m?.[1]
+  if (first === undefined || !Object.hasOwn(processTypes, first)) return command
+  return `${processTypes[first]}${m?.[2] ?? ''}`
 }
 
 const numberOf = (name: string) => Number(name.slice(name.lastIndexOf('.') + 1))

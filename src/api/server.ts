@@ -19,6 +19,7 @@ import { buildRoutes } from './routes/builds.routes.js'
 import { appRoutes } from './routes/apps.routes.js'
 import { doctorRoutes } from './routes/doctor.routes.js'
 import { formationRoutes } from './routes/formation.routes.js'
+import { dynosRunRoutes } from './routes/dynos-run.routes.js'
 import { gitRoutes } from './routes/git.routes.js'
 import { logDrainRoutes } from './routes/log-drains.routes.js'
 import { logSessionRoutes } from './routes/log-sessions.routes.js'
@@ -102,6 +103,7 @@ export function buildServer(options: ApiServerOptions): FastifyInstance {
   appRoutes(app)
   releaseRoutes(app)
   formationRoutes(app)
+  dynosRunRoutes(app)
   sourceRoutes(app)
   buildRoutes(app)
   gitRoutes(app)

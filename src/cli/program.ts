@@ -14,6 +14,7 @@ import { registerLogsCommands } from './commands/logs.js'
 import { registerPsCommands } from './commands/ps.js'
 import { registerRegionsCommands } from './commands/regions.js'
 import { registerReleasesCommands } from './commands/releases.js'
+import { registerRunCommands } from './commands/run.js'
 import { registerSpacesCommands } from './commands/spaces.js'
 import { registerTeamsCommands } from './commands/teams.js'
 import { registerTrustedIpsCommands } from './commands/trusted-ips.js'
@@ -48,6 +49,7 @@ export function buildProgram(deps: CliDeps = defaultDeps()): Command {
   registerReleasesCommands(program, deps)
   registerDeployCommands(program, deps)
   registerPsCommands(program, deps)
+  registerRunCommands(program, deps)
   registerLogsCommands(program, deps)
   registerFeaturesCommands(program, deps)
   registerDoctorCommands(program, deps)

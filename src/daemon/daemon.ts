@@ -96,6 +96,8 @@ export async function startDaemon(
     hosts: () => [thisHost(startedAt)],
     reservedCidrs: hostCidrs,
     doctor: async () => [...(await systemChecks(run)), ...(await agent.doctor())],
+    runOneOff: (appId, spec) => dynos.runOneOff(appId, spec),
+    rendezvous: (token) => dynos.rendezvous(token),
   }
   // Converges host networking once the API is listening (a daemon that cannot start changes
   // nothing on the host), repairing whatever a crash left; then on every change and every

@@ -20,7 +20,15 @@
  */
 // eslint-disable-next-line no-restricted-imports -- this module is the sanctioned exception
 import { spawn } from 'node:child_process'
-import { closeSync, openSync, readFileSync, watch, type FSWatcher } from 'node:fs'
+import {
+  closeSync,
+  constants as fsConstants,
+  openSync,
+  readFileSync,
+  watch,
+  type FSWatcher,
+} from 'node:fs'
+import { Socket } from 'node:net'
 import { readFile, rename, writeFile } from 'node:fs/promises'
 import { constants } from 'node:os'
 import { dirname } from 'node:path'
@@ -67,6 +75,11 @@ export interface DetachedOptions {
   recordFile: string
   /** Shown as the wrapper's name in `ps` (`$0`). */
   name?: string
+  /**
+   * A FIFO to read stdin from (one-off dynos attached to a client); /dev/null otherwise.
+   * Opening a FIFO for reading waits for a writer: open it first with `openFifoWriter`.
+   */
+  stdinFile?: string
 }
 
 export interface ExitStatus {
@@ -94,6 +107,7 @@ export async function startDetached(
   // never overwrites. Closed here once the child has its own copies.
   const out = openSync(options.stdoutFile, 'a', 0o600)
   const err = openSync(options.stderrFile, 'a', 0o600)
+  const input = options.stdinFile === undefined ? 'ignore' : openSync(options.stdinFile, 'r')
   let pid: number
   let startTime: number
   try {
@@ -102,7 +116,7 @@ export async function startDetached(
       ['-c', WRAPPER, options.name ?? 'localspace-detached', options.statusFile, command, ...args],
       {
         detached: true,
-        stdio: ['ignore', out, err],
+        stdio: [input, out, err],
         env: options.env,
         cwd: options.cwd ?? '/',
       },
@@ -120,6 +134,7 @@ export async function startDetached(
   } finally {
     closeSync(out)
     closeSync(err)
+    if (typeof input === 'number') closeSync(input)
   }
   const record: DetachedRecord = {
     version: 1,
@@ -267,4 +282,31 @@ let cachedBootId: string | undefined
 async function bootId(): Promise<string> {
   cachedBootId ??= (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim()
   return cachedBootId
+}
+
+/**
+ * Makes a FIFO (mode 0600) for a detached process's stdin. Node has no mkfifo, hence the
+ * command.
+ */
+export async function makeFifo(path: string): Promise<void> {
+  const child = spawn('mkfifo', ['-m', '600', '--', path], { stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject)
+    child.once('close', resolve)
+  })
+  if (code !== 0) throw new Error(`mkfifo ${path}: ${stderr.trim() || `exit ${code}`}`)
+}
+
+/**
+ * The daemon's end of a stdin FIFO, as a non-blocking stream. Opened read-write, which never
+ * waits (Linux), so the process's read end (`stdinFile`) can then be opened at once too. The
+ * process sees end-of-file once this stream ends (or the daemon dies): it only ever reads,
+ * so the daemon going away never breaks it with SIGPIPE. Keep it open until startDetached has
+ * returned: opening the read end waits while the FIFO has no writer.
+ */
+export function openFifoWriter(path: string): Socket {
+  const fd = openSync(path, fsConstants.O_RDWR)
+  return new Socket({ fd, readable: false, writable: true })
 }
