@@ -24,6 +24,7 @@ import { newId, nowIso, shortId } from '../../src/core/ids.js'
 import { planSpaceCidrs } from '../../src/core/space-cidrs.js'
 import type { Attachment, Space, Team } from '../../src/core/types.js'
 import { run, type Exec } from '../../src/exec/run.js'
+import { startExecRunner } from '../../src/exec/runner.js'
 import { attach, detach } from '../../src/network/attach.js'
 import { Firewall } from '../../src/network/firewall.js'
 import { NFT_TABLE } from '../../src/network/names.js'
@@ -91,7 +92,7 @@ let recording: Interval[] | undefined
 function labelOf(cmd: string, args: readonly string[], input: string | undefined): string {
   if (cmd === 'nft') {
     if (args.includes('-c')) return 'nft -c -f (validate)'
-    if (args.includes('list')) return 'nft -s list (read-back)'
+    if (args.includes('list')) return 'nft -j -s list ruleset (read)'
     if (input?.startsWith('add element')) return 'nft add element'
     if (input?.startsWith('delete element')) return 'nft delete element'
     return 'nft -f (apply)'
@@ -105,12 +106,18 @@ function labelOf(cmd: string, args: readonly string[], input: string | undefined
   return cmd
 }
 
-/** The real `run`, timing every process it starts into the current recording. */
+/**
+ * Host commands as the daemon runs them: in its exec runner process (src/exec/runner.ts),
+ * with long-lived `ip`/`nft` shells for the attach path.
+ */
+const runner = startExecRunner()
+
+/** The runner's exec, timing every process it starts into the current recording. */
 const timedExec: Exec = async (cmd, args, options) => {
   const into = recording
   const start = nowMs()
   try {
-    return await run(cmd, args, options)
+    return await runner.exec(cmd, args, options)
   } finally {
     into?.push({ label: labelOf(cmd, args, options?.input), start, end: nowMs() })
   }
@@ -285,7 +292,7 @@ async function settle(prefix: string): Promise<void> {
 
 const store = Store.open(join(WORK, 'localspace.db'))
 const events = new EventBus()
-const host = new LinuxSpaceHost(timedExec)
+const host = new LinuxSpaceHost(timedExec, { openShell: runner.openShell })
 const agent = new NetworkAgent(store, events, host, { settings, intervalMs: 0, log })
 const team: Team = { id: newId(), name: 'bench', createdAt: nowIso(), updatedAt: nowIso() }
 store.teams.insert(team)
@@ -386,14 +393,18 @@ const S = {
   scaleAttach: new Series(`scale: dyno attach, 0–${N_DYNOS - 1} present`),
   fullReapply: new Series('scale: reconcile after attaches (whole firewall re-applied)'),
   steady: new Series('scale: reconcile, nothing changed (the 10 s timer)'),
-  fwApply: new Series(`\`Firewall.apply\` of the whole firewall, ${N} dynos`),
-  nftApply: new Series('  `nft -f` alone, same script'),
-  nftCheck: new Series('  `nft -c -f` alone, same script'),
-  nftRead: new Series('  read-back alone (2× `nft -s list table`, in parallel)'),
+  fwApply: new Series(
+    `\`Firewall.apply\`, ${N} dynos, one dyno more or less (as a reconcile after a missed attach/detach)`,
+  ),
+  fwWhole: new Series(
+    '  `Firewall.apply` when the structure changed (or first, or after drift): whole + read',
+  ),
+  nftApply: new Series('  `nft -f` of the whole script alone'),
+  nftRead: new Series('  the read alone (`nft -j -s list ruleset`)'),
+  fwDrift: new Series(`\`Firewall.drifted()\`, ${N} dynos (the 10 s timer's firewall check)`),
+  ifTextRead: new Series('  what-if: the same read as text (`nft -s list ruleset`)'),
   fwAdd: new Series(`\`Firewall.addAttachment\`, ${N} dynos present`),
   fwRemove: new Series(`\`Firewall.removeAttachment\`, ${N} dynos present`),
-  ifApply: new Series('what-if: `nft -f`, then one `nft -s list ruleset` (no `-c`; 2 processes)'),
-  ifReadOne: new Series('what-if: read-back as one `nft -s list ruleset`'),
   ifInet: new Series('what-if: replace only the table that changed (`inet`, no dyno elements)'),
   ifDelta: new Series(
     'what-if: a new space as a delta: its 7 set elements in one `nft -f` (no SNAT rule)',
@@ -480,6 +491,9 @@ async function dynoAttach(): Promise<void> {
   for (let i = 0; i < WARMUP + REPS; i++) {
     const keep = i >= WARMUP
     await floorOnce(keep ? F3 : undefined)
+    // The daemon keeps namespaces prepared (src/network/warm-pool.ts); dynos that start one
+    // after the other find one ready. §4's scale run attaches back to back without waiting.
+    await host.warmed()
     made.push(
       await measure(keep ? S.attach : undefined, () =>
         agent.attach(space.id, 'dyno', `bench-dyno-${i}`),
@@ -616,21 +630,22 @@ async function firewallUpdate(): Promise<void> {
     renderInetTable(desired.firewall),
   ].join('\n')
   const firewall = new Firewall(timedExec)
-  const readBack = () =>
-    Promise.all(['inet', 'bridge'].map((f) => run('nft', ['-s', 'list', 'table', f, NFT_TABLE])))
+  await firewall.apply(desired.firewall) // the whole replace, as at a daemon's start
+  const fewer = { ...desired.firewall, attachments: desired.firewall.attachments.slice(1) }
   for (let i = 0; i < WARMUP + FW_REPS; i++) {
     const keep = i >= WARMUP
+    // A reconcile that finds one dyno gone without its detach, then back: each a delta.
+    await measure(keep ? S.fwApply : undefined, () => firewall.apply(fewer))
     await measure(keep ? S.fwApply : undefined, () => firewall.apply(desired.firewall))
-    await measure(keep ? S.nftApply : undefined, () => run('nft', ['-f', '-'], { input: script }))
-    await measure(keep ? S.nftCheck : undefined, () =>
-      run('nft', ['-c', '-f', '-'], { input: script }),
+    const drifted = await measure(keep ? S.fwDrift : undefined, () => firewall.drifted())
+    if (drifted) throw new Error('Firewall.drifted() is true right after its own apply')
+    // A Firewall that has applied nothing yet replaces both tables whole and reads them back.
+    await measure(keep ? S.fwWhole : undefined, () =>
+      new Firewall(timedExec).apply(desired.firewall),
     )
-    await measure(keep ? S.nftRead : undefined, readBack)
-    await measure(keep ? S.ifApply : undefined, async () => {
-      await run('nft', ['-f', '-'], { input: script })
-      await run('nft', ['-s', 'list', 'ruleset'])
-    })
-    await measure(keep ? S.ifReadOne : undefined, () => run('nft', ['-s', 'list', 'ruleset']))
+    await measure(keep ? S.nftApply : undefined, () => run('nft', ['-f', '-'], { input: script }))
+    await measure(keep ? S.nftRead : undefined, () => run('nft', ['-j', '-s', 'list', 'ruleset']))
+    await measure(keep ? S.ifTextRead : undefined, () => run('nft', ['-s', 'list', 'ruleset']))
     await measure(keep ? S.ifInet : undefined, () => run('nft', ['-f', '-'], { input: inetOnly }))
     const b = `lsb-fd${i.toString(16).padStart(6, '0')}`
     const d = `lsd-fd${i.toString(16).padStart(6, '0')}`
@@ -822,13 +837,13 @@ async function report(whole: CpuUse): Promise<string> {
     row(S.fullReapply),
     row(S.steady),
     row(S.fwApply, 'p99 ≤ 50 ms', yes(p99(S.fwApply) <= 50)),
+    row(S.fwWhole),
     row(S.nftApply),
-    row(S.nftCheck),
     row(S.nftRead),
+    row(S.fwDrift),
+    row(S.ifTextRead),
     row(S.fwAdd, 'p99 ≤ 50 ms', yes(p99(S.fwAdd) <= 50)),
     row(S.fwRemove, 'p99 ≤ 50 ms', yes(p99(S.fwRemove) <= 50)),
-    row(S.ifApply),
-    row(S.ifReadOne),
     row(S.ifInet),
     row(S.ifDelta),
     row(S.observe),
@@ -879,7 +894,8 @@ async function report(whole: CpuUse): Promise<string> {
     '',
     ...stepsTable('`attach()` alone', S.stepAttach),
     ...stepsTable(`dyno attach with 0–${N_DYNOS - 1} present`, S.scaleAttach),
-    ...stepsTable(`\`Firewall.apply\`, ${N} dynos`, S.fwApply),
+    ...stepsTable(`\`Firewall.apply\`, ${N} dynos, one dyno more or less`, S.fwApply),
+    ...stepsTable('`Firewall.apply` when the structure changed', S.fwWhole),
     ...stepsTable(`reconcile after attaches, ${N} dynos`, S.fullReapply),
     ...stepsTable(`reconcile, nothing changed, ${N} dynos`, S.steady),
     ...stepsTable(`space allocation with 0–${SCALE_SPACES - 1} spaces present`, S.scaleAllocate),
@@ -924,6 +940,7 @@ async function main(): Promise<number> {
     `4+5. scale: ${SCALE_SPACES} spaces × ${SCALE_DYNOS} dynos, firewall updates, teardown`,
     scale,
   )
+  await agent.stop() // removes the prepared namespaces, as a daemon's SIGTERM does
   await section('leak check', leakCheck)
   const whole = cpuUse(before, cpuSnapshot())
   console.log(await report(whole))
@@ -931,7 +948,8 @@ async function main(): Promise<number> {
 }
 
 main()
-  .then((code) => {
+  .then(async (code) => {
+    await runner.close()
     store.close()
     process.exitCode = code
   })

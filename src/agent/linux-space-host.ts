@@ -5,7 +5,7 @@ import type { Exec } from '../exec/run.js'
 import { retryingShell, type OpenShell, type Shell } from '../exec/shell.js'
 import { attach, attachPrepared, detach } from '../network/attach.js'
 import { Firewall } from '../network/firewall.js'
-import { renderFirewall, type FirewallState } from '../network/nft/render.js'
+import { renderStructure, type FirewallState } from '../network/nft/render.js'
 import { observeHost } from '../network/observe.js'
 import { planHost } from '../network/plan.js'
 import { reconcileHost } from '../network/reconcile.js'
@@ -23,7 +23,7 @@ interface AppliedFirewall {
 }
 
 const attachmentKey = (a: { veth: string; address: string }) => `${a.veth} ${a.address}`
-const rulesOf = (state: FirewallState) => renderFirewall({ ...state, attachments: [] })
+const rulesOf = renderStructure
 
 export interface LinuxSpaceHostOptions {
   /**
@@ -40,13 +40,15 @@ export class LinuxSpaceHost implements SpaceHost {
   private applied: AppliedFirewall | undefined
   private readonly pool: WarmPool | undefined
   private readonly hostShell: Shell | undefined
+  private readonly nftShell: Shell | undefined
 
   constructor(
     private readonly exec: Exec,
     options: LinuxSpaceHostOptions = {},
   ) {
-    this.firewall = new Firewall(exec)
     const { openShell } = options
+    this.nftShell = openShell?.({ tool: 'nft' })
+    this.firewall = new Firewall(exec, this.nftShell)
     if (openShell) {
       this.pool = new WarmPool(exec, openShell, options.warmNamespaces)
       this.hostShell = retryingShell(() => openShell({ tool: 'ip' }))
@@ -71,12 +73,15 @@ export class LinuxSpaceHost implements SpaceHost {
   async stop(): Promise<void> {
     await this.pool?.stop()
     this.hostShell?.close()
+    this.nftShell?.close()
   }
 
   /**
    * Firewall first: a new bridge or namespace is covered by the rules from the moment it
-   * exists. The whole firewall is re-applied when the desired rules changed or someone changed
-   * the kernel's copy (drift); the host objects are then planned, applied and verified.
+   * exists. The firewall is applied when the desired rules or dynos changed or someone changed
+   * the kernel's copy (drift): `Firewall.apply` sends only the dyno delta (with the rules) when
+   * that is all that changed, else both tables whole; the host objects are then planned,
+   * applied and verified.
    */
   async converge(host: DesiredHost, firewall: FirewallState): Promise<void> {
     if (await this.firewallDiffers(firewall)) {
@@ -91,7 +96,11 @@ export class LinuxSpaceHost implements SpaceHost {
     void this.pool?.fill()
   }
 
-  /** Desired rules or dyno entries changed, or someone changed the kernel's copy. */
+  /**
+   * Desired rules or dyno entries changed, or someone changed the kernel's copy. The first
+   * two are decided in memory; only the last reads the kernel (`drifted()`: one nft process),
+   * so the steady state on the timer costs one process for the firewall.
+   */
   private async firewallDiffers(firewall: FirewallState): Promise<boolean> {
     const applied = this.applied
     if (!applied || rulesOf(firewall) !== applied.rules) return true
@@ -109,6 +118,7 @@ export class LinuxSpaceHost implements SpaceHost {
     try {
       if (prepared && this.hostShell) {
         await attachPrepared(this.exec, this.hostShell, prepared, a)
+        void this.pool?.fill()
       } else {
         await attach(this.exec, a)
       }

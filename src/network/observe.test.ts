@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { observeHost, parseAddresses, parseLinks, parseNetns } from './observe.js'
@@ -89,13 +92,33 @@ describe('observe', () => {
     assert.throws(() => parseLinks('not json'))
   })
 
-  test('observeHost runs exactly three ip commands', async () => {
-    const exec = recordingExec(({ args }) =>
-      args.includes('link') ? LINKS : args.includes('addr') ? ADDRESSES : '',
+  test('observeHost runs one ip command and reads the namespaces from their directory', async () => {
+    // `ip -j -d addr show` prints each link with its details and its addresses together.
+    const withAddresses = JSON.stringify(
+      (JSON.parse(LINKS) as Array<Record<string, unknown>>).map((link) => ({
+        ...link,
+        addr_info:
+          (JSON.parse(ADDRESSES) as Array<Record<string, unknown>>).find(
+            (a) => a.ifname === link.ifname,
+          )?.addr_info ?? [],
+      })),
     )
-    const host = await observeHost(exec)
-    assert.deepEqual(exec.lines(), ['ip -j -d link show', 'ip -j addr show', 'ip -j netns list'])
-    assert.equal(host.links.length, 4)
-    assert.deepEqual(host.netns, [])
+    const exec = recordingExec(() => withAddresses)
+    const dir = mkdtempSync(join(tmpdir(), 'localspace-netns-'))
+    try {
+      writeFileSync(join(dir, 'ls-00000002'), '')
+      writeFileSync(join(dir, 'ls-00000001'), '')
+      const host = await observeHost(exec, dir)
+      assert.deepEqual(exec.lines(), ['ip -j -d addr show'])
+      assert.equal(host.links.length, 4)
+      assert.deepEqual(host.netns, ['ls-00000001', 'ls-00000002'])
+      assert.ok(
+        host.links.some((l) => l.addresses.length > 0),
+        'addresses come along',
+      )
+      assert.deepEqual((await observeHost(exec, join(dir, 'missing'))).netns, [])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

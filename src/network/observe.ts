@@ -2,6 +2,7 @@
  * Reads the host's links, IPv4 addresses and named network namespaces from `ip -j`. Only
  * parses: every decision is the planner's.
  */
+import { readdir } from 'node:fs/promises'
 import type { Exec } from '../exec/run.js'
 import { OWNED_LINK } from './names.js'
 import type { ObservedAddress, ObservedHost, ObservedLink } from './types.js'
@@ -64,15 +65,24 @@ export function parseNetns(text: string): string[] {
     .filter((name): name is string => typeof name === 'string')
 }
 
-/** Three `ip` processes, run side by side; the host may change between them (plans re-verify). */
-export async function observeHost(exec: Exec): Promise<ObservedHost> {
-  const [links, addresses, netns] = await Promise.all([
-    exec('ip', ['-j', '-d', 'link', 'show']),
-    exec('ip', ['-j', 'addr', 'show']),
-    exec('ip', ['-j', 'netns', 'list']),
+/** Where `ip netns add` puts its namespaces: their names are the file names here. */
+export const NETNS_DIR = '/run/netns'
+
+/**
+ * One `ip` process: `ip -j -d addr show` carries each link's kind and master (from `-d`) as
+ * well as its addresses. The named namespaces are the files of /run/netns, read directly
+ * (what `ip netns list` prints, without a process).
+ */
+export async function observeHost(exec: Exec, netnsDir = NETNS_DIR): Promise<ObservedHost> {
+  const [links, netns] = await Promise.all([
+    exec('ip', ['-j', '-d', 'addr', 'show']),
+    readdir(netnsDir).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return []
+      throw e
+    }),
   ])
   return {
-    links: parseLinks(links.stdout, parseAddresses(addresses.stdout)),
-    netns: parseNetns(netns.stdout),
+    links: parseLinks(links.stdout, parseAddresses(links.stdout)),
+    netns: netns.sort(),
   }
 }

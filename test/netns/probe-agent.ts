@@ -43,6 +43,8 @@ export interface ProbeCommand {
   connectOnly?: boolean
   /** UDP only: a word the datagrams carry, so the receiving agent can tell they arrived. */
   marker?: string
+  /** UDP only: send a DNS query instead (the daemon's DNS server answers any well-formed one). */
+  dns?: boolean
 }
 
 export interface AgentReply {
@@ -122,7 +124,13 @@ function probeTcp({ host, port, timeoutMs, from, connectOnly }: ProbeCommand): P
   })
 }
 
-function probeUdp({ host, port, timeoutMs, from, marker }: ProbeCommand): Promise<AgentReply> {
+/** A DNS query for `probe.app.localspace` A (id 0x6c73, RD): any answer means it got through. */
+const DNS_QUERY = Buffer.from(
+  '6c7301000001000000000000' + '0570726f6265036170700a6c6f63616c737061636500' + '00010001',
+  'hex',
+)
+
+function probeUdp({ host, port, timeoutMs, from, marker, dns }: ProbeCommand): Promise<AgentReply> {
   return new Promise((resolve) => {
     const socket = createSocket('udp4')
     let settled = false
@@ -142,7 +150,8 @@ function probeUdp({ host, port, timeoutMs, from, marker }: ProbeCommand): Promis
       socket.connect(port, host, () => {
         // A datagram may be lost (a neighbour still being resolved): send a few.
         const send = () => {
-          if (!settled) socket.send(marker ? `mark:${marker}` : 'probe', () => {})
+          if (settled) return
+          socket.send(dns ? DNS_QUERY : marker ? `mark:${marker}` : 'probe', () => {})
         }
         send()
         resend = setInterval(send, 100)

@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { run } from '../../exec/run.js'
-import { renderFirewall, renderInetTable, type FirewallState } from './render.js'
+import {
+  renderFirewall,
+  renderAttachmentDelta,
+  renderInetTable,
+  renderStructure,
+  type FirewallState,
+} from './render.js'
 
 const space = (n: number, egress: string[]) => ({
   dynoBridge: `lsb-0000000${n}`,
@@ -87,6 +93,35 @@ describe('firewall rendering', () => {
     const rules = (text: string) =>
       text.split('\n').filter((l) => /^\s{4}(iifname|oifname|ip) /.test(l)).length
     assert.equal(rules(renderFirewall(many)), rules(renderFirewall(state)))
+  })
+
+  test('the delta deletes and adds exactly the dyno elements it is given, in one script', () => {
+    const delta = renderAttachmentDelta({
+      add: [{ veth: 'lsv-00000003', address: '10.2.128.3' }],
+      remove: [
+        { veth: 'lsv-00000001', address: '10.2.128.1' },
+        { veth: 'lsv-00000004', address: '10.2.128.4' },
+      ],
+    })
+    assert.equal(
+      delta,
+      'delete element bridge localspace attachments { "lsv-00000001" . 10.2.128.1, "lsv-00000004" . 10.2.128.4 }\n' +
+        'add element bridge localspace attachments { "lsv-00000003" . 10.2.128.3 }\n',
+    )
+    // The elements are written as the whole render writes them, so a listing of either
+    // compares equal.
+    assert.ok(renderFirewall(state).includes('"lsv-00000001" . 10.2.128.1'))
+    // Nothing changed: no script at all (nft refuses an empty `{ }`).
+    assert.equal(renderAttachmentDelta({ add: [], remove: [] }), '')
+  })
+
+  test('the structure is everything but the dyno elements', () => {
+    assert.equal(renderStructure(state), renderStructure({ ...state, attachments: [] }))
+    assert.doesNotMatch(renderStructure(state), /lsv-0/)
+    assert.notEqual(
+      renderStructure(state),
+      renderStructure({ ...state, spaces: state.spaces.slice(1) }),
+    )
   })
 
   // Runs nft, so as root like the rest of the host tests.

@@ -138,16 +138,20 @@ ${state.spaces.map((s) => snatRule(s, egressMatch)).join('\n')}
 `
 }
 
+/** The per-dyno set: where a dyno's frames enter a space bridge, they must carry its address. */
+export const ATTACHMENTS_SET = 'attachments'
+
+const attachmentElement = (a: FirewallAttachment) => `${q(a.veth)} . ${a.address}`
+
 export function renderBridgeTable(state: FirewallState): string {
-  const owned = state.attachments.map((a) => `${q(a.veth)} . ${a.address}`)
   return `table bridge ${NFT_TABLE} {
-${set('attachments', 'ifname . ipv4_addr', owned)}
+${set(ATTACHMENTS_SET, 'ifname . ipv4_addr', state.attachments.map(attachmentElement))}
 
   chain prerouting {
     type filter hook prerouting priority filter; policy accept;
     iifname "lsv-*" ether type ip6 drop
-    iifname "lsv-*" ether type ip iifname . ip saddr != @attachments counter drop
-    iifname "lsv-*" ether type arp iifname . arp saddr ip != @attachments counter drop
+    iifname "lsv-*" ether type ip iifname . ip saddr != @${ATTACHMENTS_SET} counter drop
+    iifname "lsv-*" ether type arp iifname . arp saddr ip != @${ATTACHMENTS_SET} counter drop
   }
 }
 `
@@ -166,4 +170,31 @@ export function renderFirewall(state: FirewallState): string {
     renderInetTable(state),
     renderBridgeTable(state),
   ].join('\n')
+}
+
+/**
+ * Everything in `renderFirewall(state)` but the per-dyno elements: every rule, every set's
+ * declaration, the per-space and per-setting elements. Two states with the same structure
+ * differ only in the `attachments` set.
+ */
+export const renderStructure = (state: FirewallState): string =>
+  renderFirewall({ ...state, attachments: [] })
+
+export interface AttachmentDelta {
+  add: readonly FirewallAttachment[]
+  remove: readonly FirewallAttachment[]
+}
+
+/**
+ * Turns tables that hold `renderFirewall(from)` into `renderFirewall(to)` when both have the
+ * same `renderStructure`: the `attachments` elements to delete and to add, as one script, so
+ * one transaction (a `delete` of an element that is not there fails it whole). Empty when
+ * nothing changed (nft refuses an empty `{ }`).
+ */
+export function renderAttachmentDelta(delta: AttachmentDelta): string {
+  const line = (verb: string, items: readonly FirewallAttachment[]) =>
+    items.length === 0
+      ? ''
+      : `${verb} element bridge ${NFT_TABLE} ${ATTACHMENTS_SET} { ${items.map(attachmentElement).join(', ')} }\n`
+  return line('delete', delta.remove) + line('add', delta.add)
 }
