@@ -17,6 +17,7 @@ import {
   tempDataDir,
   type DaemonProcess,
 } from '../helpers/daemon.js'
+import { killDynosUnder } from '../helpers/dynos.js'
 import { sandboxed } from '../helpers/sandbox.js'
 import { waitUntil } from '../helpers/wait.js'
 
@@ -36,6 +37,7 @@ if (sandboxed(import.meta.url)) {
         () => undefined,
       )
       await d.stop('SIGTERM')
+      await killDynosUnder(data.dir) // whatever a failed test left running
       data.remove()
     })
 

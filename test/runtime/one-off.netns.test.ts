@@ -26,6 +26,7 @@ import { LogStore } from '../../src/logs/store.js'
 import { defaultHost, DynoProcess } from '../../src/runtime/index.js'
 import { Store } from '../../src/store/store.js'
 import { apiRequest, REPO } from '../helpers/daemon.js'
+import { killDynosUnder } from '../helpers/dynos.js'
 import { sandboxed } from '../helpers/sandbox.js'
 import { waitUntil } from '../helpers/wait.js'
 
@@ -245,6 +246,7 @@ if (sandboxed(import.meta.url)) {
       await runner.close()
       logs.close()
       store.close()
+      await killDynosUnder(dir) // whatever a failed test left running
       rmSync(dir, { recursive: true, force: true })
     })
 

@@ -20,6 +20,7 @@ import { startExecRunner } from '../../src/exec/runner.js'
 import { LogStore } from '../../src/logs/store.js'
 import { defaultHost, DynoProcess } from '../../src/runtime/index.js'
 import { Store } from '../../src/store/store.js'
+import { killDynosUnder } from '../helpers/dynos.js'
 import { sandboxed } from '../helpers/sandbox.js'
 import { waitUntil } from '../helpers/wait.js'
 
@@ -189,6 +190,7 @@ if (sandboxed(import.meta.url)) {
       await runner.close()
       logs.close()
       store.close()
+      await killDynosUnder(dir) // whatever a failed test left running
       rmSync(dir, { recursive: true, force: true })
     })
 
