@@ -65,6 +65,8 @@ export class RuntimeAgent {
   /** Every dyno this daemon knows, by id; a stopped one leaves once it is gone. */
   private readonly dynos = new Map<string, Dyno>()
   private running: Promise<void> | undefined
+  /** What the next converge covers: the apps that changed, or all of them. */
+  private scope: Set<string> | 'all' = new Set()
   private again = false
   private timer: NodeJS.Timeout | undefined
   private readonly unsubscribe: Array<() => void> = []
@@ -139,9 +141,13 @@ export class RuntimeAgent {
       this.dynos.set(dyno.identity.id, dyno)
     }
     const kick = () => void this.reconcile()
-    for (const event of ['formation.changed', 'app.changed', 'space.changed'] as const) {
-      this.unsubscribe.push(this.events.on(event, kick))
+    // A change to one app converges that app only: config changes come by the hundred per
+    // second and must not cost a pass over every app each.
+    const kickApp = (appId: string) => void this.reconcile(appId)
+    for (const event of ['formation.changed', 'app.changed'] as const) {
+      this.unsubscribe.push(this.events.on(event, kickApp))
     }
+    this.unsubscribe.push(this.events.on('space.changed', kick))
     this.unsubscribe.push(
       this.events.on(
         'dynos.action',
@@ -287,8 +293,13 @@ export class RuntimeAgent {
     while (this.running) await this.running
   }
 
-  /** One converge at a time; a change meanwhile queues one more. */
-  reconcile(): Promise<void> {
+  /**
+   * One converge at a time, of one app or of all (no argument); changes meanwhile are
+   * gathered and converged together in one more pass.
+   */
+  reconcile(appId?: string): Promise<void> {
+    if (appId === undefined) this.scope = 'all'
+    else if (this.scope !== 'all') this.scope.add(appId)
     if (this.running) {
       this.again = true
       return this.running
@@ -296,8 +307,10 @@ export class RuntimeAgent {
     this.running = (async () => {
       do {
         this.again = false
+        const scope = this.scope
+        this.scope = new Set()
         try {
-          await this.converge()
+          await this.converge(scope)
         } catch (e) {
           this.options.log?.(`runtime: ${e instanceof Error ? e.message : String(e)}`)
         }
@@ -307,16 +320,27 @@ export class RuntimeAgent {
   }
 
   private onDynoChanged(dyno: Dyno): void {
-    if (dyno.state === 'up') void this.reconcile() // an older dyno it replaces may go now
+    // An older dyno it replaces may go now.
+    if (dyno.state === 'up') void this.reconcile(dyno.identity.appId)
     this.events.emit('dynos.changed', dyno.identity.appId)
   }
 
-  private async converge(): Promise<void> {
+  /** Converges the apps in `scope` (ids; apps deleted meanwhile lose their dynos), or all. */
+  private async converge(scope: ReadonlySet<string> | 'all'): Promise<void> {
     const wanted = new Map<string, Dyno[]>() // app id → dynos that should keep running
     const toStop: Dyno[] = []
-    const apps = this.store.apps.all().filter((a) => a.spaceId !== null)
+    const inScope = (appId: string) => scope === 'all' || scope.has(appId)
+    const apps = (
+      scope === 'all'
+        ? this.store.apps.all()
+        : [...scope].flatMap((id) => this.store.apps.find(id) ?? [])
+    ).filter((a) => a.spaceId !== null)
     const byApp = new Map(apps.map((a) => [a.id, a]))
+    let visited = 0
     for (const app of apps) {
+      // A pass over every app (the timer, a space change) reads the store for each: let the
+      // API answer in between rather than stall it for the whole pass.
+      if (++visited % 50 === 0) await new Promise((resolve) => setImmediate(resolve))
       const space = this.store.spaces.find(app.spaceId!)
       if (space?.state !== 'allocated') continue
       const release = this.store.releases.current(app.id)
@@ -350,13 +374,13 @@ export class RuntimeAgent {
       wanted.set(app.id, keep)
     }
     for (const dyno of this.dynos.values()) {
-      if (dyno.stopping || toStop.includes(dyno)) continue
+      if (dyno.stopping || toStop.includes(dyno) || !inScope(dyno.identity.appId)) continue
       const keep = wanted.get(dyno.identity.appId)
       if (!byApp.has(dyno.identity.appId) || !keep?.includes(dyno)) toStop.push(dyno)
     }
     // One-off dynos are not formation; they go only with their app.
     for (const dyno of this.oneOffs.values()) {
-      if (!byApp.has(dyno.identity.appId)) void dyno.stop()
+      if (inScope(dyno.identity.appId) && !byApp.has(dyno.identity.appId)) void dyno.stop()
     }
     await Promise.all(toStop.map((d) => this.remove(d)))
   }
@@ -433,7 +457,7 @@ export class RuntimeAgent {
     for (const d of oneOffs) void d.stop()
     if (action === 'restart') await Promise.all(hit.map((d) => d.restart()))
     else await Promise.all(hit.map((d) => this.remove(d)))
-    await this.reconcile()
+    await this.reconcile(appId)
   }
 }
 

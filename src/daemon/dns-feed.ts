@@ -7,6 +7,7 @@
 import { spaceAddresses } from '../core/address-plan.js'
 import type { EventBus } from '../core/events.js'
 import type { DynoView } from '../core/runtime-view.js'
+import type { App } from '../core/types.js'
 import type { Store } from '../store/store.js'
 import type { DnsService, MemoryDnsRecords } from '../dns/index.js'
 
@@ -37,10 +38,9 @@ export class DnsFeed {
   /** Tells the server everything known now, then follows changes. */
   async start(): Promise<void> {
     const { events, records } = this.options
-    const full = () => void this.sync()
-    for (const event of ['space.changed', 'app.changed'] as const) {
-      this.unsubscribe.push(events.on(event, full))
-    }
+    this.unsubscribe.push(events.on('space.changed', () => void this.sync()))
+    // One app changed (config, features, a release): only its records, not a pass over all.
+    this.unsubscribe.push(events.on('app.changed', (appId) => this.syncApp(appId)))
     // Dyno changes take the short way: only that app's dynos (names within 100 ms).
     this.unsubscribe.push(events.on('dynos.changed', () => this.syncDynos()))
     await this.sync()
@@ -72,20 +72,34 @@ export class DnsFeed {
 
     const apps = store.apps.all().filter((a) => a.spaceId !== null && spaceIds.has(a.spaceId))
     const appIds = new Set(apps.map((a) => a.id))
-    for (const a of apps) {
-      const feature = store.apps.features(a.id).find((f) => f.name === DISCOVERY)
-      records.setApp({
-        id: a.id,
-        spaceId: a.spaceId!,
-        name: a.name,
-        internalRouting: a.internalRouting,
-        dnsDiscovery: feature?.enabled ?? true,
-      })
-    }
+    for (const a of apps) this.setApp(a)
     for (const id of this.known.apps) if (!appIds.has(id)) records.removeApp(id)
     this.known.apps = appIds
     this.syncDynos()
     await this.listen(spaces.map((s) => spaceAddresses(s.cidr, s.dataCidr).gateway))
+  }
+
+  private setApp(a: App): void {
+    const feature = this.options.store.apps.features(a.id).find((f) => f.name === DISCOVERY)
+    this.options.records.setApp({
+      id: a.id,
+      spaceId: a.spaceId!,
+      name: a.name,
+      internalRouting: a.internalRouting,
+      dnsDiscovery: feature?.enabled ?? true,
+    })
+  }
+
+  /** One app: its records as they are now, or none when it is gone or outside a space. */
+  private syncApp(appId: string): void {
+    const app = this.options.store.apps.find(appId)
+    if (app?.spaceId && this.known.spaces.has(app.spaceId)) {
+      this.setApp(app)
+      this.known.apps.add(app.id)
+    } else if (this.known.apps.delete(appId)) {
+      this.options.records.removeApp(appId)
+    }
+    this.syncDynos()
   }
 
   /** Every dyno that is up has its names; every other has none. */

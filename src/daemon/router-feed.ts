@@ -28,9 +28,11 @@ export class RouterFeed {
   start(): void {
     const { events } = this.options
     const full = () => this.sync()
-    for (const event of ['space.changed', 'app.changed', 'ruleset.changed'] as const) {
+    for (const event of ['space.changed', 'ruleset.changed'] as const) {
       this.unsubscribe.push(events.on(event, full))
     }
+    // One app changed (config, a release): only its route, not a pass over every app.
+    this.unsubscribe.push(events.on('app.changed', (appId) => this.syncApp(appId)))
     this.unsubscribe.push(events.on('dynos.changed', (appId) => this.syncDynos(appId)))
     this.sync()
   }
@@ -70,6 +72,23 @@ export class RouterFeed {
     }
     for (const id of this.known.apps) if (!appIds.has(id)) table.removeApp(id)
     this.known.apps = appIds
+  }
+
+  private syncApp(appId: string): void {
+    const { store, router } = this.options
+    const a = store.apps.find(appId)
+    if (a?.spaceId && this.known.spaces.has(a.spaceId)) {
+      router.table.setApp({
+        id: a.id,
+        name: a.name,
+        spaceId: a.spaceId,
+        internalRouting: a.internalRouting,
+      })
+      this.known.apps.add(a.id)
+      this.syncDynos(a.id)
+    } else if (this.known.apps.delete(appId)) {
+      router.table.removeApp(appId)
+    }
   }
 
   /** The app's web dynos that are up take traffic; a crashed one makes errors H10, not H14. */
