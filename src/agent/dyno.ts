@@ -69,7 +69,69 @@ export interface DynoContext {
   changed(dyno: Dyno): void
 }
 
-const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e))
+export const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e))
+
+/** `web.1`: a dyno's name from its identity. */
+export const dynoName = (d: DynoIdentity): string => `${d.type}.${d.number}`
+
+/** What the API shows of a dyno (formation or one-off). */
+export function dynoView(
+  d: DynoIdentity,
+  state: DynoState,
+  attachment: { address: string } | undefined,
+  updatedAt: string,
+): DynoView {
+  return {
+    id: d.id,
+    name: dynoName(d),
+    type: d.type,
+    command: d.command,
+    size: d.size,
+    state,
+    releaseId: d.releaseId,
+    releaseVersion: d.releaseVersion,
+    privateIp: attachment?.address ?? null,
+    createdAt: d.createdAt,
+    updatedAt,
+  }
+}
+
+/** The sandbox's input for run `run` of a dyno attached as `attachment`. */
+export function dynoSpec(
+  d: DynoIdentity,
+  run: { number: number; dir: string; port: number; attachment: { id: string; address: string } },
+): DynoSpec {
+  return {
+    id: `${d.id}-${run.number}`,
+    appId: d.appId,
+    appName: d.appName,
+    processType: d.type,
+    number: d.number,
+    releaseVersion: d.releaseVersion,
+    command: d.command,
+    configVars: d.configVars,
+    port: run.port,
+    privateIp: run.attachment.address,
+    memoryMb: d.memoryMb,
+    uid: d.uid,
+    gid: d.uid,
+    netns: netnsName(run.attachment.id),
+    slugDir: d.slugDir,
+    dynoDir: run.dir,
+  }
+}
+
+/** Heroku's lines for a process that ended: R15 when the memory limit killed it, the status. */
+export function exitLines(exit: DynoExit): string[] {
+  return [
+    ...(exit.oomKilled
+      ? ['Error R15 (Memory quota vastly exceeded)', 'Stopping process with SIGKILL']
+      : []),
+    exit.code === null
+      ? 'Process exited (its status was lost)'
+      : `Process exited with status ${exit.code}`,
+  ]
+}
 
 export class Dyno {
   state: DynoState = 'starting'
@@ -93,7 +155,7 @@ export class Dyno {
   }
 
   get name(): string {
-    return `${this.identity.type}.${this.identity.number}`
+    return dynoName(this.identity)
   }
 
   private get runDir(): string {
@@ -101,20 +163,7 @@ export class Dyno {
   }
 
   view(): DynoView {
-    const { identity: d } = this
-    return {
-      id: d.id,
-      name: this.name,
-      type: d.type,
-      command: d.command,
-      size: d.size,
-      state: this.state,
-      releaseId: d.releaseId,
-      releaseVersion: d.releaseVersion,
-      privateIp: this.attachment?.address ?? null,
-      createdAt: d.createdAt,
-      updatedAt: this.updatedAt,
-    }
+    return dynoView(this.identity, this.state, this.attachment, this.updatedAt)
   }
 
   private log(text: string): void {
@@ -161,25 +210,12 @@ export class Dyno {
   }
 
   private spec(): DynoSpec {
-    const { identity: d, ctx } = this
-    return {
-      id: `${d.id}-${this.run}`,
-      appId: d.appId,
-      appName: d.appName,
-      processType: d.type,
-      number: d.number,
-      releaseVersion: d.releaseVersion,
-      command: d.command,
-      configVars: d.configVars,
-      port: ctx.port,
-      privateIp: this.attachment!.address,
-      memoryMb: d.memoryMb,
-      uid: d.uid,
-      gid: d.uid,
-      netns: netnsName(this.attachment!.id),
-      slugDir: d.slugDir,
-      dynoDir: this.runDir,
-    }
+    return dynoSpec(this.identity, {
+      number: this.run,
+      dir: this.runDir,
+      port: this.ctx.port,
+      attachment: this.attachment!,
+    })
   }
 
   /** Follows the run's output into the log and its end into the lifecycle. */
@@ -222,15 +258,7 @@ export class Dyno {
   private async onExit(process: DynoProcess, exit: DynoExit): Promise<void> {
     if (this.process !== process) return
     await Promise.all(this.tails.map((t) => t.close()))
-    if (exit.oomKilled) {
-      this.log('Error R15 (Memory quota vastly exceeded)')
-      this.log('Stopping process with SIGKILL')
-    }
-    this.log(
-      exit.code === null
-        ? 'Process exited (its status was lost)'
-        : `Process exited with status ${exit.code}`,
-    )
+    for (const line of exitLines(exit)) this.log(line)
     await process.cleanup().catch((e: unknown) => this.log(`cleanup: ${errorText(e)}`))
     this.process = undefined
     if (this.stopping || exit.stopRequested) {

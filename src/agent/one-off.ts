@@ -25,9 +25,8 @@ import type { LogView } from '../core/log-view.js'
 import type { DynoView } from '../core/runtime-view.js'
 import type { Attachment } from '../core/types.js'
 import { makeFifo, openFifoWriter } from '../exec/detached.js'
-import { netnsName } from '../network/names.js'
 import type { DynoExit, DynoProcess, DynoSpec } from '../runtime/index.js'
-import type { DynoIdentity } from './dyno.js'
+import { dynoName, dynoSpec, dynoView, errorText, exitLines, type DynoIdentity } from './dyno.js'
 import { FileTail } from './file-tail.js'
 import { RawTail, type AttachSession } from './one-off-session.js'
 
@@ -66,8 +65,6 @@ export interface OneOffContext {
   gone(dyno: OneOffDyno): void
 }
 
-const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e))
-
 export class OneOffDyno {
   state: DynoView['state'] = 'starting'
   updatedAt: string
@@ -93,7 +90,7 @@ export class OneOffDyno {
   }
 
   get name(): string {
-    return `${this.identity.type}.${this.identity.number}`
+    return dynoName(this.identity)
   }
 
   private get runDir(): string {
@@ -101,20 +98,7 @@ export class OneOffDyno {
   }
 
   view(): DynoView {
-    const { identity: d } = this
-    return {
-      id: d.id,
-      name: this.name,
-      type: d.type,
-      command: d.command,
-      size: d.size,
-      state: this.state,
-      releaseId: d.releaseId,
-      releaseVersion: d.releaseVersion,
-      privateIp: this.attachment?.address ?? null,
-      createdAt: d.createdAt,
-      updatedAt: this.updatedAt,
-    }
+    return dynoView(this.identity, this.state, this.attachment, this.updatedAt)
   }
 
   private log(text: string): void {
@@ -191,24 +175,13 @@ export class OneOffDyno {
   }
 
   private spec(stdinFifo: string | undefined): DynoSpec {
-    const { identity: d, ctx } = this
     return {
-      id: `${d.id}-1`,
-      appId: d.appId,
-      appName: d.appName,
-      processType: d.type,
-      number: d.number,
-      releaseVersion: d.releaseVersion,
-      command: d.command,
-      configVars: d.configVars,
-      port: ctx.port,
-      privateIp: this.attachment!.address,
-      memoryMb: d.memoryMb,
-      uid: d.uid,
-      gid: d.uid,
-      netns: netnsName(this.attachment!.id),
-      slugDir: d.slugDir,
-      dynoDir: this.runDir,
+      ...dynoSpec(this.identity, {
+        number: 1,
+        dir: this.runDir,
+        port: this.ctx.port,
+        attachment: this.attachment!,
+      }),
       ...(stdinFifo !== undefined && { stdinFifo }),
     }
   }
@@ -242,15 +215,7 @@ export class OneOffDyno {
       ...this.appTails.map((t) => t.close()),
       ...this.rawTails.map((t) => t.close()),
     ])
-    if (exit.oomKilled) {
-      this.log('Error R15 (Memory quota vastly exceeded)')
-      this.log('Stopping process with SIGKILL')
-    }
-    this.log(
-      exit.code === null
-        ? 'Process exited (its status was lost)'
-        : `Process exited with status ${exit.code}`,
-    )
+    for (const line of exitLines(exit)) this.log(line)
     this.session?.exit(exit.code)
     await process.cleanup().catch((e: unknown) => this.log(`cleanup: ${errorText(e)}`))
     this.process = undefined
