@@ -178,6 +178,8 @@ function describeAction(a: HostAction): string {
   switch (a.kind) {
     case 'bridge.create':
       return `bridge ${a.name} is missing`
+    case 'link.mac':
+      return `${a.name} has lost its fixed MAC address (${a.mac})`
     case 'link.up':
       return `${a.name} is down`
     case 'addr.add':

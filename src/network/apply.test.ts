@@ -17,7 +17,7 @@ const plan: HostAction[] = [
   { kind: 'link.delete', name: 'lsv-000000ff' },
   { kind: 'netns.delete', name: 'ls-000000ff' },
   { kind: 'addr.remove', dev: 'eth0', address: '198.51.100.9', prefix: 32 },
-  { kind: 'bridge.create', name: 'lsb-0000000a' },
+  { kind: 'bridge.create', name: 'lsb-0000000a', mac: '02:6c:0a:28:00:01' },
   { kind: 'link.up', name: 'lsb-0000000a' },
   { kind: 'addr.add', dev: 'lsb-0000000a', address: '10.40.0.1', prefix: 16 },
   { kind: 'addr.add', dev: 'lsb-0000000a', address: '10.40.0.3', prefix: 16 },
@@ -28,7 +28,8 @@ const plan: HostAction[] = [
 const TEARDOWN =
   'ip -force -batch - | link del lsv-00000001 | netns del ls-00000001 | link del lsv-000000ff' +
   ' | netns del ls-000000ff | addr del 198.51.100.9/32 dev eth0'
-const BRIDGES = 'ip -force -batch - | link add name lsb-0000000a type bridge'
+const BRIDGES =
+  'ip -force -batch - | link add name lsb-0000000a address 02:6c:0a:28:00:01 type bridge'
 const BUILD =
   'ip -force -batch - | link set lsb-0000000a up | addr add 10.40.0.1/16 dev lsb-0000000a' +
   ' | addr add 10.40.0.3/16 dev lsb-0000000a | addr add 198.51.100.8/32 dev eth0'

@@ -38,6 +38,8 @@ function teardownLine(action: HostAction): BatchLine[] {
 
 function buildLine(action: HostAction): BatchLine[] {
   switch (action.kind) {
+    case 'link.mac':
+      return [line(`link set ${action.name} address ${action.mac}`, 'nothing')]
     case 'link.up':
       return [line(`link set ${action.name} up`, 'nothing')]
     case 'addr.add':
@@ -76,10 +78,11 @@ export async function applyHostActions(
 
   // 2. bridges; ordering matters: nothing is set up or addressed on a name until it is
   // proved to be our bridge.
-  const created = actions.flatMap((a) => (a.kind === 'bridge.create' ? [a.name] : []))
+  const creates = actions.flatMap((a) => (a.kind === 'bridge.create' ? [a] : []))
+  const created = creates.map((a) => a.name)
   const { tolerated } = await runIpBatch(
     exec,
-    created.map((name) => line(`link add name ${name} type bridge`, 'exists')),
+    creates.map((a) => line(`link add name ${a.name} address ${a.mac} type bridge`, 'exists')),
     { force: true },
   )
   for (const failure of tolerated) await verifyBridge(exec, created[failure.line - 1]!)

@@ -11,7 +11,7 @@ import type { Shell } from '../exec/shell.js'
 import { BatchError, runIpBatch, type BatchLine } from './batch.js'
 import { AttachError } from './errors.js'
 import { removeNetnsFiles, writeResolvConf } from './host-files.js'
-import { OWNED_NETNS } from './names.js'
+import { macFor, OWNED_NETNS } from './names.js'
 import type { DesiredAttachment, HostPaths } from './types.js'
 import { checkAttachment, checkName, VETH } from './validate.js'
 
@@ -25,18 +25,6 @@ export function hostAttachLines(a: DesiredAttachment): string[] {
     `link add ${a.veth} type veth peer name eth0 netns ${a.netns}`,
     `link set ${a.veth} master ${a.bridge} up`,
   ]
-}
-
-/**
- * The MAC of the namespace's `eth0`, derived from its address (locally administered,
- * `02:6c:` + the four address bytes). Addresses are reused after a detach; with a random MAC
- * per veth, neighbours that talked to the previous holder would keep sending to its old MAC
- * for up to a minute (their ARP entries stay valid), and connections to the new dyno would
- * time out. The same address always has the same MAC, so a cached entry stays right.
- */
-export function macFor(address: string): string {
-  const hex = address.split('.').map((b) => Number(b).toString(16).padStart(2, '0'))
-  return ['02', '6c', ...hex].join(':')
 }
 
 /** The lines run inside the namespace (`ip -n <ns> -batch -`). */

@@ -12,3 +12,17 @@ export const dynoBridgeName = (spaceId: string): string => `lsb-${shortId(spaceI
 export const dataBridgeName = (spaceId: string): string => `lsd-${shortId(spaceId)}`
 export const vethName = (attachmentId: string): string => `lsv-${shortId(attachmentId)}`
 export const netnsName = (attachmentId: string): string => `ls-${shortId(attachmentId)}`
+
+/**
+ * The MAC of an interface that carries `address`: locally administered, `02:6c:` + the four
+ * address bytes. Addresses are reused (a dyno's after a detach) and bridges lose and gain ports;
+ * with random MACs, neighbours keep sending to a MAC that is gone for as long as their ARP
+ * entries stay valid, and traffic silently stops. A bridge left to the kernel even changes its
+ * own MAC as ports come and go (it takes the lowest port's), so a dyno that cached the gateway's
+ * MAC loses its DNS server. The same address always has the same MAC, so a cached entry stays
+ * right. Addresses are unique in an installation, and so are these MACs.
+ */
+export function macFor(address: string): string {
+  const hex = address.split('.').map((b) => Number(b).toString(16).padStart(2, '0'))
+  return ['02', '6c', ...hex].join(':')
+}

@@ -53,6 +53,7 @@ export function parseLinks(
     }
     if (typeof kind === 'string') link.kind = kind
     if (typeof entry.master === 'string') link.master = entry.master
+    if (typeof entry.address === 'string') link.mac = entry.address
     links.push(link)
   }
   return links

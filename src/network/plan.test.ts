@@ -37,8 +37,16 @@ const a = (address: string, prefix: number) => ({ address, prefix })
 const convergedLinks: ObservedLink[] = [
   link('lo', { addresses: [a('127.0.0.1', 8)] }),
   link('eth0', { addresses: [a('192.0.2.10', 24), a('198.51.100.7', 32)] }),
-  link('lsb-0000000a', { kind: 'bridge', addresses: [a('10.40.0.1', 16), a('10.40.0.3', 16)] }),
-  link('lsd-0000000a', { kind: 'bridge', addresses: [a('10.41.0.1', 20)] }),
+  link('lsb-0000000a', {
+    kind: 'bridge',
+    mac: '02:6c:0a:28:00:01',
+    addresses: [a('10.40.0.1', 16), a('10.40.0.3', 16)],
+  }),
+  link('lsd-0000000a', {
+    kind: 'bridge',
+    mac: '02:6c:0a:29:00:01',
+    addresses: [a('10.41.0.1', 20)],
+  }),
   link('lsv-00000001', { kind: 'veth', master: 'lsb-0000000a' }),
   link('docker0', { kind: 'bridge', addresses: [a('172.17.0.1', 16)] }),
 ]
@@ -70,10 +78,15 @@ const cases: Case[] = [
     name: 'a missing bridge is created, brought up and addressed',
     observed: withLinks(without('lsd-0000000a')),
     expect: [
-      { kind: 'bridge.create', name: 'lsd-0000000a' },
+      { kind: 'bridge.create', name: 'lsd-0000000a', mac: '02:6c:0a:29:00:01' },
       { kind: 'link.up', name: 'lsd-0000000a' },
       { kind: 'addr.add', dev: 'lsd-0000000a', address: '10.41.0.1', prefix: 20 },
     ],
+  },
+  {
+    name: 'a bridge whose MAC is not its fixed one gets it back (the kernel would let it wander)',
+    observed: withLinks(replace('lsb-0000000a', { mac: '86:dc:8f:84:7c:73' })),
+    expect: [{ kind: 'link.mac', name: 'lsb-0000000a', mac: '02:6c:0a:28:00:01' }],
   },
   {
     name: 'a bridge that is down is brought up',

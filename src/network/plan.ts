@@ -8,7 +8,7 @@
  */
 import { containsAddress, parseIpv4, type Cidr } from '../core/cidr.js'
 import { InvalidNetworkStateError, NetworkConflictError } from './errors.js'
-import { OWNED_LINK, OWNED_NETNS } from './names.js'
+import { macFor, OWNED_LINK, OWNED_NETNS } from './names.js'
 import type {
   DesiredAttachment,
   DesiredEgress,
@@ -22,6 +22,8 @@ import { checkAttachment, checkEgress, checkSpace } from './validate.js'
 
 interface WantedBridge {
   name: string
+  /** Fixed, from the gateway address: a bridge left to the kernel changes MAC with its ports. */
+  mac: string
   addresses: ObservedAddress[]
 }
 
@@ -37,6 +39,7 @@ function wantedBridges(desired: DesiredHost): WantedBridge[] {
     bridges.push(
       {
         name: space.dynoBridge,
+        mac: macFor(space.gateway),
         addresses: [
           { address: space.gateway, prefix: cidr.prefix },
           { address: space.internalRouter, prefix: cidr.prefix },
@@ -44,6 +47,7 @@ function wantedBridges(desired: DesiredHost): WantedBridge[] {
       },
       {
         name: space.dataBridge,
+        mac: macFor(space.dataGateway),
         addresses: [{ address: space.dataGateway, prefix: dataCidr.prefix }],
       },
     )
@@ -143,18 +147,20 @@ export function planHost(desired: DesiredHost, observed: ObservedHost): HostActi
   const builds: HostAction[] = []
   const attaches: HostAction[] = []
 
-  // 2. Bridges: exist, up, exactly the wanted addresses.
+  // 2. Bridges: exist, carry their fixed MAC, up, exactly the wanted addresses.
   for (const bridge of bridges) {
     const link = links.get(bridge.name)
     const add = (a: ObservedAddress): HostAction => ({ kind: 'addr.add', dev: bridge.name, ...a })
     if (!link) {
       builds.push(
-        { kind: 'bridge.create', name: bridge.name },
+        { kind: 'bridge.create', name: bridge.name, mac: bridge.mac },
         { kind: 'link.up', name: bridge.name },
       )
       builds.push(...bridge.addresses.map(add))
       continue
     }
+    if (link.mac !== bridge.mac)
+      builds.push({ kind: 'link.mac', name: bridge.name, mac: bridge.mac })
     if (!link.up) builds.push({ kind: 'link.up', name: bridge.name })
     const extra = link.addresses.filter((a) => !bridge.addresses.some(sameAddress(a)))
     const missing = bridge.addresses.filter((a) => !link.addresses.some(sameAddress(a)))

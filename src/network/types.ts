@@ -79,6 +79,8 @@ export interface ObservedLink {
   master?: string
   /** Administratively up (the `UP` flag, not the carrier). */
   up: boolean
+  /** The link-layer address (`aa:bb:…`), when it has one. */
+  mac?: string
   /** The name is one localspace owns (names.ts); only owned links are ever deleted. */
   owned: boolean
   /** IPv4 addresses only. */
@@ -93,15 +95,17 @@ export interface ObservedHost {
 
 /**
  * One step of a plan. Apply runs them in three stages, whatever their order in the list:
- * teardown (detach, link.delete, netns.delete, addr.remove), build (bridge.create, link.up,
- * addr.add, veth.plug), then attach.
+ * teardown (detach, link.delete, netns.delete, addr.remove), build (bridge.create, link.mac,
+ * link.up, addr.add, veth.plug), then attach.
  */
 export type HostAction =
   | { kind: 'detach'; netns: string; veth: string; reason: string }
   | { kind: 'link.delete'; name: string }
   | { kind: 'netns.delete'; name: string }
   | { kind: 'addr.remove'; dev: string; address: string; prefix: number }
-  | { kind: 'bridge.create'; name: string }
+  | { kind: 'bridge.create'; name: string; mac: string }
+  /** A bridge whose MAC is not the one derived from its gateway address (names.ts `macFor`). */
+  | { kind: 'link.mac'; name: string; mac: string }
   | { kind: 'link.up'; name: string }
   | { kind: 'addr.add'; dev: string; address: string; prefix: number }
   | { kind: 'attach'; attachment: DesiredAttachment }

@@ -60,6 +60,12 @@ if (sandboxed(import.meta.url)) {
       return web?.dynos[0]?.private_ip ?? ''
     }
     const inClient = (...argv: string[]) => run('ip', ['netns', 'exec', clientNetns, ...argv])
+    /** dig's header and answer for a name from inside the space; '' while no answer comes. */
+    const digStatus = (name: string) =>
+      inClient('dig', '+time=1', '+tries=1', '+noall', '+comments', '+answer', name).then(
+        (r) => r.stdout,
+        () => '',
+      )
 
     test('a space and an app in it', async () => {
       assert.equal((await api(d.url, d.key, 'POST', '/teams', { name: 'e2e-team' })).status, 201)
@@ -161,6 +167,24 @@ if (sandboxed(import.meta.url)) {
       assert.equal(stdout.trim(), ip)
     })
 
+    test('names follow scaling: web.2 appears with web=2 and goes with web=1', async () => {
+      const scale = (quantity: number) =>
+        api(d.url, d.key, 'PATCH', '/apps/e2e-web/formation/web', { quantity })
+      assert.equal((await scale(2)).status, 200)
+      await waitUntil(
+        'web.2 to resolve',
+        async () => /status: NOERROR/.test(await digStatus('2.web.e2e-web.app.localspace')),
+        { timeoutMs: 30_000 },
+      )
+      assert.equal((await scale(1)).status, 200)
+      await waitUntil(
+        'web.2 to go (NXDOMAIN)',
+        async () => /status: NXDOMAIN/.test(await digStatus('2.web.e2e-web.app.localspace')),
+        { timeoutMs: 40_000 },
+      )
+      assert.match(await digStatus('1.web.e2e-web.app.localspace'), new RegExp(await webIp()))
+    })
+
     test('the router serves it at <app>.<domain>, to trusted sources only', async () => {
       const viaRouter = () =>
         run('curl', [
@@ -216,17 +240,24 @@ if (sandboxed(import.meta.url)) {
       const { stdout } = await inClient('curl', '-s', '--max-time', '3', `http://${ip}:5000/`)
       assert.match(stdout, /web\.1/)
       d = await startDaemonProcess(data.dir, port)
+      // The new daemon's DNS learns the adopted dyno again.
+      await waitUntil('the name to resolve again', async () =>
+        (await digStatus('1.web.e2e-web.app.localspace')).includes(ip),
+      )
       const [now] = await dynos()
       assert.equal(now?.id, was?.id, 'the same dyno, not a new one')
       assert.equal(now?.state, 'up')
     })
 
-    test('scaling to zero after the restart stops it', async () => {
+    test('scaling to zero stops it and its name goes away', async () => {
       const scaled = await api(d.url, d.key, 'PATCH', '/apps/e2e-web/formation/web', {
         quantity: 0,
       })
       assert.equal(scaled.status, 200)
       await waitUntil('no dynos', async () => (await dynos()).length === 0)
+      await waitUntil('the name to go (NXDOMAIN)', async () =>
+        /status: NXDOMAIN/.test(await digStatus('1.web.e2e-web.app.localspace')),
+      )
     })
   })
 }

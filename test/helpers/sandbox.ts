@@ -11,13 +11,21 @@
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
-export const inSandbox = (): boolean => process.env.LOCALSPACE_SANDBOX === '1'
+/**
+ * Inside scripts/sandbox: its private /run/netns is mounted here (the mount namespace is the
+ * sandbox's own). The LOCALSPACE_SANDBOX variable alone could be left in an environment by hand.
+ */
+export const inSandbox = (): boolean =>
+  readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((l) => l.split(' ')[4] === '/run/netns' && l.includes(' - tmpfs localspace-sandbox '))
 
 export function sandboxed(fileUrl: string, timeoutMs = 600_000): boolean {
   if (inSandbox()) return true

@@ -14,6 +14,7 @@ import {
   attach,
   detach,
   Firewall,
+  macFor,
   NetworkConflictError,
   observeHost,
   OWNED_LINK,
@@ -146,6 +147,26 @@ function sandboxedTests(): void {
       const desired: DesiredHost = { spaces: [space], attachments: [dyno(1), dyno(2), data] }
       assert.deepEqual(planHost(desired, await observeHost(run)), [])
       assert.deepEqual(await reconcileHost(run, desired), [])
+    })
+
+    test('a bridge keeps its fixed MAC whatever its ports do; one changed by hand is put back', async () => {
+      const macOf = async (dev: string): Promise<string> =>
+        ((await json(['-j', 'link', 'show', 'dev', dev])) as Array<{ address: string }>)[0]!.address
+      assert.equal(await macOf(space.dynoBridge), macFor(space.gateway))
+      assert.equal(await macOf(space.dataBridge), macFor(space.dataGateway))
+      // A port with a lower MAC than any other: a bridge left to the kernel would take it, and
+      // every dyno that cached the gateway's MAC would lose its DNS server.
+      const was = await macOf(dyno(1).veth)
+      await run('ip', ['link', 'set', dyno(1).veth, 'address', '02:00:00:00:00:01'])
+      assert.equal(await macOf(space.dynoBridge), macFor(space.gateway))
+      await run('ip', ['link', 'set', dyno(1).veth, 'address', was])
+      await run('ip', ['link', 'set', space.dynoBridge, 'address', '02:00:00:00:00:02'])
+      const desired: DesiredHost = { spaces: [space], attachments: [dyno(1), dyno(2), data] }
+      assert.deepEqual(planHost(desired, await observeHost(run)), [
+        { kind: 'link.mac', name: space.dynoBridge, mac: macFor(space.gateway) },
+      ])
+      await reconcileHost(run, desired)
+      assert.equal(await macOf(space.dynoBridge), macFor(space.gateway))
     })
 
     test('dynos reach each other on the bridge, and data services through the gateway', async () => {
