@@ -116,7 +116,7 @@ describe('DNS under hostile input', () => {
   async function check(packet: Buffer, seed: number): Promise<void> {
     let out: Buffer | undefined
     try {
-      out = await dns.handle(packet, local, '127.30.128.99', false)
+      out = await dns.handle(packet, local, parseIpv4('127.30.128.99')!, false)
     } catch (e) {
       assert.fail(`seed ${seed}: threw on ${packet.toString('hex')}: ${String(e)}`)
     }

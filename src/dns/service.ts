@@ -4,7 +4,6 @@
  * the space; the query's source must be inside that space's CIDR or data CIDR, or it is
  * REFUSED — so a space never learns another space's names.
  */
-import { createSocket, type Socket as UdpSocket } from 'node:dgram'
 import { createServer, type Server, type Socket as TcpSocket } from 'node:net'
 import { parseIpv4 } from '../core/cidr.js'
 import { decide, type AnswerOptions } from './answer.js'
@@ -20,6 +19,7 @@ import {
   truncated,
   udpLimit,
 } from './wire.js'
+import { BatchUdpSocket } from './udp-batch.js'
 import { isInside, RecordIndex } from './zone.js'
 
 export interface DnsServiceOptions {
@@ -45,18 +45,14 @@ export interface DnsServiceOptions {
 }
 
 interface Listener {
-  udp: UdpSocket
+  udp: BatchUdpSocket
   tcp: Server
   port: number
   connections: Set<TcpSocket>
 }
 
-/** A `lookup` for dgram that takes the address as it is (it is always an IP literal here). */
-const literalLookup = (
-  address: string,
-  _options: unknown,
-  callback: (err: Error | null, address: string, family: number) => void,
-): void => callback(null, address, 4)
+/** Room for a burst: the kernel caps this at net.core.rmem_max without complaint. */
+const UDP_RECV_BUFFER = 4 << 20
 
 /** Requests in flight on one TCP connection before it is dropped (pipelining, RFC 7766 §6.2.1.1). */
 const MAX_TCP_PIPELINE = 64
@@ -109,38 +105,27 @@ export class DnsService {
     if (this.listeners.has(address)) return
     const local = parseIpv4(address)
     if (local === undefined) throw new Error(`not an IPv4 address: ${address}`)
-    // Replies go to the literal address a query came from: skip dns.lookup's extra tick.
-    const udp = createSocket({ type: 'udp4', lookup: literalLookup })
+    // Binding throws at once (e.g. EADDRNOTAVAIL before the bridge has the address).
+    const udp = new BatchUdpSocket(
+      address,
+      this.port,
+      (packet, from, port, socket) => this.onDatagram(socket, local, packet, from, port),
+      { recvBufferBytes: UDP_RECV_BUFFER },
+    )
     const tcp = createServer()
     const connections = new Set<TcpSocket>()
     try {
       await new Promise<void>((resolve, reject) => {
-        udp.once('error', reject)
-        udp.bind(this.port, address, () => {
-          udp.off('error', reject)
-          resolve()
-        })
-      })
-      const port = udp.address().port
-      await new Promise<void>((resolve, reject) => {
         tcp.once('error', reject)
-        tcp.listen({ port, host: address, backlog: 128 }, () => {
+        tcp.listen({ port: udp.port, host: address, backlog: 128 }, () => {
           tcp.off('error', reject)
           resolve()
         })
       })
-      // Room for a burst: the kernel caps this at net.core.rmem_max without complaint.
-      try {
-        udp.setRecvBufferSize(4 << 20)
-      } catch {
-        // not fatal: the default buffer only drops more under a burst
-      }
-      udp.on('error', (e) => this.onError(e))
       tcp.on('error', (e) => this.onError(e))
-      udp.on('message', (msg, from) => this.onDatagram(udp, local, msg, from.address, from.port))
       tcp.maxConnections = this.maxTcpConnections
       tcp.on('connection', (socket) => this.onConnection(socket, local, connections))
-      this.listeners.set(address, { udp, tcp, port, connections })
+      this.listeners.set(address, { udp, tcp, port: udp.port, connections })
     } catch (e) {
       udp.close()
       tcp.close()
@@ -154,10 +139,8 @@ export class DnsService {
     if (!l) return
     this.listeners.delete(address)
     for (const c of l.connections) c.destroy()
-    await Promise.all([
-      new Promise<void>((resolve) => l.udp.close(() => resolve())),
-      new Promise<void>((resolve) => l.tcp.close(() => resolve())),
-    ])
+    l.udp.close()
+    await new Promise<void>((resolve) => l.tcp.close(() => resolve()))
   }
 
   /** Listens on exactly these addresses; returns the ones that could not be bound. */
@@ -184,25 +167,25 @@ export class DnsService {
 
   /**
    * The answer to one message that arrived on `local` (the gateway, as a number) from
-   * `source`; undefined when it gets none. Synchronous for everything but forwarding, so a
-   * flood of queries costs no promise each.
+   * `source` (an IPv4 address as a number); undefined when it gets none. Synchronous for
+   * everything but forwarding, so a flood of queries costs no promise each. `packet` may be
+   * reused once this returns (UDP batches share one buffer): what waits copies it.
    */
   handle(
     packet: Buffer,
     local: number,
-    source: string,
+    source: number,
     overTcp: boolean,
   ): Buffer | undefined | Promise<Buffer | undefined> {
-    const q = parseQuery(packet)
-    if (!q) return undefined
-    if (q.rcode !== RCODE.NOERROR) return bareResponse(q, q.rcode)
+    const parsed = parseQuery(packet)
+    if (!parsed) return undefined
+    if (parsed.rcode !== RCODE.NOERROR) return bareResponse(parsed, parsed.rcode)
     const table = this.index.tableForGateway(local)
-    const from = parseIpv4(source)
-    if (!table || from === undefined || !isInside(table, from))
-      return bareResponse(q, RCODE.REFUSED)
-    const limit = overTcp ? MAX_MESSAGE : udpLimit(q)
-    const decision = decide(q, table, this.index.synced, this.answerOptions)
-    if (decision !== 'forward') return encodeResponse(q, decision, limit)
+    if (!table || !isInside(table, source)) return bareResponse(parsed, RCODE.REFUSED)
+    const limit = overTcp ? MAX_MESSAGE : udpLimit(parsed)
+    const decision = decide(parsed, table, this.index.synced, this.answerOptions)
+    if (decision !== 'forward') return encodeResponse(parsed, decision, limit)
+    const q = { ...parsed, packet: Buffer.from(packet) }
     return this.forwarder.forward(q, overTcp).then((r) => {
       if (!r) return bareResponse(q, RCODE.SERVFAIL)
       return r.length <= limit ? r : truncated(q, r.readUInt16BE(2) & 0xf, false)
@@ -210,19 +193,20 @@ export class DnsService {
   }
 
   private onDatagram(
-    udp: UdpSocket,
+    udp: BatchUdpSocket,
     local: number,
     msg: Buffer,
-    address: string,
+    address: number,
     port: number,
   ): void {
-    const send = (r: Buffer | undefined) => {
-      if (r) udp.send(r, port, address)
-    }
     try {
       const r = this.handle(msg, local, address, false)
-      if (r instanceof Promise) r.then(send, (e: Error) => this.onError(e))
-      else send(r)
+      if (r instanceof Promise)
+        r.then(
+          (late) => late && udp.send(late, address, port),
+          (e: Error) => this.onError(e),
+        )
+      else if (r) udp.send(r, address, port)
     } catch (e) {
       // One bad packet must not stop the next: report and carry on.
       this.onError(e as Error)
@@ -232,7 +216,7 @@ export class DnsService {
   /** DNS over TCP: 2-byte length, message; pipelined, answered in any order (RFC 7766). */
   private onConnection(socket: TcpSocket, local: number, connections: Set<TcpSocket>): void {
     connections.add(socket)
-    const source = socket.remoteAddress ?? ''
+    const source = parseIpv4(socket.remoteAddress ?? '') ?? -1
     let pending: Buffer = Buffer.alloc(0)
     let inFlight = 0
     socket.setNoDelay(true)
