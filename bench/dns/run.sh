@@ -75,9 +75,11 @@ wait_quiet() { # other work skews everything: wait up to WAIT_QUIET s for both C
   done
 }
 
-# One dnsperf run against a server: prints "qps lost avg_ms p99_ms other_%", where other_% is
-# the larger share of either CPU that went to anything but that server and dnsperf. Fails the
-# bench unless every answer was NOERROR (a server answering REFUSED is fast and wrong).
+# One dnsperf run against a server: prints "qps lost avg_ms p99_ms other_% dnsperf_% us", where
+# other_% is the larger share of either CPU that went to anything but that server and dnsperf,
+# dnsperf_% is dnsperf's share of its CPU (near 100: it, not the server, was the limit) and us
+# is the server's CPU time per answer in µs (holds better than qps on a shared machine). Fails
+# the bench unless every answer was NOERROR (a server answering REFUSED is fast and wrong).
 perf() { # server name, extra args...
   local name="$1"; shift
   local before after server0 server1
@@ -90,14 +92,15 @@ perf() { # server name, extra args...
   grep -Eq 'Response codes: +NOERROR [0-9]+ \(100.00%\)$' "$WORK/out" || {
     echo "$name: not every answer was NOERROR:" >&2; cat "$WORK/out" >&2; exit 1
   }
-  local qps lost avg p99 other
+  local qps lost avg p99 other answers
+  answers=$(awk '/Queries completed/ {print $3}' "$WORK/out")
   qps=$(awk '/Queries per second/ {printf "%.0f", $4}' "$WORK/out")
   lost=$(awk '/Queries lost/ {print $3}' "$WORK/out")
   avg=$(awk '/Average Latency/ {printf "%.3f", $4*1000}' "$WORK/out")
   p99=$(awk '/^> NOERROR / {print $NF}' "$WORK/out" | sort -g | awk '{a[NR]=$1} END {if (NR) printf "%.3f", a[int(NR*0.99)]*1000; else print "-"}')
-  other=$(echo "$before $after $((server1 - server0)) $(cat "$WORK/loadgen")" | awk '{
+  other=$(echo "$before $after $((server1 - server0)) $(cat "$WORK/loadgen") $answers" | awk -v hz="$(getconf CLK_TCK)" '{
     s = 100 * ($5 - $1 - $9) / ($6 - $2); l = 100 * ($7 - $3 - $10) / ($8 - $4)
-    m = s > l ? s : l; printf "%d\n", m < 0 ? 0 : m }')
+    m = s > l ? s : l; printf "%d %d %.2f\n", m < 0 ? 0 : m, 100 * $10 / ($8 - $4), 1e6 * $9 / hz / $11 }')
   echo "$qps $lost $avg $p99 $other"
 }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -109,8 +112,8 @@ RESULTS="$REPO/bench/results/dns-$(date -u +%F-%H%M%S).md"
   echo
   echo "DURATION=$DURATION RUNS=$RUNS DYNOS=$DYNOS RATE=$RATE; servers on CPU $SERVER_CPU, dnsperf on CPU $LOADGEN_CPU; every answer NOERROR."
   echo
-  echo "| mode | server | qps (median of $RUNS) | qps per run | lost | avg ms | p99 ms | other load % per run |"
-  echo "|---|---|---|---|---|---|---|---|"
+  echo "| mode | server | qps (median of $RUNS) | qps per run | lost | avg ms | p99 ms | server CPU µs/answer | dnsperf CPU % | other load % per run |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
 } | tee "$RESULTS"
 for mode in throughput latency; do
   for name in "${SERVERS[@]}"; do perf "$name" -l 2 >/dev/null; done # warm-up
@@ -125,7 +128,7 @@ for mode in throughput latency; do
   for name in "${SERVERS[@]}"; do
     runs="$WORK/runs.$name"
     qps=$(awk '{print $1}' "$runs" | median)
-    echo "| $mode | $name | $qps | $(awk '{print $1}' "$runs" | paste -sd/) | $(awk '{print $2}' "$runs" | paste -sd/) | $(awk '{print $3}' "$runs" | median) | $(awk '{print $4}' "$runs" | median) | $(awk '{print $5}' "$runs" | paste -sd/) |" | tee -a "$RESULTS"
+    echo "| $mode | $name | $qps | $(awk '{print $1}' "$runs" | paste -sd/) | $(awk '{print $2}' "$runs" | paste -sd/) | $(awk '{print $3}' "$runs" | median) | $(awk '{print $4}' "$runs" | median) | $(awk '{print $7}' "$runs" | median) | $(awk '{print $6}' "$runs" | paste -sd/) | $(awk '{print $5}' "$runs" | paste -sd/) |" | tee -a "$RESULTS"
     echo "$mode $name $qps" >>"$WORK/summary"
   done
 done

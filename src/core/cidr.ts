@@ -48,8 +48,9 @@ export const overlaps = (a: Cidr, b: Cidr): boolean =>
 export const contains = (outer: Cidr, inner: Cidr): boolean =>
   inner.base >= outer.base && lastAddress(inner) <= lastAddress(outer)
 
+/** Same network bits (on every DNS query: no floating point, no allocation). */
 export const containsAddress = (c: Cidr, addr: number): boolean =>
-  addr >= c.base && addr <= lastAddress(c)
+  (addr & mask(c.prefix)) >>> 0 === c.base
 
 /** RFC 1918 blocks: Heroku requires a space CIDR inside one of these. */
 export const PRIVATE_BLOCKS: readonly Cidr[] = [

@@ -44,28 +44,30 @@ export function decide(q: Query, t: SpaceTable, synced: boolean, o: AnswerOption
   return 'forward'
 }
 
-function zoneAnswer(q: Query, t: SpaceTable, synced: boolean, o: AnswerOptions): Answer {
-  const soa: Record = {
-    owner: ZONE,
-    type: TYPE.SOA,
-    ttl: o.ttl,
-    data: {
-      soa: {
-        mname: `ns.${ZONE}`,
-        rname: `hostmaster.${ZONE}`,
-        serial: t.serial,
-        refresh: 3600,
-        retry: 600,
-        expire: 86400,
-        minimum: o.ttl,
-      },
+/** The zone's SOA: the authority of every negative answer (RFC 2308), and `SOA app.localspace`. */
+const zoneSoa = (t: SpaceTable, o: AnswerOptions): Record => ({
+  owner: ZONE,
+  type: TYPE.SOA,
+  ttl: o.ttl,
+  data: {
+    soa: {
+      mname: `ns.${ZONE}`,
+      rname: `hostmaster.${ZONE}`,
+      serial: t.serial,
+      refresh: 3600,
+      retry: 600,
+      expire: 86400,
+      minimum: o.ttl,
     },
-  }
+  },
+})
+
+function zoneAnswer(q: Query, t: SpaceTable, synced: boolean, o: AnswerOptions): Answer {
   const node = t.names.get(q.name)
   if (!node) {
     // After a restart, a name we have not heard of yet may well exist: say "try again".
     if (!synced) return { ...answer(RCODE.SERVFAIL), authoritative: false }
-    return answer(RCODE.NXDOMAIN, [], [soa])
+    return answer(RCODE.NXDOMAIN, [], [zoneSoa(t, o)])
   }
   const records: Record[] = []
   const any = q.type === TYPE.ANY
@@ -80,9 +82,12 @@ function zoneAnswer(q: Query, t: SpaceTable, synced: boolean, o: AnswerOptions):
       })
   if ((any || q.type === TYPE.TXT) && node.txt.length > 0)
     records.push({ owner: QNAME, type: TYPE.TXT, ttl: o.ttl, data: { txt: node.txt } })
-  if ((any || q.type === TYPE.SOA) && q.name === ZONE) records.push({ ...soa, owner: QNAME })
+  if ((any || q.type === TYPE.SOA) && q.name === ZONE)
+    records.push({ ...zoneSoa(t, o), owner: QNAME })
   // NODATA: the name exists, not with this type; the SOA tells how long to remember that.
-  return records.length > 0 ? answer(RCODE.NOERROR, records) : answer(RCODE.NOERROR, [], [soa])
+  return records.length > 0
+    ? answer(RCODE.NOERROR, records)
+    : answer(RCODE.NOERROR, [], [zoneSoa(t, o)])
 }
 
 function addressRecords(node: NameNode, o: AnswerOptions, out: Record[]): void {

@@ -215,8 +215,10 @@ export class DnsService {
 
   /** DNS over TCP: 2-byte length, message; pipelined, answered in any order (RFC 7766). */
   private onConnection(socket: TcpSocket, local: number, connections: Set<TcpSocket>): void {
+    // An IPv4 listener's peers are IPv4; anything else could not be inside a space anyway.
+    const source = parseIpv4(socket.remoteAddress ?? '')
+    if (source === undefined) return void socket.destroy()
     connections.add(socket)
-    const source = parseIpv4(socket.remoteAddress ?? '') ?? -1
     let pending: Buffer = Buffer.alloc(0)
     let inFlight = 0
     socket.setNoDelay(true)

@@ -109,6 +109,16 @@ describe('parseQuery', () => {
     assert.equal(mustParse(buf).name, 'x\\.app.localspace')
   })
 
+  test('lowercases ASCII only; bytes outside it become \\DDD (RFC 4343)', () => {
+    const header = [0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]
+    const name = [4, 0x41, 0xc0, 0x20, 0x62, 3, ...Buffer.from('WEB'), 0]
+    const buf = Buffer.from([...header, ...name, 0, 1, 0, 1])
+    assert.equal(mustParse(buf).name, 'a\\192\\032b.web')
+    // The fast path (every label plain) gives the same key as dns-packet's name, lowercased.
+    const plain = mustParse(encodeQuery('1.WEB.MyApp.App.LocalSpace', 'A'))
+    assert.equal(plain.name, '1.web.myapp.app.localspace')
+  })
+
   test('drops what gets no answer: short packets and responses', () => {
     assert.equal(parseQuery(Buffer.alloc(11)), undefined)
     const response = encodeQuery('a.test')

@@ -74,12 +74,19 @@ const FLAG_RD = 0x0100
 const FLAG_RA = 0x0080
 const FLAG_CD = 0x0010
 const OPCODE_MASK = 0x7800
-const PLAIN_LABEL = /^[\x21-\x2d\x2f-\x5b\x5d-\x7e]*$/
+
+/**
+ * Per byte value: its lowercase (ASCII only, RFC 4343), or 0 when a label holding it cannot be
+ * written as it is in a name key (space, controls, '.', '\\', non-ASCII: see labelKey).
+ */
+const PLAIN_LOWER = new Uint8Array(256)
+for (let c = 0x21; c <= 0x7e; c++)
+  if (c !== 0x2e && c !== 0x5c) PLAIN_LOWER[c] = c >= 0x41 && c <= 0x5a ? c + 32 : c
+/** Where the question name's key is put together: a name is at most 255 bytes on the wire. */
+const nameScratch = Buffer.alloc(256)
 
 /** A label as a lookup key: ASCII lowercased only (RFC 4343), '.' and '\' escaped, others \DDD. */
 function labelKey(buf: Buffer, start: number, length: number): string {
-  const text = buf.toString('latin1', start, start + length)
-  if (PLAIN_LABEL.test(text)) return text.toLowerCase()
   let key = ''
   for (let i = start; i < start + length; i++) {
     const c = buf[i]!
@@ -126,26 +133,34 @@ export function parseQuery(buf: Buffer): Query | undefined {
   }
   if (q.opcode !== 0) return { ...q, rcode: RCODE.NOTIMP }
   if (buf.readUInt16BE(4) !== 1) return { ...q, rcode: RCODE.FORMERR }
-  const formerr = (): Query => ({ ...q, questionEnd: 12, edns: undefined, rcode: RCODE.FORMERR })
 
-  // The question name: plain labels only (nothing precedes it that a pointer could name).
+  // The question name: plain labels only (nothing precedes it that a pointer could name). Its
+  // key is written lowercase into nameScratch, '.' between labels, and read out in one go.
   let off = 12
   let wireLength = 1
-  const keys: string[] = []
+  let keyLength = 0
+  let plain = true
   for (;;) {
-    if (off >= buf.length) return formerr()
+    if (off >= buf.length) return formerr(q)
     const len = buf[off]!
     if (len === 0) break
-    if (len & 0xc0 || off + 1 + len > buf.length) return formerr()
+    if (len & 0xc0 || off + 1 + len > buf.length) return formerr(q)
     wireLength += len + 1
-    if (wireLength > 255) return formerr()
+    if (wireLength > 255) return formerr(q)
     q.labelOffsets.push(off)
-    keys.push(labelKey(buf, off + 1, len))
+    if (keyLength > 0) nameScratch[keyLength++] = 0x2e
+    for (let i = off + 1; i <= off + len; i++) {
+      const lower = PLAIN_LOWER[buf[i]!]!
+      if (lower === 0) plain = false
+      nameScratch[keyLength++] = lower
+    }
     off += len + 1
   }
   off += 1
-  if (off + 4 > buf.length) return formerr()
-  q.name = keys.join('.')
+  if (off + 4 > buf.length) return formerr(q)
+  q.name = plain
+    ? nameScratch.toString('latin1', 0, keyLength)
+    : q.labelOffsets.map((o) => labelKey(buf, o + 1, buf[o]!)).join('.')
   q.type = buf.readUInt16BE(off)
   q.klass = buf.readUInt16BE(off + 2)
   q.questionEnd = off + 4
@@ -155,28 +170,28 @@ export function parseQuery(buf: Buffer): Query | undefined {
   const others = buf.readUInt16BE(6) + buf.readUInt16BE(8)
   for (let i = 0; i < others; i++) {
     off = skipName(buf, off)
-    if (off < 0 || off + 10 > buf.length) return formerr()
+    if (off < 0 || off + 10 > buf.length) return formerr(q)
     off += 10 + buf.readUInt16BE(off + 8)
-    if (off > buf.length) return formerr()
+    if (off > buf.length) return formerr(q)
   }
   // The additional section: find the OPT record; others (e.g. a cookie-less TSIG) are skipped.
   const additional = buf.readUInt16BE(10)
   for (let i = 0; i < additional; i++) {
     const start = off
     off = skipName(buf, off)
-    if (off < 0 || off + 10 > buf.length) return formerr()
+    if (off < 0 || off + 10 > buf.length) return formerr(q)
     const type = buf.readUInt16BE(off)
     const rdLength = buf.readUInt16BE(off + 8)
     const rdStart = off + 10
     off = rdStart + rdLength
-    if (off > buf.length) return formerr()
+    if (off > buf.length) return formerr(q)
     if (type !== TYPE.OPT) continue
     // One OPT at most, owned by the root (RFC 6891 §6.1.1); its options must tile its data.
-    if (q.edns || buf[start] !== 0) return formerr()
+    if (q.edns || buf[start] !== 0) return formerr(q)
     for (let o = rdStart; o < off;) {
-      if (o + 4 > off) return formerr()
+      if (o + 4 > off) return formerr(q)
       o += 4 + buf.readUInt16BE(o + 2)
-      if (o > off) return formerr()
+      if (o > off) return formerr(q)
     }
     q.edns = {
       udpSize: buf.readUInt16BE(start + 3),
@@ -187,6 +202,14 @@ export function parseQuery(buf: Buffer): Query | undefined {
   if (q.edns && q.edns.version > 0) q.rcode = RCODE.BADVERS
   return q
 }
+
+/** A malformed query: FORMERR, with no question echoed (it may be what is broken). */
+const formerr = (q: Query): Query => ({
+  ...q,
+  questionEnd: 12,
+  edns: undefined,
+  rcode: RCODE.FORMERR,
+})
 
 /** The largest UDP answer this client takes (RFC 6891 §6.2.5: below 512 counts as 512). */
 export const udpLimit = (q: Query): number =>
@@ -223,11 +246,18 @@ export interface Answer {
   authority: readonly Record[]
 }
 
-/** A growable output buffer. Starts at 512 bytes, which every common answer fits. */
+/**
+ * A growable output buffer for the response to `q`. Starts at 512 bytes, which every common
+ * answer fits. Names are compressed against the question's (computed on the first name).
+ */
 class Writer {
   buf: Buffer
   pos = 0
-  constructor(size: number) {
+  private suffixes: Map<string, number> | undefined
+  constructor(
+    size: number,
+    private readonly q: Query,
+  ) {
     this.buf = Buffer.allocUnsafe(size)
   }
   ensure(n: number): void {
@@ -256,7 +286,8 @@ class Writer {
     this.pos += end - start
   }
   /** A name's labels, ending in a pointer to the longest suffix the question already holds. */
-  name(name: string, suffixes: ReadonlyMap<string, number>): void {
+  name(name: string): void {
+    const suffixes = (this.suffixes ??= questionSuffixes(this.q))
     let rest = name
     for (;;) {
       if (rest === '') return this.u8(0)
@@ -282,7 +313,17 @@ function questionSuffixes(q: Query): Map<string, number> {
   return map
 }
 
-function writeHeader(w: Writer, q: Query, a: Answer, tc: boolean, counts: number[]): void {
+/** The header; the counts are of the question, answer, authority and additional sections. */
+function writeHeader(
+  w: Writer,
+  q: Query,
+  a: Answer,
+  tc: boolean,
+  qd: number,
+  an: number,
+  ns: number,
+  ar: number,
+): void {
   const flags =
     FLAG_QR |
     (q.flags & (OPCODE_MASK | FLAG_RD | FLAG_CD)) |
@@ -292,12 +333,15 @@ function writeHeader(w: Writer, q: Query, a: Answer, tc: boolean, counts: number
     (a.rcode & 0xf)
   w.u16(q.id)
   w.u16(flags)
-  for (const c of counts) w.u16(c)
+  w.u16(qd)
+  w.u16(an)
+  w.u16(ns)
+  w.u16(ar)
 }
 
-function writeRecord(w: Writer, r: Record, suffixes: () => Map<string, number>): void {
+function writeRecord(w: Writer, r: Record): void {
   if (typeof r.owner === 'number') w.u16(0xc000 | r.owner)
-  else w.name(r.owner, suffixes())
+  else w.name(r.owner)
   w.u16(r.type)
   w.u16(CLASS_IN)
   w.u32(r.ttl)
@@ -309,7 +353,7 @@ function writeRecord(w: Writer, r: Record, suffixes: () => Map<string, number>):
     w.u16(d.srv.priority)
     w.u16(d.srv.weight)
     w.u16(d.srv.port)
-    w.name(d.srv.target, suffixes())
+    w.name(d.srv.target)
   } else if ('txt' in d) {
     for (const s of d.txt) {
       const bytes = Buffer.from(s, 'utf8').subarray(0, 255)
@@ -317,8 +361,8 @@ function writeRecord(w: Writer, r: Record, suffixes: () => Map<string, number>):
       w.copy(bytes, 0, bytes.length)
     }
   } else {
-    w.name(d.soa.mname, suffixes())
-    w.name(d.soa.rname, suffixes())
+    w.name(d.soa.mname)
+    w.name(d.soa.rname)
     for (const v of [d.soa.serial, d.soa.refresh, d.soa.retry, d.soa.expire, d.soa.minimum])
       w.u32(v)
   }
@@ -340,17 +384,15 @@ function writeOpt(w: Writer, q: Query, rcode: number): void {
  * records are left out and TC is set, so the client asks again over TCP (RFC 7766 §5).
  */
 export function encodeResponse(q: Query, a: Answer, limit: number = MAX_MESSAGE): Buffer {
-  let cached: Map<string, number> | undefined
-  const suffixes = () => (cached ??= questionSuffixes(q))
   const questions = q.questionEnd > 12 ? 1 : 0
   // FORMERR may come from a broken OPT record itself; echo none then (RFC 6891 §7).
   const withOpt = q.edns !== undefined && a.rcode !== RCODE.FORMERR
-  const w = new Writer(512)
-  writeHeader(w, q, a, false, [questions, a.answers.length, a.authority.length, withOpt ? 1 : 0])
+  const w = new Writer(512, q)
+  writeHeader(w, q, a, false, questions, a.answers.length, a.authority.length, withOpt ? 1 : 0)
   // The question is echoed byte for byte: the client's case comes back as sent.
   w.copy(q.packet, 12, q.questionEnd)
-  for (const r of a.answers) writeRecord(w, r, suffixes)
-  for (const r of a.authority) writeRecord(w, r, suffixes)
+  for (const r of a.answers) writeRecord(w, r)
+  for (const r of a.authority) writeRecord(w, r)
   if (withOpt) writeOpt(w, q, a.rcode)
   if (w.pos <= limit) return w.buf.subarray(0, w.pos)
   return truncated(q, a.rcode, a.authoritative)
@@ -359,9 +401,9 @@ export function encodeResponse(q: Query, a: Answer, limit: number = MAX_MESSAGE)
 /** Header, question and OPT only, with TC set: "ask me again over TCP". */
 export function truncated(q: Query, rcode: number, authoritative: boolean): Buffer {
   const withOpt = q.edns !== undefined
-  const w = new Writer(512)
+  const w = new Writer(512, q)
   const a: Answer = { rcode, authoritative, answers: [], authority: [] }
-  writeHeader(w, q, a, true, [q.questionEnd > 12 ? 1 : 0, 0, 0, withOpt ? 1 : 0])
+  writeHeader(w, q, a, true, q.questionEnd > 12 ? 1 : 0, 0, 0, withOpt ? 1 : 0)
   w.copy(q.packet, 12, q.questionEnd)
   if (withOpt) writeOpt(w, q, rcode)
   return w.buf.subarray(0, w.pos)
