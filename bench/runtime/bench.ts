@@ -25,6 +25,7 @@ import {
   readlinkSync,
   writeFileSync,
 } from 'node:fs'
+import { cpus } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
@@ -32,6 +33,9 @@ import { LinuxSpaceHost } from '../../src/agent/linux-space-host.js'
 import { NetworkAgent } from '../../src/agent/network-agent.js'
 import { RuntimeAgent, type RuntimeAgentOptions } from '../../src/agent/runtime-agent.js'
 import { createAccount } from '../../src/api/routes/account.routes.js'
+import { spaceAddresses } from '../../src/core/address-plan.js'
+import { DnsFeed } from '../../src/daemon/dns-feed.js'
+import { DnsService, MemoryDnsRecords } from '../../src/dns/index.js'
 import { EventBus } from '../../src/core/events.js'
 import { newId, nowIso } from '../../src/core/ids.js'
 import type { Attachment } from '../../src/core/types.js'
@@ -48,6 +52,7 @@ import {
   type DynoSpec,
 } from '../../src/runtime/index.js'
 import { Store } from '../../src/store/store.js'
+import { NamePoller } from './name-poller.js'
 
 const { values } = parseArgs({
   options: {
@@ -59,6 +64,7 @@ const { values } = parseArgs({
     'mem-bare': { type: 'string', default: '10' },
     'quiet-busy': { type: 'string', default: '15' },
     cpu: { type: 'string', default: '0' },
+    'dns-reps': { type: 'string', default: '50' },
   },
 })
 if (!values.work || process.env.LOCALSPACE_SANDBOX !== '1') {
@@ -73,6 +79,9 @@ const SCALE_RUNS = Number(values['scale-runs'])
 const MEM_BARE = Number(values['mem-bare'])
 const QUIET_BUSY = Number(values['quiet-busy'])
 const CPU = values.cpu ?? '0'
+const DNS_REPS = Number(values['dns-reps'])
+/** The DNS poller is the load generator: it runs on the other CPU (bench/README.md). */
+const POLLER_CPU = String((Number(CPU) + 1) % cpus().length) // (this process is pinned)
 
 const APP_UID = 64_123
 const DYNO_PORT = 5000
@@ -256,6 +265,20 @@ const options: RuntimeAgentOptions = {
   log,
 }
 const runtime = new RuntimeAgent(store, events, options)
+// Service discovery as the daemon assembles it (src/daemon/daemon.ts): the runtime's events →
+// DnsFeed → MemoryDnsRecords → DnsService on the space's gateway.
+const dnsRecords = new MemoryDnsRecords()
+const dns = await DnsService.start({ records: dnsRecords, upstreams: [] })
+const dnsFeed = new DnsFeed({
+  store,
+  events,
+  records: dnsRecords,
+  dns,
+  dynos: () => runtime.allDynos(),
+  port: DYNO_PORT,
+  domain: 'bench.internal',
+  log,
+})
 
 // --- the store as the API leaves it ------------------------------------------------------------
 
@@ -550,6 +573,15 @@ const S = {
 const startCall = new Series('`DynoProcess.start()` until it returns (sandbox level)')
 const sandboxStop = new Series('sandbox level: `stop()` + `cleanup()`')
 const runtimeDown = new Series('runtime level: formation web 1→0 until the dyno is gone')
+/** (e) A dyno's name, asked over and over from the client namespace (dns-poller.ts). */
+const D = {
+  upEvent: new Series("dyno reported `up` (the runtime's event) → its name resolves"),
+  listening: new Series('the app listens (its own stamp) → its name resolves'),
+  stop: new Series('formation web 1→0 (scale-down written) → its name is gone (NXDOMAIN)'),
+  crash: new Series('the dyno crashes (`kill -9` of its processes) → its name is gone'),
+}
+let poller: NamePoller
+const dynoName = '1.web.bench-app.app.localspace'
 
 let sbxSeq = 0
 let sandboxAttachment: Attachment
@@ -613,11 +645,13 @@ async function repRuntime(keep: boolean, other: () => number): Promise<void> {
   await spaceHost.warmed() // every rep starts with the warm pool full, as a quiet daemon has it
   await runtime.idle()
   await network.idle()
+  await poller.when((a) => a === 'NXDOMAIN', `${dynoName} unknown before the start`)
   const t0 = nowMs()
   scale(1)
   const tUp = await whenDynos('web.1 up', () => webDynos().some((d) => d.state === 'up'))
   const dyno = webDynos()[0]!
   const trace = traceOf(dyno.id)
+  const tName = await poller.when((a) => a === `A ${dyno.privateIp}`, `${dynoName} resolving`)
   const st = trace.process ? await stamps(trace.process.paths.stdout, t0, tUp) : undefined
   await checkAnswer(
     `http://${dyno.privateIp}:${DYNO_PORT}/`,
@@ -627,10 +661,14 @@ async function repRuntime(keep: boolean, other: () => number): Promise<void> {
   )
   const t1 = nowMs()
   scale(0)
+  const tNameGone = await poller.when((a) => a === 'NXDOMAIN', `${dynoName} gone after the stop`)
   const tGone = await whenDynos('web gone', () => runtime.allDynos().length === 0)
   traces.delete(dyno.id)
   if (keep) {
     const o = other()
+    D.upEvent.samples.push({ ms: tName - tUp, other: o })
+    if (st) D.listening.samples.push({ ms: tName - (tUp - st.detect), other: o })
+    D.stop.samples.push({ ms: tNameGone - t1, other: o })
     S.runtime.samples.push({
       ms: tUp - t0,
       stamps: st,
@@ -658,6 +696,36 @@ async function starts(): Promise<void> {
           `${fmt(median(S.sandbox.values()))}, runtime ${fmt(median(S.runtime.values()))}`,
       )
     }
+  }
+}
+
+/** (e) Crashes: a dyno up and resolving is killed (SIGKILL to its cgroup); until its name goes. */
+async function dnsCrashes(): Promise<void> {
+  for (let i = 0; i < WARMUP + DNS_REPS; i++) {
+    const before = cpuSnapshot()
+    await poller.when((a) => a === 'NXDOMAIN', `${dynoName} unknown before the start`)
+    scale(1)
+    await whenDynos('web.1 up', () => webDynos().some((d) => d.state === 'up'))
+    const dyno = webDynos()[0]!
+    await poller.when((a) => a === `A ${dyno.privateIp}`, `${dynoName} resolving`)
+    const cgroup = traceOf(dyno.id).process?.meta.cgroup
+    if (!cgroup) throw new Error('no process recorded for the dyno')
+    const pids = await members(cgroup)
+    const tKill = nowMs()
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {
+        // already gone: its parent died first
+      }
+    }
+    const tNameGone = await poller.when((a) => a === 'NXDOMAIN', `${dynoName} gone after a crash`)
+    // Heroku restarts a crashed dyno at once the first time: let it come back, then stop it.
+    scale(0)
+    await whenDynos('web gone', () => runtime.allDynos().length === 0)
+    traces.delete(dyno.id)
+    if (i >= WARMUP)
+      D.crash.samples.push({ ms: tNameGone - tKill, other: cpuUse(before, cpuSnapshot()).other })
   }
 }
 
@@ -1150,6 +1218,32 @@ function stampRows(): string[] {
   return rows
 }
 
+/** (e) The issue-5 target: a dyno's name within 100 ms of it starting, stopping, crashing. */
+function dnsReport(): string[] {
+  const rows = Object.values(D).map(
+    (s) =>
+      `| ${s.name} | ${s.samples.length} | ${fmt(median(s.values()))} | ${fmt(pct(s.values(), 99))} | ${fmt(Math.max(...s.values()))} |`,
+  )
+  const worst = Math.max(...Object.values(D).map((s) => pct(s.values(), 99)))
+  return [
+    '## DNS: a dyno’s name after it starts, stops or crashes',
+    '',
+    `The daemon’s own path: the runtime’s events → \`DnsFeed\` → \`DnsService\` on the space ` +
+      `gateway. \`dns-poller.ts\` in the client namespace (on the bridge, as a dyno) asks for ` +
+      `\`${dynoName}\` A over and over (one query in flight, 1 ms between answers; pinned to CPU ` +
+      `${POLLER_CPU}); a change counts at the first answer that shows it. Starts and stops are ` +
+      `the runtime rounds above; crashes are ${DNS_REPS} more (after ${WARMUP} warm-up): a dyno up ` +
+      `and resolving, every process in its cgroup sent SIGKILL.`,
+    '',
+    '| from → to | n | p50 | p99 | max |',
+    '|---|---|---|---|---|',
+    ...rows,
+    '',
+    `Target: ≤ 100 ms (p99) — ${fmt(worst)} at worst: ${yes(worst <= 100)}.`,
+    '',
+  ]
+}
+
 async function report(whole: CpuUse): Promise<string> {
   const cpuModel =
     /model name\s*: (.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown'
@@ -1212,6 +1306,7 @@ async function report(whole: CpuUse): Promise<string> {
     '',
     ...stampRows(),
     '',
+    ...dnsReport(),
     `## Scale 0 → ${SCALE} → 0`,
     '',
     `\`RuntimeAgent\`: formation web=${SCALE} until all ${SCALE} are \`up\`, then web=0 until all ` +
@@ -1312,6 +1407,11 @@ async function main(): Promise<number> {
     sandboxAttachment = await network.attach(spaceId, 'dyno', 'bench-sandbox-level')
     const client = await network.attach(spaceId, 'dyno', 'bench-client')
     clientNetns = netnsName(client.id)
+    await dnsFeed.start()
+    const space = store.spaces.find(spaceId)!
+    const gateway = spaceAddresses(space.cidr, space.dataCidr).gateway
+    if (!dns.listenAddresses.includes(gateway)) throw new Error(`DNS not listening on ${gateway}`)
+    poller = new NamePoller(clientNetns, POLLER_CPU, gateway, dynoName)
     await spaceHost.warmed()
   })
   let failed: unknown
@@ -1320,6 +1420,7 @@ async function main(): Promise<number> {
       `1. start to up: bare, sandbox, runtime, interleaved (${WARMUP} + ${REPS} rounds)`,
       starts,
     )
+    await section(`4. DNS: crashes until the name is gone (${WARMUP} + ${DNS_REPS})`, dnsCrashes)
     await section(
       `2+3. scale 0 → ${SCALE} → 0 (runtime and bare, ${SCALE_RUNS} runs each), memory`,
       scaleTest,
@@ -1335,6 +1436,9 @@ async function main(): Promise<number> {
       (e: unknown) => findings.push(String(e)),
     )
     await runtime.stop()
+    poller?.stop()
+    dnsFeed.stop()
+    await dns.close()
     await network.detach(sandboxAttachment.id).catch(() => undefined)
     const client = store.network.attachments().find((a) => a.owner === 'bench-client')
     if (client) await network.detach(client.id)

@@ -2,7 +2,8 @@
 # bench/runtime — the runtime targets, side by side with the same command started bare
 # in one run (see bench/runtime/README.md): start-to-up of a trivial Node.js web dyno (bare,
 # sandbox alone, full runtime path; 50 each, interleaved), scaling a web type 0 → 50 → 0, and
-# the memory the platform adds per dyno, with a leak check at the end.
+# the memory the platform adds per dyno, a dyno's DNS name after it starts, stops or crashes,
+# with a leak check at the end.
 #
 #   sudo bench/runtime/run.sh
 #
@@ -10,7 +11,8 @@
 # bridges, namespaces and nftables tables it makes die with it. Dyno cgroups are the host's
 # (cgroup v1 is not namespaced); the benchmark removes its own and checks that none is left.
 #
-# Knobs (environment): REPS=50 WARMUP=3 SCALE=50 SCALE_RUNS=2 MEM_BARE=10 CPU=0 KEEP=1 (keep the
+# Knobs (environment): REPS=50 WARMUP=3 SCALE=50 SCALE_RUNS=2 MEM_BARE=10 DNS_REPS=50 (crashes
+#   until the dyno's name is gone) CPU=0 KEEP=1 (keep the
 #   work dir) QUIET_BUSY=15 (a round or section where other work took this % of a CPU is
 #   flagged noisy) WAIT_QUIET=0 (wait up to this many seconds for every CPU to be under
 #   QUIET_BUSY % busy before measuring; a shared machine, the report shows other load either way).
@@ -26,6 +28,7 @@ WARMUP=${WARMUP:-3}
 SCALE=${SCALE:-50}
 SCALE_RUNS=${SCALE_RUNS:-2}
 MEM_BARE=${MEM_BARE:-10}
+DNS_REPS=${DNS_REPS:-50}
 CPU=${CPU:-0}
 KEEP=${KEEP:-0}
 WAIT_QUIET=${WAIT_QUIET:-0}
@@ -89,7 +92,7 @@ set +e
 CLK_TCK=$(getconf CLK_TCK) BENCH_COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown) \
   taskset -c "$CPU" node --expose-gc --import tsx bench/runtime/bench.ts --work "$WORK" \
   --reps "$REPS" --warmup "$WARMUP" --scale "$SCALE" --scale-runs "$SCALE_RUNS" \
-  --mem-bare "$MEM_BARE" --quiet-busy "$QUIET_BUSY" --cpu "$CPU" >"$WORK/report.md" &
+  --mem-bare "$MEM_BARE" --dns-reps "$DNS_REPS" --quiet-busy "$QUIET_BUSY" --cpu "$CPU" >"$WORK/report.md" &
 bench_pid=$!
 wait "$bench_pid"
 rc=$?

@@ -259,14 +259,13 @@ export class Dyno {
     if (this.process !== process) return
     await Promise.all(this.tails.map((t) => t.close()))
     for (const line of exitLines(exit)) this.log(line)
+    const stopped = this.stopping || exit.stopRequested
+    // The state before the cleanup (cgroup, mounts: tens of ms): its DNS names and routes go as
+    // soon as the process is gone (issue 5: within 100 ms of a crash or stop).
+    this.setState(stopped ? 'down' : 'crashed')
     await process.cleanup().catch((e: unknown) => this.log(`cleanup: ${errorText(e)}`))
     this.process = undefined
-    if (this.stopping || exit.stopRequested) {
-      this.setState('down')
-      return
-    }
-    this.setState('crashed')
-    this.scheduleRestart()
+    if (!stopped) this.scheduleRestart()
   }
 
   /** Heroku restarts a crashed dyno at once the first time, then backs off. */
