@@ -127,6 +127,7 @@ for mode in throughput latency; do
   done
   for name in "${SERVERS[@]}"; do
     runs="$WORK/runs.$name"
+    cp "$runs" "$WORK/$mode.$name"
     qps=$(awk '{print $1}' "$runs" | median)
     echo "| $mode | $name | $qps | $(awk '{print $1}' "$runs" | paste -sd/) | $(awk '{print $2}' "$runs" | paste -sd/) | $(awk '{print $3}' "$runs" | median) | $(awk '{print $4}' "$runs" | median) | $(awk '{print $7}' "$runs" | median) | $(awk '{print $6}' "$runs" | paste -sd/) | $(awk '{print $5}' "$runs" | paste -sd/) |" | tee -a "$RESULTS"
     echo "$mode $name $qps" >>"$WORK/summary"
@@ -135,7 +136,10 @@ done
 {
   echo
   awk '{q[$1" "$2]=$3} END {
-    printf "throughput ratio localspace/dnsmasq: %.2f×; Node dgram floor/dnsmasq: %.2f×\n",
+    printf "throughput ratio localspace/dnsmasq: %.2f×; Node dgram floor/dnsmasq: %.2f× (medians)\n",
       q["throughput localspace"]/q["throughput dnsmasq"], q["throughput node-floor"]/q["throughput dnsmasq"] }' "$WORK/summary"
+  # Run r of each server ran back to back, under much the same other load: their ratio, run by run.
+  echo "localspace/dnsmasq run by run (throughput): $(paste -d' ' "$WORK/throughput.localspace" "$WORK/throughput.dnsmasq" |
+    awk '{printf "%s%.2f×", (NR > 1 ? " / " : ""), $1 / $8}')"
 } | tee -a "$RESULTS"
 echo "(written to ${RESULTS#"$REPO/"})"
