@@ -65,7 +65,7 @@ cpus_busy() { # the busier of the two CPUs over the next second, in %
   local a b
   a=$(cpu_ticks); sleep 1; b=$(cpu_ticks)
   echo "$a $b" | awk '{ s = 100 * ($5 - $1) / ($6 - $2); l = 100 * ($7 - $3) / ($8 - $4)
-    printf "%d\n", s > l ? s : l }'
+    printf "%d\n", (s > l ? s : l) }'
 }
 wait_quiet() { # other work skews everything: wait up to WAIT_QUIET s for both CPUs to calm down
   ((WAIT_QUIET > 0)) || return 0
