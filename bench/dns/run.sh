@@ -9,13 +9,14 @@
 #
 #   sudo bench/dns/run.sh           knobs: DURATION=10 RUNS=3 DYNOS=50 RATE=10000
 #                                   WAIT_QUIET=0 QUIET_BUSY=15 (see bench/README.md)
+#                                   MODES="throughput latency" (either alone, or both)
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 if [ "${LOCALSPACE_SANDBOX:-}" != 1 ]; then exec "$REPO/scripts/sandbox" "$0" "$@"; fi
 DURATION="${DURATION:-10}" RUNS="${RUNS:-3}" DYNOS="${DYNOS:-50}" RATE="${RATE:-10000}"
 SERVER_CPU="${SERVER_CPU:-0}" LOADGEN_CPU="${LOADGEN_CPU:-1}"
-WAIT_QUIET="${WAIT_QUIET:-0}" QUIET_BUSY="${QUIET_BUSY:-15}"
+WAIT_QUIET="${WAIT_QUIET:-0}" QUIET_BUSY="${QUIET_BUSY:-15}" MODES="${MODES:-throughput latency}"
 for cmd in dnsperf dnsmasq taskset; do
   command -v "$cmd" >/dev/null || { echo "missing $cmd (scripts/system-packages.txt)" >&2; exit 1; }
 done
@@ -112,10 +113,10 @@ RESULTS="$REPO/bench/results/dns-$(date -u +%F-%H%M%S).md"
   echo
   echo "DURATION=$DURATION RUNS=$RUNS DYNOS=$DYNOS RATE=$RATE; servers on CPU $SERVER_CPU, dnsperf on CPU $LOADGEN_CPU; every answer NOERROR."
   echo
-  echo "| mode | server | qps (median of $RUNS) | qps per run | lost | avg ms | p99 ms | server CPU µs/answer | dnsperf CPU % | other load % per run |"
+  echo "| mode | server | qps (median of $RUNS) | qps per run | lost | avg ms | p99 ms (per run) | server CPU µs/answer | dnsperf CPU % | other load % per run |"
   echo "|---|---|---|---|---|---|---|---|---|---|"
 } | tee "$RESULTS"
-for mode in throughput latency; do
+for mode in $MODES; do
   for name in "${SERVERS[@]}"; do perf "$name" -l 2 >/dev/null; done # warm-up
   for name in "${SERVERS[@]}"; do : >"$WORK/runs.$name"; done
   for r in $(seq 1 "$RUNS"); do
@@ -129,11 +130,11 @@ for mode in throughput latency; do
     runs="$WORK/runs.$name"
     cp "$runs" "$WORK/$mode.$name"
     qps=$(awk '{print $1}' "$runs" | median)
-    echo "| $mode | $name | $qps | $(awk '{print $1}' "$runs" | paste -sd/) | $(awk '{print $2}' "$runs" | paste -sd/) | $(awk '{print $3}' "$runs" | median) | $(awk '{print $4}' "$runs" | median) | $(awk '{print $7}' "$runs" | median) | $(awk '{print $6}' "$runs" | paste -sd/) | $(awk '{print $5}' "$runs" | paste -sd/) |" | tee -a "$RESULTS"
+    echo "| $mode | $name | $qps | $(awk '{print $1}' "$runs" | paste -sd/) | $(awk '{print $2}' "$runs" | paste -sd/) | $(awk '{print $3}' "$runs" | median) | $(awk '{print $4}' "$runs" | median) ($(awk '{print $4}' "$runs" | paste -sd/)) | $(awk '{print $7}' "$runs" | median) | $(awk '{print $6}' "$runs" | paste -sd/) | $(awk '{print $5}' "$runs" | paste -sd/) |" | tee -a "$RESULTS"
     echo "$mode $name $qps" >>"$WORK/summary"
   done
 done
-{
+[[ " $MODES " == *" throughput "* ]] && {
   echo
   awk '{q[$1" "$2]=$3} END {
     printf "throughput ratio localspace/dnsmasq: %.2f×; Node dgram floor/dnsmasq: %.2f× (medians)\n",
