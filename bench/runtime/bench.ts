@@ -146,8 +146,9 @@ function cpuSnapshot(): CpuSnapshot {
     total[Number(m[1])] = sum(f.slice(0, 8))
   }
   // This process (and every process it reaped: bare apps, dyno wrappers and through them the
-  // whole dyno) plus the exec runner (the daemon's other process).
-  return { at: nowMs(), busy, total, ours: procTicks('self') + procTicks(runnerPid) }
+  // whole dyno) plus the exec runner (the daemon's other process) and the DNS poller.
+  const pollerTicks = poller?.pid ? procTicks(poller.pid) : 0
+  return { at: nowMs(), busy, total, ours: procTicks('self') + procTicks(runnerPid) + pollerTicks }
 }
 
 interface CpuUse {
@@ -580,7 +581,7 @@ const D = {
   stop: new Series('formation web 1→0 (scale-down written) → its name is gone (NXDOMAIN)'),
   crash: new Series('the dyno crashes (`kill -9` of its processes) → its name is gone'),
 }
-let poller: NamePoller
+let poller: NamePoller | undefined
 const dynoName = '1.web.bench-app.app.localspace'
 
 let sbxSeq = 0
@@ -645,13 +646,13 @@ async function repRuntime(keep: boolean, other: () => number): Promise<void> {
   await spaceHost.warmed() // every rep starts with the warm pool full, as a quiet daemon has it
   await runtime.idle()
   await network.idle()
-  await poller.when((a) => a === 'NXDOMAIN', `${dynoName} unknown before the start`)
+  await poller!.when((a) => a === 'NXDOMAIN', `${dynoName} unknown before the start`)
   const t0 = nowMs()
   scale(1)
   const tUp = await whenDynos('web.1 up', () => webDynos().some((d) => d.state === 'up'))
   const dyno = webDynos()[0]!
   const trace = traceOf(dyno.id)
-  const tName = await poller.when((a) => a === `A ${dyno.privateIp}`, `${dynoName} resolving`)
+  const tName = await poller!.when((a) => a === `A ${dyno.privateIp}`, `${dynoName} resolving`)
   const st = trace.process ? await stamps(trace.process.paths.stdout, t0, tUp) : undefined
   await checkAnswer(
     `http://${dyno.privateIp}:${DYNO_PORT}/`,
@@ -661,7 +662,7 @@ async function repRuntime(keep: boolean, other: () => number): Promise<void> {
   )
   const t1 = nowMs()
   scale(0)
-  const tNameGone = await poller.when((a) => a === 'NXDOMAIN', `${dynoName} gone after the stop`)
+  const tNameGone = await poller!.when((a) => a === 'NXDOMAIN', `${dynoName} gone after the stop`)
   const tGone = await whenDynos('web gone', () => runtime.allDynos().length === 0)
   traces.delete(dyno.id)
   if (keep) {
@@ -703,11 +704,11 @@ async function starts(): Promise<void> {
 async function dnsCrashes(): Promise<void> {
   for (let i = 0; i < WARMUP + DNS_REPS; i++) {
     const before = cpuSnapshot()
-    await poller.when((a) => a === 'NXDOMAIN', `${dynoName} unknown before the start`)
+    await poller!.when((a) => a === 'NXDOMAIN', `${dynoName} unknown before the start`)
     scale(1)
     await whenDynos('web.1 up', () => webDynos().some((d) => d.state === 'up'))
     const dyno = webDynos()[0]!
-    await poller.when((a) => a === `A ${dyno.privateIp}`, `${dynoName} resolving`)
+    await poller!.when((a) => a === `A ${dyno.privateIp}`, `${dynoName} resolving`)
     const cgroup = traceOf(dyno.id).process?.meta.cgroup
     if (!cgroup) throw new Error('no process recorded for the dyno')
     const pids = await members(cgroup)
@@ -719,7 +720,7 @@ async function dnsCrashes(): Promise<void> {
         // already gone: its parent died first
       }
     }
-    const tNameGone = await poller.when((a) => a === 'NXDOMAIN', `${dynoName} gone after a crash`)
+    const tNameGone = await poller!.when((a) => a === 'NXDOMAIN', `${dynoName} gone after a crash`)
     // Heroku restarts a crashed dyno at once the first time: let it come back, then stop it.
     scale(0)
     await whenDynos('web gone', () => runtime.allDynos().length === 0)

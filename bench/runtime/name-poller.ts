@@ -45,8 +45,8 @@ export class NamePoller {
     })
   }
 
-  get current(): string {
-    return this.state
+  get pid(): number | undefined {
+    return this.child.pid
   }
 
   /**
