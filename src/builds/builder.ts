@@ -2,8 +2,9 @@
  * The builder: turns `pending` builds into slugs and releases (design.md §5). The API writes
  * a pending build and emits `build.created`; the builder, constructed by the daemon, runs it:
  *
- *   fetch the tarball → unpack (as the build user) → detect → run the build commands through
- *   the BuildExecutor → copy the app directory to <dataDir>/slugs/<slug-id> → release v N+1.
+ *   fetch the tarball → unpack (as the app's uid) → detect → run the build commands in the
+ *   BuildExecutor's sandbox (the app's space network) → copy the app directory to
+ *   <dataDir>/slugs/<slug-id> → release v N+1.
  *
  * Every step writes to the build's output (what output_stream_url serves). A failed build
  * says why in its output, is marked `failed` and makes no release: the app keeps running what
@@ -18,7 +19,7 @@ import { newId, nowIso } from '../core/ids.js'
 import { logRelease, type LogView } from '../core/log-view.js'
 import type { Build, ConfigVars, Slug } from '../core/types.js'
 import type { Store } from '../store/store.js'
-import { detect, DetectError } from './detect.js'
+import { detect, DetectError, type BuildPlan } from './detect.js'
 import { fetchSource } from './fetch-source.js'
 import type { BuildOutputs, BuildOutputWriter } from './output.js'
 import { ProcfileError } from './procfile.js'
@@ -41,7 +42,7 @@ export interface BuilderOptions {
   dataDir: string
   /** Uploaded sources, read from disk instead of over HTTP. */
   sources?: SourceStore
-  /** Where work directories are made; the build user must be able to reach it (/tmp is). */
+  /** Where work directories are made; the apps' uids must be able to reach it (/tmp is). */
   workRoot?: string
   maxSourceBytes?: number
   timeoutMs?: number
@@ -77,7 +78,10 @@ async function diskUsage(path: string): Promise<number> {
   return total
 }
 
-/** The build's environment: the app's config vars (buildpacks get them too), then ours. */
+/**
+ * The build's environment: the app's config vars (buildpacks get them too), then ours. Paths
+ * are the sandbox's (BuildSandbox.appDir, .homeDir).
+ */
 function buildEnv(config: ConfigVars, appDir: string, home: string, build: Build) {
   return {
     ...config,
@@ -203,40 +207,67 @@ export class Builder {
       signal,
     })
 
-    // The work dir stays root's (the tarball is in it); the build user may pass through it
-    // to its own app and home directories.
-    const identity = await executor.identity()
+    // The work dir stays root's (the tarball is in it); the app's uid may pass through it to
+    // its own app and home directories.
+    const identity = await executor.identity(build.appId)
     const appDir = join(work, 'app')
     const home = join(work, 'home')
     await mkdir(appDir)
     await mkdir(home)
-    if (identity) {
-      await chmod(work, 0o711)
-      for (const dir of [appDir, home]) await chown(dir, identity.uid, identity.gid)
-    }
+    await chmod(work, 0o711)
+    for (const dir of [appDir, home]) await chown(dir, identity.uid, identity.gid)
     const root = await unpackSource(tarball, appDir, identity)
     await rm(tarball)
     checkAborted()
 
-    const plan = await detect(root, HOST_PATH)
-    say(`${plan.name} app detected`)
-    for (const w of plan.warnings) out.write(` !     ${w}\n`)
-    const config = store.releases.current(build.appId)?.config ?? {}
-    const env = buildEnv(config, root, home, build)
-    for (const step of plan.steps) {
-      say(step.label)
-      const code = await executor.run({
-        argv: step.argv,
-        cwd: root,
-        env: { ...env, ...step.env },
-        onOutput: indenter((text) => out.write(text)),
-        signal,
+    const app = store.apps.find(build.appId)
+    const sandbox = await executor
+      .open({
+        buildId: build.id,
+        appId: build.appId,
+        spaceId: app?.spaceId ?? null,
+        appDir: root,
+        homeDir: home,
       })
-      checkAborted()
-      if (code !== 0) {
-        throw new BuildFailure(`${step.argv.slice(0, 3).join(' ')} failed (exit code ${code}).`)
+      .catch((e: unknown) => {
+        throw new BuildFailure(
+          `The build sandbox could not be made: ${e instanceof Error ? e.message : String(e)}`,
+        )
+      })
+    try {
+      const plan = await detect(root, HOST_PATH)
+      say(`${plan.name} app detected`)
+      for (const w of plan.warnings) out.write(` !     ${w}\n`)
+      const config = store.releases.current(build.appId)?.config ?? {}
+      const env = buildEnv(config, sandbox.appDir, sandbox.homeDir, build)
+      for (const step of plan.steps) {
+        say(step.label)
+        const code = await sandbox.run({
+          argv: step.argv,
+          cwd: sandbox.appDir,
+          env: { ...env, ...step.env },
+          onOutput: indenter((text) => out.write(text)),
+          signal,
+        })
+        checkAborted()
+        if (code !== 0) {
+          throw new BuildFailure(`${step.argv.slice(0, 3).join(' ')} failed (exit code ${code}).`)
+        }
       }
+      return await this.makeSlug(build, root, plan, out)
+    } finally {
+      await sandbox.close()
     }
+  }
+
+  /** Copies the built app to its slug directory (the daemon's, not the app's) and describes it. */
+  private async makeSlug(
+    build: Build,
+    root: string,
+    plan: BuildPlan,
+    out: BuildOutputWriter,
+  ): Promise<Slug> {
+    const say = (line: string) => out.write(`-----> ${line}\n`)
 
     say('Discovering process types')
     const types = Object.keys(plan.processTypes)
@@ -247,7 +278,7 @@ export class Builder {
     const dest = slugDir(this.options.dataDir, slugId)
     await mkdir(join(this.options.dataDir, 'slugs'), { recursive: true, mode: 0o711 })
     try {
-      // A copy made by the daemon: the slug belongs to root, not to the build user.
+      // A copy made by the daemon: the slug belongs to root, not to the app's uid.
       await cp(root, dest, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true })
       await chmod(dest, 0o755)
     } catch (e) {

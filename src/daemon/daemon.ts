@@ -18,7 +18,7 @@ import type { RuntimeView } from '../core/runtime-view.js'
 import { slugDir } from '../core/builds.js'
 import { DnsService, MemoryDnsRecords } from '../dns/index.js'
 import { startExecRunner } from '../exec/runner.js'
-import { defaultHost, DynoProcess } from '../runtime/index.js'
+import { defaultHost, DynoProcess, SandboxBuildExecutor } from '../runtime/index.js'
 import { DrainDispatcher } from '../logs/drains.js'
 import { LogStore } from '../logs/store.js'
 import { Store } from '../store/store.js'
@@ -168,7 +168,16 @@ export async function startDaemon(
     port: DEFAULT_DYNO_PORT,
   })
   // Deploys from source: uploads, builds and slugs under the data dir (src/builds).
-  const builds = createBuilds({ store, events, dataDir: options.dataDir, logs, log })
+  // Builds run sandboxed like dynos, as the app's uid, in the app's space network.
+  const executor = new SandboxBuildExecutor({
+    host: sandbox,
+    uidFor: (appId) => store.apps.uidOf(appId),
+    network: {
+      attach: (spaceId, owner) => agent.attach(spaceId, 'dyno', owner),
+      detach: (id) => agent.detach(id),
+    },
+  })
+  const builds = createBuilds({ store, events, dataDir: options.dataDir, executor, logs, log })
   await builds.builder.start()
   // `git push` to <apiUrl>/<app>.git: bare repositories under <dataDir>/repos, built by the builder.
   const git = new GitPushes({

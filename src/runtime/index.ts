@@ -2,6 +2,7 @@
  * Dyno sandbox primitives (design.md §5): start, watch and stop one dyno process. The runtime
  * that turns formation into dynos builds on these.
  */
+export { BUILD_MEMORY_MB, SandboxBuildExecutor } from './build-sandbox.js'
 export { DEFAULT_CGROUP_ROOT, type MemoryStats } from './cgroup.js'
 export {
   DEFAULT_GRACE_MS,

@@ -28,7 +28,7 @@ import { BuildOutputs } from '../../src/builds/output.js'
 import { FileSourceStore } from '../../src/builds/sources.js'
 import { slugDir } from '../../src/core/builds.js'
 import { repoDir } from '../../src/core/git.js'
-import { ProcessBuildExecutor } from '../../src/exec/build-process.js'
+import { defaultHost, SandboxBuildExecutor } from '../../src/runtime/index.js'
 import { startTestApi, type TestApi } from '../helpers/api.js'
 import { waitUntil } from '../helpers/wait.js'
 
@@ -125,7 +125,11 @@ describe('git push deploys', () => {
     builder = new Builder({
       store: api.store,
       events: api.events,
-      executor: new ProcessBuildExecutor(),
+      // The daemon's sandbox; these apps are outside spaces, so builds use the host's network.
+      executor: new SandboxBuildExecutor({
+        host: await defaultHost({ hide: [dir] }),
+        uidFor: (appId) => api.store.apps.uidOf(appId),
+      }),
       output,
       sources,
       dataDir: dir,
