@@ -54,7 +54,7 @@ async function makeInternet(): Promise<ChildProcess> {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   await new Promise<void>((resolve, reject) => {
-    server.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve())
+    server.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve())
     server.on('exit', (code) => reject(new Error(`the internet server exited ${code}`)))
   })
   return server
@@ -131,7 +131,10 @@ if (sandboxed(import.meta.url)) {
       const sources = nat.body.sources as string[]
       assert.equal(sources.length, 2)
       const seenFrom = readFileSync(join(slug, 'seen-from.txt'), 'utf8')
-      assert.ok(sources.includes(seenFrom), `seen from ${seenFrom}, not one of ${sources}`)
+      assert.ok(
+        sources.includes(seenFrom),
+        `seen from ${seenFrom}, not one of ${sources.join(', ')}`,
+      )
       const uid = Number(readFileSync(join(slug, 'built-by.txt'), 'utf8'))
       assert.ok(uid >= 2_000_000, `built by uid ${uid}, not an app uid`)
     })
