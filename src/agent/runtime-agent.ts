@@ -49,6 +49,8 @@ export interface RuntimeAgentOptions {
   port?: number
   bootTimeoutMs?: number
   graceMs?: number
+  /** How often running dynos' memory is read for R14/R15 (default 5 s). */
+  memoryCheckMs?: number
   backoffBaseMs?: number
   backoffMaxMs?: number
   intervalMs?: number
@@ -95,6 +97,7 @@ export class RuntimeAgent {
       port: options.port ?? DEFAULT_DYNO_PORT,
       bootTimeoutMs: options.bootTimeoutMs ?? 60_000,
       graceMs: options.graceMs ?? 30_000,
+      memoryCheckMs: options.memoryCheckMs ?? 5000,
       backoffMs: (n) => Math.min(max, base * 2 ** (n - 1)),
       changed: (dyno) => this.onDynoChanged(dyno),
     }
@@ -115,6 +118,7 @@ export class RuntimeAgent {
       adoptProcess: base.adoptProcess,
       port: base.port,
       graceMs: base.graceMs,
+      memoryCheckMs: base.memoryCheckMs,
       changed: (dyno) => this.events.emit('dynos.changed', dyno.identity.appId),
       gone: (dyno) => {
         if (this.oneOffs.get(dyno.identity.id) === dyno) this.oneOffs.delete(dyno.identity.id)
