@@ -176,6 +176,23 @@ describe('deploying from source', () => {
     assert.ok((list.body as any[]).some((x) => x.id === b.id))
   })
 
+  test('scaling a process type the release does not declare is refused and changes nothing', async () => {
+    const before = await api.call('GET', `/apps/${APP}/formation`)
+    const batch = await api.call('PATCH', `/apps/${APP}/formation`, {
+      updates: [
+        { type: 'web', quantity: 3 },
+        { type: 'nosuch', quantity: 1 },
+      ],
+    })
+    assert.equal(batch.status, 404)
+    assert.equal(batch.body.id, 'not_found')
+    assert.equal(batch.body.message, "Couldn't find that process type (nosuch).")
+    const one = await api.call('PATCH', `/apps/${APP}/formation/worker`, { quantity: 1 })
+    assert.equal(one.status, 404)
+    assert.equal(one.body.message, "Couldn't find that process type (worker).")
+    assert.deepEqual((await api.call('GET', `/apps/${APP}/formation`)).body, before.body)
+  })
+
   test('the output stream, read after the build, still has everything from the start', async () => {
     const first = await deploy(join(EXAMPLES, 'node-web'))
     assert.equal(first.build.status, 'succeeded', first.output)
