@@ -13,7 +13,7 @@ export {
   type DynoMeta,
   type ListenResult,
 } from './dyno-process.js'
-export { EXCLUDED_ROOT_ENTRIES, readHostRoot } from './host-root.js'
+export { HOST_ROOT_ENTRIES, readHostRoot } from './host-root.js'
 export { hasListener } from './listening.js'
 export {
   DEFAULT_TOOLS,

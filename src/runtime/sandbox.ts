@@ -252,9 +252,7 @@ function bwrapCommand(view: SandboxView, host: SandboxHost): string[] {
     else args.push('--ro-bind', `/${e.name}`, `/${e.name}`)
   }
   args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/dev/shm')
-  args.push('--tmpfs', '/tmp', '--tmpfs', '/run')
-  if (host.rootEntries.some((e) => e.name === 'var' && e.symlink === undefined))
-    args.push('--tmpfs', '/var/tmp')
+  args.push('--tmpfs', '/tmp', '--tmpfs', '/run', '--tmpfs', '/var/tmp')
   for (const dir of new Set(view.hide)) args.push('--tmpfs', dir)
   for (const b of view.binds) args.push('--bind', b.from, b.to)
   args.push('--chdir', view.chdir)
