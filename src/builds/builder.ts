@@ -103,6 +103,8 @@ export class Builder {
   /** The tail of each app's queue: a build starts when the app's previous one ended. */
   private readonly queues = new Map<string, Promise<void>>()
   private readonly running = new Set<AbortController>()
+  /** Slugs being written: on disk before their rows are (leftovers.ts must not take them). */
+  readonly creatingSlugs = new Set<string>()
   private unsubscribe: (() => void) | undefined
   private stopped = false
 
@@ -158,8 +160,10 @@ export class Builder {
     this.running.add(controller)
     const work = await mkdtemp(join(this.options.workRoot ?? tmpdir(), 'localspace-build-'))
     let slugPath: string | undefined
+    let slugId: string | undefined
     try {
       const slug = await this.build(build, work, out, controller.signal)
+      slugId = slug.id
       slugPath = slugDir(this.options.dataDir, slug.id)
       const release = releaseBuild(store, build, slug)
       out.write(`-----> Released v${release.version}\n`)
@@ -179,6 +183,7 @@ export class Builder {
     } finally {
       clearTimeout(timer)
       this.running.delete(controller)
+      if (slugId) this.creatingSlugs.delete(slugId)
       await rm(work, { recursive: true, force: true })
       await out.end()
     }
@@ -275,17 +280,20 @@ export class Builder {
 
     say('Creating slug')
     const slugId = newId()
+    this.creatingSlugs.add(slugId) // run() lets go once the slug's row exists (or it is gone)
     const dest = slugDir(this.options.dataDir, slugId)
     await mkdir(join(this.options.dataDir, 'slugs'), { recursive: true, mode: 0o711 })
+    let size: number
     try {
       // A copy made by the daemon: the slug belongs to root, not to the app's uid.
       await cp(root, dest, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true })
       await chmod(dest, 0o755)
+      size = await diskUsage(dest)
     } catch (e) {
       await rm(dest, { recursive: true, force: true })
+      this.creatingSlugs.delete(slugId)
       throw e
     }
-    const size = await diskUsage(dest)
     out.write(`       Done: ${(size / 1024 / 1024).toFixed(1)} MB\n`)
     const now = nowIso()
     return {

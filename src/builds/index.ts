@@ -1,6 +1,7 @@
 /** Deploy from source (design.md §5): source uploads, builds, slugs. The daemon wires these. */
 export { Builder, BUILD_TIMEOUT_MS, type BuilderOptions } from './builder.js'
 export { BuildOutputs, MAX_OUTPUT_BYTES } from './output.js'
+export { removeLeftovers } from './leftovers.js'
 export { DEFAULT_MAX_SOURCE_BYTES, FileSourceStore, SOURCE_TTL_MS } from './sources.js'
 
 import { join } from 'node:path'
@@ -9,7 +10,7 @@ import type { EventBus } from '../core/events.js'
 import type { LogView } from '../core/log-view.js'
 import type { Store } from '../store/store.js'
 import { Builder } from './builder.js'
-import { BuildOutputs } from './output.js'
+import { BUILD_OUTPUT_DIR, BuildOutputs } from './output.js'
 import { FileSourceStore } from './sources.js'
 
 /** What the daemon wires: the source store and build output go to the API too. */
@@ -33,7 +34,7 @@ export function createBuilds(deps: {
   log?: (line: string) => void
 }): Builds {
   const sources = new FileSourceStore(join(deps.dataDir, 'blobs'))
-  const output = new BuildOutputs(join(deps.dataDir, 'build-output'))
+  const output = new BuildOutputs(join(deps.dataDir, BUILD_OUTPUT_DIR))
   const builder = new Builder({
     store: deps.store,
     events: deps.events,

@@ -9,7 +9,7 @@ import { NetworkAgent } from '../agent/network-agent.js'
 import { DEFAULT_DYNO_PORT, RuntimeAgent } from '../agent/runtime-agent.js'
 import { buildServer } from '../api/server.js'
 import { GitPushes } from '../builds/git-push.js'
-import { createBuilds } from '../builds/index.js'
+import { createBuilds, removeLeftovers } from '../builds/index.js'
 import { createAccount, issueApiKey } from '../api/routes/account.routes.js'
 import { EventBus } from '../core/events.js'
 import { nowIso } from '../core/ids.js'
@@ -188,6 +188,19 @@ export async function startDaemon(
     output: builds.output,
     log,
   })
+  // What a deleted app leaves on disk (repository, slugs, build output, log) goes with it; and
+  // at every start, for apps deleted while no daemon ran.
+  const removeAppLeftovers = () =>
+    removeLeftovers(store, options.dataDir, builds.builder.creatingSlugs).catch((e: unknown) =>
+      log(`removing what deleted apps left: ${e instanceof Error ? e.message : String(e)}`),
+    )
+  const stopRemovingLeftovers = events.on('app.changed', (appId) => {
+    if (store.apps.find(appId)) return
+    logs.forget(appId)
+    void removeAppLeftovers()
+  })
+  logs.forgetAllBut((appId) => store.apps.find(appId) !== undefined)
+  await removeAppLeftovers()
   const apiUrl = urlFor(options.apiListen)
   const publicListener = options.routerListen[0]
   const api = buildServer({
@@ -241,6 +254,7 @@ export async function startDaemon(
     apiUrl: boundUrl,
     adminKey,
     async close() {
+      stopRemovingLeftovers()
       routerFeed.stop()
       await router.close()
       dnsFeed.stop()

@@ -26,6 +26,7 @@ import { Builder } from '../../src/builds/builder.js'
 import { GitPushes } from '../../src/builds/git-push.js'
 import { BuildOutputs } from '../../src/builds/output.js'
 import { FileSourceStore } from '../../src/builds/sources.js'
+import { removeLeftovers } from '../../src/builds/leftovers.js'
 import { slugDir } from '../../src/core/builds.js'
 import { repoDir } from '../../src/core/git.js'
 import { defaultHost, SandboxBuildExecutor } from '../../src/runtime/index.js'
@@ -326,5 +327,33 @@ describe('git push deploys', () => {
       headers: { authorization: `Basic ${Buffer.from(`x:${api.adminKey}`).toString('base64')}` },
     })
     assert.equal(res.status, 404)
+  })
+
+  test("a deleted app's repository, slugs and build output are left-overs; others' are kept", async () => {
+    const other = 'git-other'
+    assert.equal((await api.call('POST', '/apps', { name: other })).status, 201)
+    const src = await workTree('node-web')
+    assert.equal((await git(src, 'push', remote(other), 'main')).code, 0)
+    await builder.idle()
+    const id = appId(other)
+    const slugIds = api.store.builds.list(id).flatMap((b) => (b.slugId ? [b.slugId] : []))
+    const buildIds = api.store.builds.list(id).map((b) => b.id)
+    assert.ok(slugIds.length > 0 && existsSync(repoDir(dir, id)))
+    const kept = api.store.builds.list(appId(APP)).flatMap((b) => (b.slugId ? [b.slugId] : []))
+
+    assert.deepEqual(await removeLeftovers(api.store, dir, builder.creatingSlugs), [])
+    assert.equal((await api.call('DELETE', `/apps/${other}`)).status, 200)
+    const removed = await removeLeftovers(api.store, dir, builder.creatingSlugs)
+    assert.deepEqual(
+      removed.sort(),
+      [
+        ...buildIds.map((b) => join(dir, 'build-output', `${b}.log`)),
+        repoDir(dir, id),
+        ...slugIds.map((s) => slugDir(dir, s)),
+      ].sort(),
+    )
+    for (const path of removed) assert.equal(existsSync(path), false, path)
+    assert.ok(existsSync(repoDir(dir, appId(APP))), "the other app's repository stays")
+    for (const s of kept) assert.ok(existsSync(slugDir(dir, s)), "the other app's slugs stay")
   })
 })
