@@ -219,6 +219,22 @@ describe('git push deploys', () => {
     assert.equal(builds(), count)
   })
 
+  test('pushing the Python example builds its virtualenv and releases it', async () => {
+    const name = 'git-python'
+    assert.equal((await api.call('POST', '/apps', { name })).status, 201)
+    const src = await workTree('python-web')
+    const push = await git(src, 'push', remote(name), 'main')
+    assert.equal(push.code, 0, push.stderr)
+    assert.match(push.stderr, /^remote: -----> Python app detected/m)
+    assert.match(push.stderr, /^remote: -----> Released v\d+/m)
+    const release = api.store.releases.current(appId(name))!
+    const slug = api.store.builds.findSlug(appId(name), release.slugId!)!
+    assert.deepEqual(slug.processTypes, { web: 'python3 app.py' })
+    const files = slugDir(dir, slug.id)
+    assert.ok(existsSync(join(files, '.heroku', 'python', 'pyvenv.cfg')))
+    assert.ok(existsSync(join(files, 'bin', 'python3')))
+  })
+
   test('a failing build fails the push, shows the failing line, and keeps main where it was', async () => {
     const src = await workTree('node-web')
     const pkg = JSON.parse(readFileSync(join(src, 'package.json'), 'utf8'))
