@@ -113,6 +113,7 @@ export class Builder {
   /** Fails builds a previous daemon left unfinished, then takes new ones. */
   async start(): Promise<void> {
     for (const build of this.options.store.builds.pending()) {
+      await this.options.executor.recover(build.id)
       const out = this.options.output.begin(build.id)
       out.write(' !     Build interrupted: the daemon restarted. Push or deploy again.\n')
       this.options.store.builds.finish(build.id, { status: 'failed' }, nowIso())

@@ -117,6 +117,8 @@ export interface BuildExecutor {
   /** Who owns the work directory and runs the steps: the app's own uid, as its dynos. */
   identity(appId: string): Promise<BuildIdentity>
   open(target: BuildTarget): Promise<BuildSandbox>
+  /** Releases what a sandbox of this build held when a daemon died during it. */
+  recover(buildId: string): Promise<void>
 }
 
 /** For servers built without a builder: no output is ever written. */

@@ -175,6 +175,7 @@ export async function startDaemon(
     network: {
       attach: (spaceId, owner) => agent.attach(spaceId, 'dyno', owner),
       detach: (id) => agent.detach(id),
+      ownedBy: (owner) => store.network.attachments().filter((a) => a.owner === owner),
     },
   })
   const builds = createBuilds({ store, events, dataDir: options.dataDir, executor, logs, log })

@@ -45,9 +45,14 @@ export interface SandboxBuildExecutorOptions {
   network?: {
     attach(spaceId: string, owner: string): Promise<{ id: string }>
     detach(attachmentId: string): Promise<void>
+    /** Every attachment `owner` holds (a build's, left by a daemon that died during it). */
+    ownedBy(owner: string): Array<{ id: string }>
   }
   memoryMb?: number
 }
+
+/** Names the build's cgroup and its sandbox's hostname. */
+const sandboxId = (buildId: string) => `build-${shortId(buildId)}`
 
 export class SandboxBuildExecutor implements BuildExecutor {
   constructor(private readonly options: SandboxBuildExecutorOptions) {}
@@ -57,10 +62,16 @@ export class SandboxBuildExecutor implements BuildExecutor {
     return Promise.resolve({ uid, gid: uid })
   }
 
+  async recover(buildId: string): Promise<void> {
+    const { host, network } = this.options
+    for (const a of network?.ownedBy(buildId) ?? []) await network!.detach(a.id)
+    await removeCgroup(cgroupDir(host, sandboxId(buildId)))
+  }
+
   async open(target: BuildTarget): Promise<BuildSandbox> {
     const { host, network } = this.options
     const { uid, gid } = await this.identity(target.appId)
-    const id = `build-${shortId(target.buildId)}`
+    const id = sandboxId(target.buildId)
     const cgroup = cgroupDir(host, id)
     await createCgroup(cgroup, (this.options.memoryMb ?? BUILD_MEMORY_MB) * 1024 * 1024)
     let attachment: { id: string } | undefined

@@ -2,16 +2,18 @@
  * Builds of an app in a space run in the space's network, like its dynos: against a real
  * daemon process with an egress pool, a build step that downloads from a server on the
  * "internet" (a namespace behind the host) is seen there with one of the space's outbound
- * addresses, runs as the app's uid, and leaves no namespace behind when it ends.
+ * addresses, runs as the app's uid, and leaves no namespace behind when it ends — nor when
+ * the daemon is killed during it.
  */
 import assert from 'node:assert/strict'
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { slugDir } from '../../src/core/builds.js'
 import { run } from '../../src/exec/run.js'
+import { DEFAULT_CGROUP_ROOT } from '../../src/runtime/index.js'
 import {
   apiRequest as api,
   freePort,
@@ -64,14 +66,15 @@ if (sandboxed(import.meta.url)) {
   describe('builds run sandboxed in their space network', () => {
     const data = tempDataDir()
     const scratch = mkdtempSync(join(tmpdir(), 'localspace-build-net-'))
+    const daemonArgs = ['--egress-pool', EGRESS_POOL, '--egress-interface', EGRESS_IF]
+    let port = 0
     let d: DaemonProcess
     let server: ChildProcess
     let spaceId = ''
     before(async () => {
       server = await makeInternet()
-      d = await startDaemonProcess(data.dir, await freePort(), [
-        ...['--egress-pool', EGRESS_POOL, '--egress-interface', EGRESS_IF],
-      ])
+      port = await freePort()
+      d = await startDaemonProcess(data.dir, port, daemonArgs)
       assert.equal((await api(d.url, d.key, 'POST', '/teams', { name: 'bn-team' })).status, 201)
       const space = await api(d.url, d.key, 'POST', '/spaces', {
         name: 'bn-space',
@@ -102,14 +105,12 @@ if (sandboxed(import.meta.url)) {
       rmSync(scratch, { recursive: true, force: true })
     })
 
-    test("a build downloads through the space's outbound addresses, as the app's uid", async () => {
-      const src = join(scratch, 'app')
+    /** Uploads examples/node-web with `build` as its build script and starts a build of it. */
+    const startBuild = async (build: string) => {
+      const src = join(scratch, `app-${Date.now()}`)
       cpSync(join(REPO, 'examples', 'node-web'), src, { recursive: true })
       const pkg = JSON.parse(readFileSync(join(src, 'package.json'), 'utf8'))
-      pkg.scripts.build = [
-        `curl -sS --max-time 5 http://${INTERNET_ADDRESS}:${SERVER_PORT}/ > seen-from.txt`,
-        'id -u > built-by.txt',
-      ].join(' && ')
+      pkg.scripts.build = build
       writeFileSync(join(src, 'package.json'), JSON.stringify(pkg))
       const tarball = execFileSync('tar', ['-czf', '-', '-C', src, '.'])
       const source = await api(d.url, d.key, 'POST', '/apps/bn-app/sources')
@@ -118,15 +119,33 @@ if (sandboxed(import.meta.url)) {
         body: tarball,
       })
       assert.equal(put.status, 200)
-      const build = await api(d.url, d.key, 'POST', '/apps/bn-app/builds', {
+      const res = await api(d.url, d.key, 'POST', '/apps/bn-app/builds', {
         source_blob: { url: source.body.source_blob.get_url },
       })
-      assert.equal(build.status, 201)
-      const output = await (await fetch(build.body.output_stream_url as string)).text()
-      const done = await api(d.url, d.key, 'GET', `/apps/bn-app/builds/${build.body.id}`)
-      assert.equal(done.body.status, 'succeeded', output)
+      assert.equal(res.status, 201)
+      return res.body as { id: string; output_stream_url: string }
+    }
+    const buildOf = async (id: string) =>
+      (await api(d.url, d.key, 'GET', `/apps/bn-app/builds/${id}`)).body
+    /** The owners of the space's attachments (dynos and builds hold them by their ids). */
+    const owners = async () =>
+      (
+        (await api(d.url, d.key, 'GET', `/localspace/spaces/${spaceId}/attachments`))
+          .body as Array<{ owner: string }>
+      ).map((a) => a.owner)
 
-      const slug = slugDir(data.dir, done.body.slug.id as string)
+    test("a build downloads through the space's outbound addresses, as the app's uid", async () => {
+      const build = await startBuild(
+        [
+          `curl -sS --max-time 5 http://${INTERNET_ADDRESS}:${SERVER_PORT}/ > seen-from.txt`,
+          'id -u > built-by.txt',
+        ].join(' && '),
+      )
+      const output = await (await fetch(build.output_stream_url)).text()
+      const done = await buildOf(build.id)
+      assert.equal(done.status, 'succeeded', output)
+
+      const slug = slugDir(data.dir, done.slug.id as string)
       const nat = await api(d.url, d.key, 'GET', '/spaces/bn-space/nat')
       const sources = nat.body.sources as string[]
       assert.equal(sources.length, 2)
@@ -137,25 +156,32 @@ if (sandboxed(import.meta.url)) {
       )
       const uid = Number(readFileSync(join(slug, 'built-by.txt'), 'utf8'))
       assert.ok(uid >= 2_000_000, `built by uid ${uid}, not an app uid`)
-    })
-
-    test("the build's network is gone once it has ended", async () => {
-      const builds = (await api(d.url, d.key, 'GET', '/apps/bn-app/builds')).body as Array<{
-        id: string
-      }>
-      assert.equal(builds.length, 1)
-      const owners = async () =>
-        (
-          (await api(d.url, d.key, 'GET', `/localspace/spaces/${spaceId}/attachments`))
-            .body as Array<{
-            owner: string
-          }>
-        ).map((a) => a.owner)
       // The release started web.1, whose attachment stays; the build's went with it.
       await waitUntil(
         'the build to own no attachment',
-        async () => !(await owners()).includes(builds[0]!.id),
+        async () => !(await owners()).includes(build.id),
       )
+    })
+
+    test('a daemon killed during a build: the next one fails it and frees its network', async () => {
+      const build = await startBuild('echo started > /tmp/started && sleep 600')
+      await waitUntil('the build to hold its network', async () =>
+        (await owners()).includes(build.id),
+      )
+      const cgroups = () => readdirSync(DEFAULT_CGROUP_ROOT).filter((n) => n.startsWith('build-'))
+      await waitUntil('the build step to run', () => cgroups().length === 1)
+      await d.stop('SIGKILL')
+      // A start that first cleans up after the dead build: slower on a loaded machine.
+      d = await startDaemonProcess(data.dir, port, daemonArgs, 30_000)
+      const done = await buildOf(build.id)
+      assert.equal(done.status, 'failed')
+      assert.ok(!(await owners()).includes(build.id), 'its attachment is gone')
+      assert.deepEqual(cgroups(), [], 'its cgroup is gone')
+      const sleeping = (await run('pgrep', ['-f', '^sleep 600$']).catch(() => ({ stdout: '' })))
+        .stdout
+      assert.equal(sleeping.trim(), '', 'its processes died with the daemon')
+      const output = await (await fetch(done.output_stream_url as string)).text()
+      assert.match(output, /Build interrupted: the daemon restarted/)
     })
   })
 }
