@@ -125,8 +125,13 @@ if (sandboxed(import.meta.url)) {
       assert.equal(res.status, 201)
       return res.body as { id: string; output_stream_url: string }
     }
+    interface BuildJson {
+      status: string
+      slug: { id: string }
+      output_stream_url: string
+    }
     const buildOf = async (id: string) =>
-      (await api(d.url, d.key, 'GET', `/apps/bn-app/builds/${id}`)).body
+      (await api(d.url, d.key, 'GET', `/apps/bn-app/builds/${id}`)).body as BuildJson
     /** The owners of the space's attachments (dynos and builds hold them by their ids). */
     const owners = async () =>
       (
