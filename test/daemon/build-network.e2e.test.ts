@@ -150,7 +150,7 @@ if (sandboxed(import.meta.url)) {
       const done = await buildOf(build.id)
       assert.equal(done.status, 'succeeded', output)
 
-      const slug = slugDir(data.dir, done.slug.id as string)
+      const slug = slugDir(data.dir, done.slug.id)
       const nat = await api(d.url, d.key, 'GET', '/spaces/bn-space/nat')
       const sources = nat.body.sources as string[]
       assert.equal(sources.length, 2)
@@ -185,7 +185,7 @@ if (sandboxed(import.meta.url)) {
       const sleeping = (await run('pgrep', ['-f', '^sleep 600$']).catch(() => ({ stdout: '' })))
         .stdout
       assert.equal(sleeping.trim(), '', 'its processes died with the daemon')
-      const output = await (await fetch(done.output_stream_url as string)).text()
+      const output = await (await fetch(done.output_stream_url)).text()
       assert.match(output, /Build interrupted: the daemon restarted/)
     })
   })
