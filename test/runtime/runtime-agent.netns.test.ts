@@ -54,6 +54,8 @@ if (sandboxed(import.meta.url)) {
           web: 'node server.js',
           worker: 'node worker.js',
           crashy: 'echo about to fail; exit 3',
+          // Ignores SIGTERM (sleep inherits the ignored signal): only the SIGKILL after the grace ends it.
+          stubborn: `trap '' TERM; echo ignoring SIGTERM; sleep 600`,
           // Past Private-S's 1 GB in 64 MB steps, each filled, so the memory is really used.
           hog: `node -e 'const a = []; for (;;) a.push(Buffer.alloc(64 << 20, 1))'`,
         },
@@ -186,6 +188,7 @@ if (sandboxed(import.meta.url)) {
       scale('worker', 0)
       scale('crashy', 0)
       scale('hog', 0)
+      scale('stubborn', 0)
       await runtime.reconcile()
       await until(() => dynos().length === 0).catch(() => undefined)
       await runtime.stop()
@@ -277,6 +280,26 @@ if (sandboxed(import.meta.url)) {
       scale('crashy', 0)
       await runtime.reconcile()
       await until(() => states() === 'web.1:up worker.1:up')
+    })
+
+    test("a dyno's slow stop holds up no other change", async () => {
+      scale('stubborn', 1)
+      await runtime.reconcile()
+      await until(() => /app\[stubborn\.1\]: ignoring SIGTERM/.test(logText()))
+      const stubborn = dynos().find((d) => d.name === 'stubborn.1')!.id
+      scale('stubborn', 0)
+      void runtime.reconcile()
+      scale('worker', 2)
+      await until(() => states().includes('worker.2:up'))
+      // worker.2 came up while stubborn.1 was still within its grace period (2 s here).
+      assert.ok(
+        runtime.allDynos().some((d) => d.view.id === stubborn),
+        'stubborn.1 was still stopping',
+      )
+      scale('worker', 1)
+      await runtime.reconcile()
+      await until(() => states() === 'web.1:up worker.1:up')
+      assert.match(logText(), /heroku\[stubborn\.1\]: Process exited with status 137/)
     })
 
     test('a dyno over its memory quota: R14, then R15 and SIGKILL, then a crash', async () => {
