@@ -56,6 +56,12 @@ class BuildFailure extends Error {}
 
 const EXPECTED = [BuildFailure, SourceError, DetectError, ProcfileError]
 
+/** A build stopped (timeout, daemon shutdown) ends with the reason it was stopped for. */
+function throwIfAborted(signal: AbortSignal): void {
+  if (!signal.aborted) return
+  throw signal.reason instanceof Error ? signal.reason : new BuildFailure('Build stopped.')
+}
+
 /** Heroku's look: `-----> step`, command output indented by seven spaces. */
 function indenter(write: (text: string) => void): (text: string) => void {
   let atLineStart = true
@@ -197,13 +203,8 @@ export class Builder {
     out: BuildOutputWriter,
     signal: AbortSignal,
   ): Promise<Slug> {
-    const { store, executor } = this.options
+    const { executor } = this.options
     const say = (line: string) => out.write(`-----> ${line}\n`)
-    const checkAborted = () => {
-      if (signal.aborted) {
-        throw signal.reason instanceof Error ? signal.reason : new BuildFailure('Build stopped.')
-      }
-    }
 
     say('Fetching source')
     const tarball = join(work, 'source.tgz')
@@ -224,16 +225,31 @@ export class Builder {
     for (const dir of [appDir, home]) await chown(dir, identity.uid, identity.gid)
     const root = await unpackSource(tarball, appDir, identity)
     await rm(tarball)
-    checkAborted()
+    throwIfAborted(signal)
 
-    const app = store.apps.find(build.appId)
+    const plan = await detect(root, HOST_PATH)
+    say(`${plan.name} app detected`)
+    for (const w of plan.warnings) out.write(` !     ${w}\n`)
+    if (plan.steps.length > 0) await this.runSteps(build, plan, { root, home }, out, signal)
+    return this.makeSlug(build, root, plan, out)
+  }
+
+  /** The plan's commands, one after another, in one sandbox for the whole build. */
+  private async runSteps(
+    build: Build,
+    plan: BuildPlan,
+    dirs: { root: string; home: string },
+    out: BuildOutputWriter,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const { store, executor } = this.options
     const sandbox = await executor
       .open({
         buildId: build.id,
         appId: build.appId,
-        spaceId: app?.spaceId ?? null,
-        appDir: root,
-        homeDir: home,
+        spaceId: store.apps.find(build.appId)?.spaceId ?? null,
+        appDir: dirs.root,
+        homeDir: dirs.home,
       })
       .catch((e: unknown) => {
         throw new BuildFailure(
@@ -241,13 +257,10 @@ export class Builder {
         )
       })
     try {
-      const plan = await detect(root, HOST_PATH)
-      say(`${plan.name} app detected`)
-      for (const w of plan.warnings) out.write(` !     ${w}\n`)
       const config = store.releases.current(build.appId)?.config ?? {}
       const env = buildEnv(config, sandbox.appDir, sandbox.homeDir, build)
       for (const step of plan.steps) {
-        say(step.label)
+        out.write(`-----> ${step.label}\n`)
         const code = await sandbox.run({
           argv: step.argv,
           cwd: sandbox.appDir,
@@ -255,12 +268,11 @@ export class Builder {
           onOutput: indenter((text) => out.write(text)),
           signal,
         })
-        checkAborted()
+        throwIfAborted(signal)
         if (code !== 0) {
           throw new BuildFailure(`${step.argv.slice(0, 3).join(' ')} failed (exit code ${code}).`)
         }
       }
-      return await this.makeSlug(build, root, plan, out)
     } finally {
       await sandbox.close()
     }
