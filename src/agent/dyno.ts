@@ -17,6 +17,7 @@ import type { Attachment } from '../core/types.js'
 import { netnsName } from '../network/names.js'
 import type { DynoExit, DynoProcess, DynoSpec } from '../runtime/index.js'
 import { FileTail } from './file-tail.js'
+import { MemoryWatch } from './memory-watch.js'
 
 export type DynoState = DynoView['state']
 
@@ -65,6 +66,8 @@ export interface DynoContext {
   graceMs: number
   /** Delay before the n-th consecutive restart (n ≥ 1); the first is immediate. */
   backoffMs(n: number): number
+  /** How often a running dyno's memory is read for R14/R15 (memory-watch.ts). */
+  memoryCheckMs: number
   /** Called after every state change (DNS, router and API views follow it). */
   changed(dyno: Dyno): void
 }
@@ -121,16 +124,11 @@ export function dynoSpec(
   }
 }
 
-/** Heroku's lines for a process that ended: R15 when the memory limit killed it, the status. */
-export function exitLines(exit: DynoExit): string[] {
-  return [
-    ...(exit.oomKilled
-      ? ['Error R15 (Memory quota vastly exceeded)', 'Stopping process with SIGKILL']
-      : []),
-    exit.code === null
-      ? 'Process exited (its status was lost)'
-      : `Process exited with status ${exit.code}`,
-  ]
+/** Heroku's line for a process that ended (its memory errors come first: memory-watch.ts). */
+export function exitLine(exit: DynoExit): string {
+  return exit.code === null
+    ? 'Process exited (its status was lost)'
+    : `Process exited with status ${exit.code}`
 }
 
 export class Dyno {
@@ -143,6 +141,7 @@ export class Dyno {
   private run = 0
   private restarts = 0
   private tails: FileTail[] = []
+  private memory: MemoryWatch | undefined
   private restartTimer: NodeJS.Timeout | undefined
   private launching: Promise<void> | undefined
   private ended: Promise<void> | undefined
@@ -198,7 +197,7 @@ export class Dyno {
       await mkdir(ctx.dir, { recursive: true, mode: 0o711 })
       this.log(`Starting process with command \`${d.command}\``)
       const process = await ctx.startProcess(this.spec())
-      this.follow(process, { stdout: 0, stderr: 0 })
+      this.follow(process, { stdout: 0, stderr: 0 }, { adopted: false })
       await this.save()
     } catch (e) {
       this.log(`Error starting process: ${errorText(e)}`)
@@ -219,8 +218,14 @@ export class Dyno {
   }
 
   /** Follows the run's output into the log and its end into the lifecycle. */
-  private follow(process: DynoProcess, offsets: DynoFile['offsets']): void {
+  private follow(
+    process: DynoProcess,
+    offsets: DynoFile['offsets'],
+    { adopted }: { adopted: boolean },
+  ): void {
     this.process = process
+    this.memory = new MemoryWatch(process, (line) => this.log(line), this.ctx.memoryCheckMs)
+    this.memory.start({ adopted })
     const toLog = (text: string) =>
       this.ctx.logs.append(this.identity.appId, { source: 'app', dyno: this.name, text })
     this.tails = [
@@ -258,7 +263,8 @@ export class Dyno {
   private async onExit(process: DynoProcess, exit: DynoExit): Promise<void> {
     if (this.process !== process) return
     await Promise.all(this.tails.map((t) => t.close()))
-    for (const line of exitLines(exit)) this.log(line)
+    await this.memory?.finish(exit.memory)
+    this.log(exitLine(exit))
     const stopped = this.stopping || exit.stopRequested
     // The state before the cleanup (cgroup, mounts: tens of ms): its DNS names and routes go as
     // soon as the process is gone (issue 5: within 100 ms of a crash or stop).
@@ -329,6 +335,7 @@ export class Dyno {
   async release(): Promise<void> {
     clearTimeout(this.restartTimer)
     for (const tail of this.tails) tail.stop()
+    this.memory?.stop()
     this.process?.release()
     await this.save()
   }
@@ -367,7 +374,7 @@ export class Dyno {
       void dyno.start()
       return dyno
     }
-    dyno.follow(process, file.offsets)
+    dyno.follow(process, file.offsets, { adopted: true })
     if (file.state === 'starting') void dyno.watchBoot()
     return dyno
   }

@@ -26,7 +26,8 @@ import type { DynoView } from '../core/runtime-view.js'
 import type { Attachment } from '../core/types.js'
 import { makeFifo, openFifoWriter } from '../exec/detached.js'
 import type { DynoExit, DynoProcess, DynoSpec } from '../runtime/index.js'
-import { dynoName, dynoSpec, dynoView, errorText, exitLines, type DynoIdentity } from './dyno.js'
+import { dynoName, dynoSpec, dynoView, errorText, exitLine, type DynoIdentity } from './dyno.js'
+import { MemoryWatch } from './memory-watch.js'
 import { FileTail } from './file-tail.js'
 import { RawTail, type AttachSession } from './one-off-session.js'
 
@@ -59,6 +60,7 @@ export interface OneOffContext {
   adoptProcess(runDir: string): Promise<DynoProcess>
   port: number
   graceMs: number
+  memoryCheckMs: number
   /** After every state change. */
   changed(dyno: OneOffDyno): void
   /** Once nothing of it is left (network, directory): it leaves the runtime's views. */
@@ -72,6 +74,7 @@ export class OneOffDyno {
   stopping = false
   private started = false
   private process: DynoProcess | undefined
+  private memory: MemoryWatch | undefined
   private session: AttachSession | undefined
   private appTails: FileTail[] = []
   private rawTails: RawTail[] = []
@@ -163,7 +166,7 @@ export class OneOffDyno {
       // closes the write end) can no longer leave the start waiting for a writer.
       if (stdin) session?.connectStdin(stdin)
       this.started = true
-      this.follow(process, { stdout: 0, stderr: 0 })
+      this.follow(process, { stdout: 0, stderr: 0 }, { adopted: false })
       this.setState('up')
       this.scheduleTtl()
     } catch (e) {
@@ -187,8 +190,14 @@ export class OneOffDyno {
   }
 
   /** Output to the client (attached) or the app log (detached); the end to onExit. */
-  private follow(process: DynoProcess, offsets: OneOffFile['offsets']): void {
+  private follow(
+    process: DynoProcess,
+    offsets: OneOffFile['offsets'],
+    { adopted }: { adopted: boolean },
+  ): void {
     this.process = process
+    this.memory = new MemoryWatch(process, (line) => this.log(line), this.ctx.memoryCheckMs)
+    this.memory.start({ adopted })
     if (this.identity.attach) {
       const session = this.session
       if (session) {
@@ -215,7 +224,8 @@ export class OneOffDyno {
       ...this.appTails.map((t) => t.close()),
       ...this.rawTails.map((t) => t.close()),
     ])
-    for (const line of exitLines(exit)) this.log(line)
+    await this.memory?.finish(exit.memory)
+    this.log(exitLine(exit))
     this.session?.exit(exit.code)
     await process.cleanup().catch((e: unknown) => this.log(`cleanup: ${errorText(e)}`))
     this.process = undefined
@@ -286,6 +296,7 @@ export class OneOffDyno {
     for (const tail of this.appTails) tail.stop()
     for (const tail of this.rawTails) tail.stop()
     this.session?.drop()
+    this.memory?.stop()
     this.process?.release()
     await this.save()
   }
@@ -327,7 +338,7 @@ export class OneOffDyno {
     }
     dyno.started = true
     dyno.launching = Promise.resolve()
-    dyno.follow(process, file.offsets)
+    dyno.follow(process, file.offsets, { adopted: true })
     if (file.identity.attach) void dyno.stop()
     else dyno.scheduleTtl()
     return dyno

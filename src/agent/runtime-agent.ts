@@ -49,6 +49,8 @@ export interface RuntimeAgentOptions {
   port?: number
   bootTimeoutMs?: number
   graceMs?: number
+  /** How often running dynos' memory is read for R14/R15 (default 5 s). */
+  memoryCheckMs?: number
   backoffBaseMs?: number
   backoffMaxMs?: number
   intervalMs?: number
@@ -71,6 +73,11 @@ export class RuntimeAgent {
   private timer: NodeJS.Timeout | undefined
   private readonly unsubscribe: Array<() => void> = []
   private readonly ctxBase: Omit<DynoContext, 'dir'>
+  /**
+   * Dynos on their way out. A converge does not wait for them: a stop may take the whole grace
+   * period (30 s), and every other change, of any app, would wait that long behind it.
+   */
+  private readonly removals = new Set<Promise<void>>()
   /** One-off dynos (`run.N`), by id: outside formation, so outside the converge. */
   private readonly oneOffs = new Map<string, OneOffDyno>()
   /** Attached one-offs waiting for their client, by rendezvous token. */
@@ -95,6 +102,7 @@ export class RuntimeAgent {
       port: options.port ?? DEFAULT_DYNO_PORT,
       bootTimeoutMs: options.bootTimeoutMs ?? 60_000,
       graceMs: options.graceMs ?? 30_000,
+      memoryCheckMs: options.memoryCheckMs ?? 5000,
       backoffMs: (n) => Math.min(max, base * 2 ** (n - 1)),
       changed: (dyno) => this.onDynoChanged(dyno),
     }
@@ -115,6 +123,7 @@ export class RuntimeAgent {
       adoptProcess: base.adoptProcess,
       port: base.port,
       graceMs: base.graceMs,
+      memoryCheckMs: base.memoryCheckMs,
       changed: (dyno) => this.events.emit('dynos.changed', dyno.identity.appId),
       gone: (dyno) => {
         if (this.oneOffs.get(dyno.identity.id) === dyno) this.oneOffs.delete(dyno.identity.id)
@@ -167,6 +176,7 @@ export class RuntimeAgent {
     clearInterval(this.timer)
     for (const off of this.unsubscribe.splice(0)) off()
     while (this.running) await this.running
+    await Promise.all(this.removals) // a stop under way ends here, not in the next daemon
     for (const dyno of this.dynos.values()) await dyno.release()
     for (const { timer } of this.rendezvousWaiting.values()) clearTimeout(timer)
     this.rendezvousWaiting.clear()
@@ -382,7 +392,18 @@ export class RuntimeAgent {
     for (const dyno of this.oneOffs.values()) {
       if (inScope(dyno.identity.appId) && !byApp.has(dyno.identity.appId)) void dyno.stop()
     }
-    await Promise.all(toStop.map((d) => this.remove(d)))
+    for (const dyno of toStop) this.removeInBackground(dyno)
+  }
+
+  private removeInBackground(dyno: Dyno): void {
+    const removal = this.remove(dyno)
+      .catch((e: unknown) =>
+        this.options.log?.(
+          `runtime: stopping ${dyno.name}: ${e instanceof Error ? e.message : String(e)}`,
+        ),
+      )
+      .finally(() => this.removals.delete(removal))
+    this.removals.add(removal)
   }
 
   private create(

@@ -2,8 +2,9 @@
  * The builder: turns `pending` builds into slugs and releases (design.md §5). The API writes
  * a pending build and emits `build.created`; the builder, constructed by the daemon, runs it:
  *
- *   fetch the tarball → unpack (as the build user) → detect → run the build commands through
- *   the BuildExecutor → copy the app directory to <dataDir>/slugs/<slug-id> → release v N+1.
+ *   fetch the tarball → unpack (as the app's uid) → detect → run the build commands in the
+ *   BuildExecutor's sandbox (the app's space network) → copy the app directory to
+ *   <dataDir>/slugs/<slug-id> → release v N+1.
  *
  * Every step writes to the build's output (what output_stream_url serves). A failed build
  * says why in its output, is marked `failed` and makes no release: the app keeps running what
@@ -18,7 +19,7 @@ import { newId, nowIso } from '../core/ids.js'
 import { logRelease, type LogView } from '../core/log-view.js'
 import type { Build, ConfigVars, Slug } from '../core/types.js'
 import type { Store } from '../store/store.js'
-import { detect, DetectError } from './detect.js'
+import { detect, DetectError, type BuildPlan } from './detect.js'
 import { fetchSource } from './fetch-source.js'
 import type { BuildOutputs, BuildOutputWriter } from './output.js'
 import { ProcfileError } from './procfile.js'
@@ -41,7 +42,7 @@ export interface BuilderOptions {
   dataDir: string
   /** Uploaded sources, read from disk instead of over HTTP. */
   sources?: SourceStore
-  /** Where work directories are made; the build user must be able to reach it (/tmp is). */
+  /** Where work directories are made; the apps' uids must be able to reach it (/tmp is). */
   workRoot?: string
   maxSourceBytes?: number
   timeoutMs?: number
@@ -54,6 +55,12 @@ export interface BuilderOptions {
 class BuildFailure extends Error {}
 
 const EXPECTED = [BuildFailure, SourceError, DetectError, ProcfileError]
+
+/** A build stopped (timeout, daemon shutdown) ends with the reason it was stopped for. */
+function throwIfAborted(signal: AbortSignal): void {
+  if (!signal.aborted) return
+  throw signal.reason instanceof Error ? signal.reason : new BuildFailure('Build stopped.')
+}
 
 /** Heroku's look: `-----> step`, command output indented by seven spaces. */
 function indenter(write: (text: string) => void): (text: string) => void {
@@ -77,7 +84,10 @@ async function diskUsage(path: string): Promise<number> {
   return total
 }
 
-/** The build's environment: the app's config vars (buildpacks get them too), then ours. */
+/**
+ * The build's environment: the app's config vars (buildpacks get them too), then ours. Paths
+ * are the sandbox's (BuildSandbox.appDir, .homeDir).
+ */
 function buildEnv(config: ConfigVars, appDir: string, home: string, build: Build) {
   return {
     ...config,
@@ -99,6 +109,8 @@ export class Builder {
   /** The tail of each app's queue: a build starts when the app's previous one ended. */
   private readonly queues = new Map<string, Promise<void>>()
   private readonly running = new Set<AbortController>()
+  /** Slugs being written: on disk before their rows are (leftovers.ts must not take them). */
+  readonly creatingSlugs = new Set<string>()
   private unsubscribe: (() => void) | undefined
   private stopped = false
 
@@ -107,6 +119,7 @@ export class Builder {
   /** Fails builds a previous daemon left unfinished, then takes new ones. */
   async start(): Promise<void> {
     for (const build of this.options.store.builds.pending()) {
+      await this.options.executor.recover(build.id)
       const out = this.options.output.begin(build.id)
       out.write(' !     Build interrupted: the daemon restarted. Push or deploy again.\n')
       this.options.store.builds.finish(build.id, { status: 'failed' }, nowIso())
@@ -154,8 +167,10 @@ export class Builder {
     this.running.add(controller)
     const work = await mkdtemp(join(this.options.workRoot ?? tmpdir(), 'localspace-build-'))
     let slugPath: string | undefined
+    let slugId: string | undefined
     try {
       const slug = await this.build(build, work, out, controller.signal)
+      slugId = slug.id
       slugPath = slugDir(this.options.dataDir, slug.id)
       const release = releaseBuild(store, build, slug)
       out.write(`-----> Released v${release.version}\n`)
@@ -175,6 +190,7 @@ export class Builder {
     } finally {
       clearTimeout(timer)
       this.running.delete(controller)
+      if (slugId) this.creatingSlugs.delete(slugId)
       await rm(work, { recursive: true, force: true })
       await out.end()
     }
@@ -187,13 +203,8 @@ export class Builder {
     out: BuildOutputWriter,
     signal: AbortSignal,
   ): Promise<Slug> {
-    const { store, executor } = this.options
+    const { executor } = this.options
     const say = (line: string) => out.write(`-----> ${line}\n`)
-    const checkAborted = () => {
-      if (signal.aborted) {
-        throw signal.reason instanceof Error ? signal.reason : new BuildFailure('Build stopped.')
-      }
-    }
 
     say('Fetching source')
     const tarball = join(work, 'source.tgz')
@@ -203,40 +214,78 @@ export class Builder {
       signal,
     })
 
-    // The work dir stays root's (the tarball is in it); the build user may pass through it
-    // to its own app and home directories.
-    const identity = await executor.identity()
+    // The work dir stays root's (the tarball is in it); the app's uid may pass through it to
+    // its own app and home directories.
+    const identity = await executor.identity(build.appId)
     const appDir = join(work, 'app')
     const home = join(work, 'home')
     await mkdir(appDir)
     await mkdir(home)
-    if (identity) {
-      await chmod(work, 0o711)
-      for (const dir of [appDir, home]) await chown(dir, identity.uid, identity.gid)
-    }
+    await chmod(work, 0o711)
+    for (const dir of [appDir, home]) await chown(dir, identity.uid, identity.gid)
     const root = await unpackSource(tarball, appDir, identity)
     await rm(tarball)
-    checkAborted()
+    throwIfAborted(signal)
 
     const plan = await detect(root, HOST_PATH)
     say(`${plan.name} app detected`)
     for (const w of plan.warnings) out.write(` !     ${w}\n`)
-    const config = store.releases.current(build.appId)?.config ?? {}
-    const env = buildEnv(config, root, home, build)
-    for (const step of plan.steps) {
-      say(step.label)
-      const code = await executor.run({
-        argv: step.argv,
-        cwd: root,
-        env: { ...env, ...step.env },
-        onOutput: indenter((text) => out.write(text)),
-        signal,
+    if (plan.steps.length > 0) await this.runSteps(build, plan, { root, home }, out, signal)
+    return this.makeSlug(build, root, plan, out)
+  }
+
+  /** The plan's commands, one after another, in one sandbox for the whole build. */
+  private async runSteps(
+    build: Build,
+    plan: BuildPlan,
+    dirs: { root: string; home: string },
+    out: BuildOutputWriter,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const { store, executor } = this.options
+    const sandbox = await executor
+      .open({
+        buildId: build.id,
+        appId: build.appId,
+        spaceId: store.apps.find(build.appId)?.spaceId ?? null,
+        appDir: dirs.root,
+        homeDir: dirs.home,
       })
-      checkAborted()
-      if (code !== 0) {
-        throw new BuildFailure(`${step.argv.slice(0, 3).join(' ')} failed (exit code ${code}).`)
+      .catch((e: unknown) => {
+        throw new BuildFailure(
+          `The build sandbox could not be made: ${e instanceof Error ? e.message : String(e)}`,
+        )
+      })
+    try {
+      const config = store.releases.current(build.appId)?.config ?? {}
+      const env = buildEnv(config, sandbox.appDir, sandbox.homeDir, build)
+      for (const step of plan.steps) {
+        out.write(`-----> ${step.label}\n`)
+        const code = await sandbox.run({
+          argv: step.argv,
+          cwd: sandbox.appDir,
+          env: { ...env, ...step.env },
+          onOutput: indenter((text) => out.write(text)),
+          signal,
+        })
+        throwIfAborted(signal)
+        if (code !== 0) {
+          throw new BuildFailure(`${step.argv.slice(0, 3).join(' ')} failed (exit code ${code}).`)
+        }
       }
+    } finally {
+      await sandbox.close()
     }
+  }
+
+  /** Copies the built app to its slug directory (the daemon's, not the app's) and describes it. */
+  private async makeSlug(
+    build: Build,
+    root: string,
+    plan: BuildPlan,
+    out: BuildOutputWriter,
+  ): Promise<Slug> {
+    const say = (line: string) => out.write(`-----> ${line}\n`)
 
     say('Discovering process types')
     const types = Object.keys(plan.processTypes)
@@ -244,17 +293,20 @@ export class Builder {
 
     say('Creating slug')
     const slugId = newId()
+    this.creatingSlugs.add(slugId) // run() lets go once the slug's row exists (or it is gone)
     const dest = slugDir(this.options.dataDir, slugId)
     await mkdir(join(this.options.dataDir, 'slugs'), { recursive: true, mode: 0o711 })
+    let size: number
     try {
-      // A copy made by the daemon: the slug belongs to root, not to the build user.
+      // A copy made by the daemon: the slug belongs to root, not to the app's uid.
       await cp(root, dest, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true })
       await chmod(dest, 0o755)
+      size = await diskUsage(dest)
     } catch (e) {
       await rm(dest, { recursive: true, force: true })
+      this.creatingSlugs.delete(slugId)
       throw e
     }
-    const size = await diskUsage(dest)
     out.write(`       Done: ${(size / 1024 / 1024).toFixed(1)} MB\n`)
     const now = nowIso()
     return {

@@ -45,18 +45,12 @@ export class DetectError extends Error {
 export const PYTHON_HOME = '.heroku/python'
 
 /**
- * Runs after `pip install`: the virtualenv was made at the build directory, but the slug runs
- * at /app, so the `#!` lines of pip's scripts and the activate scripts are rewritten to /app.
- * The bin/ wrappers find the interpreter next to themselves, so they work in both places.
+ * Runs after `pip install`: `bin/python`, `bin/python3` and `bin/pip` that run the
+ * virtualenv's (`/app/bin` comes first on a dyno's PATH). Builds run at /app, as the slug does,
+ * so the virtualenv's own paths are right as they are.
  */
-const RELOCATE_PYTHON = `set -e
+const LINK_PYTHON = `set -e
 venv=${PYTHON_HOME}
-for f in "$venv"/bin/*; do
-  if [ -f "$f" ] && [ ! -L "$f" ]; then sed -i "1s|^#!$BUILD_DIR/|#!/app/|" "$f"; fi
-done
-for f in "$venv"/bin/activate*; do
-  if [ -f "$f" ] && [ ! -L "$f" ]; then sed -i "s|$BUILD_DIR/|/app/|g" "$f"; fi
-done
 mkdir -p bin
 for name in python python3 pip; do
   [ -e "bin/$name" ] && continue
@@ -100,7 +94,8 @@ const hasRequirements = (text: string) =>
   text.split(/\r?\n/).some((line) => line.replace(/#.*/, '').trim() !== '')
 
 async function pythonPlan(dir: string, procfile: ProcessTypes | undefined): Promise<BuildPlan> {
-  const python = join(dir, PYTHON_HOME, 'bin', 'python3')
+  // Relative to the app directory, where every step starts.
+  const python = `./${PYTHON_HOME}/bin/python3`
   // Nothing to install: no pip in the virtualenv either, which saves seconds per build.
   const install = hasRequirements((await readAppFile(dir, 'requirements.txt')) ?? '')
   const steps: PlanStep[] = install
@@ -132,9 +127,8 @@ async function pythonPlan(dir: string, procfile: ProcessTypes | undefined): Prom
     steps: [
       ...steps,
       {
-        label: 'Making the virtualenv run at /app',
-        argv: ['/bin/sh', '-c', RELOCATE_PYTHON],
-        env: { BUILD_DIR: dir },
+        label: 'Linking python, python3 and pip into bin/',
+        argv: ['/bin/sh', '-c', LINK_PYTHON],
       },
     ],
     processTypes: { ...procfile },

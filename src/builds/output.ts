@@ -8,6 +8,9 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, type WriteStrea
 import { join } from 'node:path'
 import type { BuildOutputView } from '../core/builds.js'
 
+/** Where the daemon keeps build output: `<dataDir>/build-output`. */
+export const BUILD_OUTPUT_DIR = 'build-output'
+
 /** A runaway build (a loop printing) must not fill memory or the disk. */
 export const MAX_OUTPUT_BYTES = 16 * 1024 * 1024
 

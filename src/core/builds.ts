@@ -73,12 +73,13 @@ export interface BuildOutputView {
 /** One command of a build, run as the build's unprivileged identity. */
 export interface BuildStep {
   argv: readonly string[]
+  /** Where it starts, as the build's commands see the file system (BuildSandbox.appDir). */
   cwd: string
   /** The complete environment: nothing of the daemon's leaks in. */
   env: Record<string, string>
   /** stdout and stderr, interleaved as they arrive. */
   onOutput: (text: string) => void
-  /** Killed (the whole process group) when it fires or after timeoutMs. */
+  /** Killed (everything it started) when it fires or after timeoutMs. */
   signal?: AbortSignal
   timeoutMs?: number
 }
@@ -89,15 +90,35 @@ export interface BuildIdentity {
   gid: number
 }
 
-/**
- * Where build commands run. Today: a plain process as an unprivileged user
- * (src/exec/build-process.ts). Later: the dyno sandbox, in the space's network.
- */
-export interface BuildExecutor {
-  /** Who will own the work directory; undefined: the daemon's own user (not root, in tests). */
-  identity(): Promise<BuildIdentity | undefined>
+/** The build a sandbox is opened for, and where its files are on the host. */
+export interface BuildTarget {
+  buildId: string
+  appId: string
+  /** The app's space: its builds leave through the space's outbound addresses. */
+  spaceId: string | null
+  /** Host directories: the unpacked app (becomes the slug) and the build's HOME. */
+  appDir: string
+  homeDir: string
+}
+
+/** Where one build's commands run: opened before its first step, closed after its last. */
+export interface BuildSandbox {
+  /** The app directory and HOME as the build's commands see them. */
+  readonly appDir: string
+  readonly homeDir: string
   /** Runs one step to its end; resolves the exit code (128+N when killed by signal N). */
   run(step: BuildStep): Promise<number>
+  /** Releases what open() took (network, cgroup); safe after a failed step. */
+  close(): Promise<void>
+}
+
+/** Where build commands run: the dyno sandbox, in the app's space network (src/runtime). */
+export interface BuildExecutor {
+  /** Who owns the work directory and runs the steps: the app's own uid, as its dynos. */
+  identity(appId: string): Promise<BuildIdentity>
+  open(target: BuildTarget): Promise<BuildSandbox>
+  /** Releases what a sandbox of this build held when a daemon died during it. */
+  recover(buildId: string): Promise<void>
 }
 
 /** For servers built without a builder: no output is ever written. */

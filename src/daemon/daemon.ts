@@ -9,7 +9,7 @@ import { NetworkAgent } from '../agent/network-agent.js'
 import { DEFAULT_DYNO_PORT, RuntimeAgent } from '../agent/runtime-agent.js'
 import { buildServer } from '../api/server.js'
 import { GitPushes } from '../builds/git-push.js'
-import { createBuilds } from '../builds/index.js'
+import { createBuilds, removeLeftovers } from '../builds/index.js'
 import { createAccount, issueApiKey } from '../api/routes/account.routes.js'
 import { EventBus } from '../core/events.js'
 import { nowIso } from '../core/ids.js'
@@ -18,7 +18,7 @@ import type { RuntimeView } from '../core/runtime-view.js'
 import { slugDir } from '../core/builds.js'
 import { DnsService, MemoryDnsRecords } from '../dns/index.js'
 import { startExecRunner } from '../exec/runner.js'
-import { defaultHost, DynoProcess } from '../runtime/index.js'
+import { defaultHost, DynoProcess, SandboxBuildExecutor } from '../runtime/index.js'
 import { DrainDispatcher } from '../logs/drains.js'
 import { LogStore } from '../logs/store.js'
 import { Store } from '../store/store.js'
@@ -168,7 +168,17 @@ export async function startDaemon(
     port: DEFAULT_DYNO_PORT,
   })
   // Deploys from source: uploads, builds and slugs under the data dir (src/builds).
-  const builds = createBuilds({ store, events, dataDir: options.dataDir, logs, log })
+  // Builds run sandboxed like dynos, as the app's uid, in the app's space network.
+  const executor = new SandboxBuildExecutor({
+    host: sandbox,
+    uidFor: (appId) => store.apps.uidOf(appId),
+    network: {
+      attach: (spaceId, owner) => agent.attach(spaceId, 'dyno', owner),
+      detach: (id) => agent.detach(id),
+      ownedBy: (owner) => store.network.attachments().filter((a) => a.owner === owner),
+    },
+  })
+  const builds = createBuilds({ store, events, dataDir: options.dataDir, executor, logs, log })
   await builds.builder.start()
   // `git push` to <apiUrl>/<app>.git: bare repositories under <dataDir>/repos, built by the builder.
   const git = new GitPushes({
@@ -179,6 +189,19 @@ export async function startDaemon(
     output: builds.output,
     log,
   })
+  // What a deleted app leaves on disk (repository, slugs, build output, log) goes with it; and
+  // at every start, for apps deleted while no daemon ran.
+  const removeAppLeftovers = () =>
+    removeLeftovers(store, options.dataDir, builds.builder.creatingSlugs).catch((e: unknown) =>
+      log(`removing what deleted apps left: ${e instanceof Error ? e.message : String(e)}`),
+    )
+  const stopRemovingLeftovers = events.on('app.changed', (appId) => {
+    if (store.apps.find(appId)) return
+    logs.forget(appId)
+    void removeAppLeftovers()
+  })
+  logs.forgetAllBut((appId) => store.apps.find(appId) !== undefined)
+  await removeAppLeftovers()
   const apiUrl = urlFor(options.apiListen)
   const publicListener = options.routerListen[0]
   const api = buildServer({
@@ -232,6 +255,7 @@ export async function startDaemon(
     apiUrl: boundUrl,
     adminKey,
     async close() {
+      stopRemovingLeftovers()
       routerFeed.stop()
       await router.close()
       dnsFeed.stop()

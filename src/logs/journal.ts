@@ -7,7 +7,15 @@
  * rewritten from the in-memory history once it holds twice as many lines as are kept, so it
  * never grows without bound.
  */
-import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import {
+  appendFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { join } from 'node:path'
 import { formatLogLine, type LogLine, type LogSource } from '../core/log-view.js'
 
@@ -72,6 +80,22 @@ export class LogJournal {
   oversized(appId: string, limit: number): boolean {
     const queued = this.pending.get(appId)?.length ?? 0
     return (this.linesInFile.get(appId) ?? 0) + queued > limit
+  }
+
+  /** Deletes the app's file and whatever was queued for it. */
+  remove(appId: string): void {
+    const file = this.file(appId)
+    if (!file) return
+    this.pending.delete(appId)
+    this.linesInFile.delete(appId)
+    rmSync(file, { force: true })
+  }
+
+  /** The apps that have a file. */
+  appIds(): string[] {
+    return readdirSync(this.dir)
+      .map((name) => /^(.+)\.log$/.exec(name)?.[1])
+      .filter((id): id is string => id !== undefined && SAFE_ID.test(id))
   }
 
   /** Replaces the app's file with `lines` (its in-memory history), atomically. */

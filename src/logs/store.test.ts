@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
@@ -212,6 +212,26 @@ describe('LogStore with a journal directory', () => {
         '54',
         '55',
       ])
+    })
+  })
+
+  test("a deleted app's log is forgotten in memory and on disk, and stays forgotten", () => {
+    withDir((dir) => {
+      const OTHER = '0b6b5b4e-6f3c-4a8e-9a53-0f1f5d1f2a02'
+      const logs = new LogStore({ dir })
+      logs.append(APP, { source: 'app', dyno: 'web.1', text: 'before' })
+      logs.append(OTHER, { source: 'app', dyno: 'web.1', text: 'other' })
+      logs.close()
+      logs.forget(APP)
+      logs.append(APP, { source: 'heroku', dyno: 'web.1', text: 'Stopping all processes' })
+      logs.close()
+      assert.deepEqual(logs.recent(APP, { lines: 5 }), [])
+      assert.deepEqual(readdirSync(dir), [`${OTHER}.log`])
+      // A restarted daemon forgets the journals of apps deleted while none ran.
+      const again = new LogStore({ dir })
+      again.forgetAllBut((id) => id !== OTHER)
+      assert.deepEqual(readdirSync(dir), [])
+      assert.deepEqual(again.recent(OTHER, { lines: 5 }), [])
     })
   })
 

@@ -41,6 +41,8 @@ interface AppLog {
 export class LogStore implements LogView {
   readonly capacity: number
   private readonly apps = new Map<string, AppLog>()
+  /** Deleted apps: a line their last dynos write on the way out is dropped, not kept. */
+  private readonly forgotten = new Set<string>()
   private readonly journal: LogJournal | undefined
   private readonly onError: (error: unknown) => void
 
@@ -51,6 +53,7 @@ export class LogStore implements LogView {
   }
 
   append(appId: string, entry: LogEntry): void {
+    if (this.forgotten.has(appId)) return
     const log = this.log(appId)
     const time = logTime(entry.time ?? new Date())
     for (const text of splitLogText(entry.text)) {
@@ -91,6 +94,21 @@ export class LogStore implements LogView {
   /** How many readers follow an app now; tests use it to prove streams let go. */
   followerCount(appId: string): number {
     return this.apps.get(appId)?.followers.size ?? 0
+  }
+
+  /**
+   * A deleted app's log goes with it, in memory and on disk; its readers hear nothing more.
+   * App ids are never reused, so the app stays forgotten.
+   */
+  forget(appId: string): void {
+    this.forgotten.add(appId)
+    this.apps.delete(appId)
+    this.journal?.remove(appId)
+  }
+
+  /** Forgets the apps that have a journal and are not `kept` (deleted while no daemon ran). */
+  forgetAllBut(kept: (appId: string) => boolean): void {
+    for (const appId of this.journal?.appIds() ?? []) if (!kept(appId)) this.forget(appId)
   }
 
   /** Writes out whatever the journal still holds. */

@@ -2,6 +2,7 @@
  * Dyno sandbox primitives (design.md §5): start, watch and stop one dyno process. The runtime
  * that turns formation into dynos builds on these.
  */
+export { BUILD_MEMORY_MB, SandboxBuildExecutor } from './build-sandbox.js'
 export { DEFAULT_CGROUP_ROOT, type MemoryStats } from './cgroup.js'
 export {
   DEFAULT_GRACE_MS,
@@ -12,7 +13,7 @@ export {
   type DynoMeta,
   type ListenResult,
 } from './dyno-process.js'
-export { EXCLUDED_ROOT_ENTRIES, readHostRoot } from './host-root.js'
+export { HOST_ROOT_ENTRIES, readHostRoot } from './host-root.js'
 export { hasListener } from './listening.js'
 export {
   DEFAULT_TOOLS,

@@ -185,41 +185,136 @@ export function sandboxCommand(spec: DynoSpec, host: SandboxHost): string[] {
   const p = dynoPaths(spec.dynoDir)
   const t = host.tools
   return [
-    ...[t.sh, '-c', JOIN_CGROUP, 'localspace-join', join(cgroupDir(host, spec.id), 'cgroup.procs')],
+    ...joinCgroup(host, spec.id),
     ...[t.ip, 'netns', 'exec', spec.netns],
     ...[t.sh, '-c', MOUNT_APP, 'localspace-mount', spec.slugDir, p.upper, p.work, p.app, p.envArgs],
-    ...[t.setpriv, `--reuid=${spec.uid}`, `--regid=${spec.gid}`, '--clear-groups'],
-    ...['--no-new-privs', '--inh-caps=-all', '--bounding-set=-all', '--'],
+    ...dropPrivileges(host, spec.uid, spec.gid),
     ...bwrapArgs(spec, host),
   ]
 }
 
-/** Step 5. Order matters: bwrap applies mounts in the order given. */
+/** Step 1: the rest of the chain runs in the memory cgroup named `id`. */
+function joinCgroup(host: SandboxHost, id: string): string[] {
+  return [
+    host.tools.sh,
+    '-c',
+    JOIN_CGROUP,
+    'localspace-join',
+    join(cgroupDir(host, id), 'cgroup.procs'),
+  ]
+}
+
+/** Step 4: the app's uid and gid, no supplementary groups, no capabilities, no new privileges. */
+function dropPrivileges(host: SandboxHost, uid: number, gid: number): string[] {
+  return [
+    ...[host.tools.setpriv, `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups'],
+    ...['--no-new-privs', '--inh-caps=-all', '--bounding-set=-all', '--'],
+  ]
+}
+
+/** What one bwrap sandbox holds beyond the host's read-only root (step 5). */
+interface SandboxView {
+  /** The sandbox's hostname. */
+  hostname: string
+  /** Host directories replaced by an empty tmpfs inside. */
+  hide: readonly string[]
+  /** Host directories mounted writable inside, in this order. */
+  binds: ReadonlyArray<{ from: string; to: string }>
+  chdir: string
+  /** What runs; its environment comes from the NUL-separated arguments on fd 3 (`--args 3`). */
+  argv: readonly string[]
+}
+
+/** Step 5 for a dyno. */
 export function bwrapArgs(spec: DynoSpec, host: SandboxHost): string[] {
   const p = dynoPaths(spec.dynoDir)
+  // Other dynos' directories and other apps' slugs: their parents are hidden by default.
+  const parents = [dirname(spec.dynoDir), dirname(spec.slugDir)].filter((d) => d !== '/')
+  return bwrapCommand(
+    {
+      hostname: spec.id,
+      hide: [...host.hide, ...parents],
+      binds: [{ from: p.app, to: '/app' }],
+      chdir: '/app',
+      argv: ['/bin/sh', '-c', spec.command],
+    },
+    host,
+  )
+}
+
+/** bwrap's command line for a view. Order matters: bwrap applies mounts in the order given. */
+function bwrapCommand(view: SandboxView, host: SandboxHost): string[] {
   const args = [host.tools.bwrap, '--unshare-user', '--disable-userns']
   args.push('--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup')
-  args.push('--hostname', spec.id)
+  args.push('--hostname', view.hostname)
   for (const e of host.rootEntries) {
     if (e.symlink !== undefined) args.push('--symlink', e.symlink, `/${e.name}`)
     else args.push('--ro-bind', `/${e.name}`, `/${e.name}`)
   }
   args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/dev/shm')
-  args.push('--tmpfs', '/tmp', '--tmpfs', '/run')
-  if (host.rootEntries.some((e) => e.name === 'var' && e.symlink === undefined))
-    args.push('--tmpfs', '/var/tmp')
-  // Other dynos' directories and other apps' slugs: their parents are hidden by default.
-  const parents = [dirname(spec.dynoDir), dirname(spec.slugDir)].filter((d) => d !== '/')
-  for (const dir of new Set([...host.hide, ...parents])) args.push('--tmpfs', dir)
-  args.push('--bind', p.app, '/app', '--chdir', '/app')
+  args.push('--tmpfs', '/tmp', '--tmpfs', '/run', '--tmpfs', '/var/tmp')
+  for (const dir of new Set(view.hide)) args.push('--tmpfs', dir)
+  for (const b of view.binds) args.push('--bind', b.from, b.to)
+  args.push('--chdir', view.chdir)
   // The root itself is bwrap's own tmpfs (the host's entries are mounted on it): make it
   // read-only too, or the app could create files at /.
   args.push('--remount-ro', '/')
   // --new-session: no access to a controlling terminal (TIOCSTI). --die-with-parent: if the
-  // exit-status wrapper is killed, the dyno goes with it rather than running unwatched.
+  // process that started bwrap is killed, the sandbox goes with it rather than running unwatched.
   args.push('--new-session', '--die-with-parent')
-  args.push('--args', '3', '--', '/bin/sh', '-c', spec.command)
+  args.push('--args', '3', '--', ...view.argv)
   return args
+}
+
+/** Where a build's commands see the app being built (as on a dyno) and their HOME. */
+export const BUILD_APP_DIR = '/app'
+export const BUILD_HOME_DIR = '/tmp/build-home'
+
+/** One build command, sandboxed like a dyno (design.md §5; issue: builds run sandboxed). */
+export interface BuildSandboxSpec {
+  /** Names the cgroup and the sandbox's hostname, as a dyno id does. */
+  id: string
+  /** The app's unprivileged uid and gid: a build is the app's, like its dynos. */
+  uid: number
+  gid: number
+  /** The build's network namespace on the space bridge; none: the host's network. */
+  netns: string | undefined
+  /** Host directories bound writable at BUILD_APP_DIR and BUILD_HOME_DIR. */
+  appDir: string
+  homeDir: string
+  /** Where the command starts, inside. */
+  cwd: string
+  argv: readonly string[]
+}
+
+/**
+ * argv of one build command: the cgroup, the build's network namespace (so it leaves through
+ * the space's outbound addresses), the app's uid, then bwrap with the app and home bound
+ * writable. The environment goes in on fd 3 (envArgsFile), as for a dyno. Run with LAUNCH_ENV.
+ */
+export function buildCommand(spec: BuildSandboxSpec, host: SandboxHost): string[] {
+  checkIds(spec.id, spec.uid, spec.gid)
+  if (spec.netns !== undefined && !NETNS.test(spec.netns))
+    throw new SandboxError(`bad netns ${JSON.stringify(spec.netns)}`)
+  return [
+    ...joinCgroup(host, spec.id),
+    ...(spec.netns === undefined ? [] : [host.tools.ip, 'netns', 'exec', spec.netns]),
+    ...dropPrivileges(host, spec.uid, spec.gid),
+    ...bwrapCommand(
+      {
+        hostname: spec.id,
+        // Other builds' work directories are under the host's /tmp, which is the sandbox's own.
+        hide: host.hide,
+        binds: [
+          { from: spec.appDir, to: BUILD_APP_DIR },
+          { from: spec.homeDir, to: BUILD_HOME_DIR },
+        ],
+        chdir: spec.cwd,
+        argv: spec.argv,
+      },
+      host,
+    ),
+  ]
 }
 
 export class SandboxError extends Error {
@@ -231,15 +326,19 @@ const NETNS = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 // Absolute, and nothing overlayfs option parsing or a shell word would trip over.
 const SAFE_PATH = /^\/[A-Za-z0-9._/@+-]*$/
 
-export function checkSpec(spec: DynoSpec): void {
-  if (!ID.test(spec.id)) throw new SandboxError(`bad dyno id ${JSON.stringify(spec.id)}`)
-  if (!NETNS.test(spec.netns)) throw new SandboxError(`bad netns ${JSON.stringify(spec.netns)}`)
-  for (const [what, id] of [
-    ['uid', spec.uid],
-    ['gid', spec.gid],
+function checkIds(id: string, uid: number, gid: number): void {
+  if (!ID.test(id)) throw new SandboxError(`bad sandbox id ${JSON.stringify(id)}`)
+  for (const [what, n] of [
+    ['uid', uid],
+    ['gid', gid],
   ] as const)
-    if (!Number.isInteger(id) || id <= 0 || id >= 2 ** 32 - 1)
-      throw new SandboxError(`${what} must be an unprivileged id, not ${id}`)
+    if (!Number.isInteger(n) || n <= 0 || n >= 2 ** 32 - 1)
+      throw new SandboxError(`${what} must be an unprivileged id, not ${n}`)
+}
+
+export function checkSpec(spec: DynoSpec): void {
+  checkIds(spec.id, spec.uid, spec.gid)
+  if (!NETNS.test(spec.netns)) throw new SandboxError(`bad netns ${JSON.stringify(spec.netns)}`)
   if (!Number.isInteger(spec.port) || spec.port < 1 || spec.port > 65535)
     throw new SandboxError(`bad port ${spec.port}`)
   if (!Number.isFinite(spec.memoryMb) || spec.memoryMb < 4)

@@ -153,6 +153,14 @@ export class BuildsRepo {
       )
   }
 
+  /** Whether any app has a slug of this id (its files are then not left over). */
+  hasSlug(slugId: string): boolean {
+    return (
+      this.db.prepare<[string], { id: string }>('SELECT id FROM slugs WHERE id = ?').get(slugId) !==
+      undefined
+    )
+  }
+
   /** A slug of the app; the runtime finds its files with core/builds.ts `slugDir`. */
   findSlug(appId: string, slugId: string): Slug | undefined {
     const r = this.db

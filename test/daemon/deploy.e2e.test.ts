@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
+import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { run } from '../../src/exec/run.js'
@@ -258,6 +259,25 @@ if (sandboxed(import.meta.url)) {
       await waitUntil('the name to go (NXDOMAIN)', async () =>
         /status: NXDOMAIN/.test(await digStatus('1.web.e2e-web.app.localspace')),
       )
+    })
+
+    test('deleting the app removes its slug, build output and log from the data dir', async () => {
+      const app = await api(d.url, d.key, 'GET', '/apps/e2e-web')
+      const files = () => ({
+        slugs: readdirSync(join(data.dir, 'slugs')),
+        outputs: readdirSync(join(data.dir, 'build-output')),
+        log: existsSync(join(data.dir, 'logs', `${app.body.id}.log`)),
+      })
+      assert.deepEqual(
+        [files().slugs.length, files().outputs.length, files().log],
+        [1, 1, true],
+        'what the deploy left',
+      )
+      assert.equal((await api(d.url, d.key, 'DELETE', '/apps/e2e-web')).status, 200)
+      await waitUntil('the files to go', () => {
+        const f = files()
+        return f.slugs.length === 0 && f.outputs.length === 0 && !f.log
+      })
     })
   })
 }

@@ -32,7 +32,7 @@ import { defaultDeps } from '../../src/cli/context.js'
 import { buildProgram } from '../../src/cli/program.js'
 import { FileSourceStore } from '../../src/builds/sources.js'
 import { slugDir } from '../../src/core/builds.js'
-import { ProcessBuildExecutor } from '../../src/exec/build-process.js'
+import { defaultHost, SandboxBuildExecutor } from '../../src/runtime/index.js'
 import { startTestApi, type TestApi } from '../helpers/api.js'
 
 const EXAMPLES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'examples')
@@ -98,7 +98,11 @@ describe('deploying from source', () => {
     builder = new Builder({
       store: api.store,
       events: api.events,
-      executor: new ProcessBuildExecutor(),
+      // The daemon's sandbox; these apps are outside spaces, so builds use the host's network.
+      executor: new SandboxBuildExecutor({
+        host: await defaultHost({ hide: [dir] }),
+        uidFor: (appId) => api.store.apps.uidOf(appId),
+      }),
       output,
       sources,
       dataDir: dir,
@@ -172,6 +176,23 @@ describe('deploying from source', () => {
     assert.ok((list.body as any[]).some((x) => x.id === b.id))
   })
 
+  test('scaling a process type the release does not declare is refused and changes nothing', async () => {
+    const before = await api.call('GET', `/apps/${APP}/formation`)
+    const batch = await api.call('PATCH', `/apps/${APP}/formation`, {
+      updates: [
+        { type: 'web', quantity: 3 },
+        { type: 'nosuch', quantity: 1 },
+      ],
+    })
+    assert.equal(batch.status, 404)
+    assert.equal(batch.body.id, 'not_found')
+    assert.equal(batch.body.message, "Couldn't find that process type (nosuch).")
+    const one = await api.call('PATCH', `/apps/${APP}/formation/worker`, { quantity: 1 })
+    assert.equal(one.status, 404)
+    assert.equal(one.body.message, "Couldn't find that process type (worker).")
+    assert.deepEqual((await api.call('GET', `/apps/${APP}/formation`)).body, before.body)
+  })
+
   test('the output stream, read after the build, still has everything from the start', async () => {
     const first = await deploy(join(EXAMPLES, 'node-web'))
     assert.equal(first.build.status, 'succeeded', first.output)
@@ -213,16 +234,23 @@ describe('deploying from source', () => {
     assert.equal(releaseCount(), before)
   })
 
-  test('build commands run as the unprivileged build user, not as the daemon', async () => {
+  test("build commands run sandboxed as the app's own uid, at /app, with the host read-only", async () => {
     const src = appDir('node-web')
     const pkg = JSON.parse(readFileSync(join(src, 'package.json'), 'utf8'))
-    pkg.scripts.build = 'id -u > built-by.txt'
+    pkg.scripts.build = [
+      'id -u > seen.txt',
+      'pwd >> seen.txt',
+      '(touch /usr/localspace-probe 2>/dev/null && echo host-writable || echo host-read-only) >> seen.txt',
+      `(test -e ${join(dir, 'blobs')} && echo data-visible || echo data-hidden) >> seen.txt`,
+      '(test -e /root && echo root-visible || echo root-hidden) >> seen.txt',
+    ].join(' && ')
     writeFileSync(join(src, 'package.json'), JSON.stringify(pkg))
     const { build: b, output } = await deploy(src)
     assert.equal(b.status, 'succeeded', output)
-    const uid = readFileSync(join(slugDir(dir, b.slug.id as string), 'built-by.txt'), 'utf8')
-    if (process.getuid?.() === 0) assert.notEqual(uid.trim(), '0')
-    else assert.equal(uid.trim(), String(process.getuid?.()))
+    const seen = readFileSync(join(slugDir(dir, b.slug.id as string), 'seen.txt'), 'utf8')
+    const uid = api.store.apps.uidOf(api.store.apps.find(APP)!.id)
+    assert.ok(uid > 0)
+    assert.equal(seen, `${uid}\n/app\nhost-read-only\ndata-hidden\nroot-hidden\n`)
   })
 
   test('a corrupt tarball fails the build with a clear line', async () => {

@@ -26,9 +26,10 @@ import { Builder } from '../../src/builds/builder.js'
 import { GitPushes } from '../../src/builds/git-push.js'
 import { BuildOutputs } from '../../src/builds/output.js'
 import { FileSourceStore } from '../../src/builds/sources.js'
+import { removeLeftovers } from '../../src/builds/leftovers.js'
 import { slugDir } from '../../src/core/builds.js'
 import { repoDir } from '../../src/core/git.js'
-import { ProcessBuildExecutor } from '../../src/exec/build-process.js'
+import { defaultHost, SandboxBuildExecutor } from '../../src/runtime/index.js'
 import { startTestApi, type TestApi } from '../helpers/api.js'
 import { waitUntil } from '../helpers/wait.js'
 
@@ -125,7 +126,11 @@ describe('git push deploys', () => {
     builder = new Builder({
       store: api.store,
       events: api.events,
-      executor: new ProcessBuildExecutor(),
+      // The daemon's sandbox; these apps are outside spaces, so builds use the host's network.
+      executor: new SandboxBuildExecutor({
+        host: await defaultHost({ hide: [dir] }),
+        uidFor: (appId) => api.store.apps.uidOf(appId),
+      }),
       output,
       sources,
       dataDir: dir,
@@ -212,6 +217,22 @@ describe('git push deploys', () => {
     assert.equal(again.code, 0, again.stderr)
     assert.match(again.stderr, /Everything up-to-date/)
     assert.equal(builds(), count)
+  })
+
+  test('pushing the Python example builds its virtualenv and releases it', async () => {
+    const name = 'git-python'
+    assert.equal((await api.call('POST', '/apps', { name })).status, 201)
+    const src = await workTree('python-web')
+    const push = await git(src, 'push', remote(name), 'main')
+    assert.equal(push.code, 0, push.stderr)
+    assert.match(push.stderr, /^remote: -----> Python app detected/m)
+    assert.match(push.stderr, /^remote: -----> Released v\d+/m)
+    const release = api.store.releases.current(appId(name))!
+    const slug = api.store.builds.findSlug(appId(name), release.slugId!)!
+    assert.deepEqual(slug.processTypes, { web: 'python3 app.py' })
+    const files = slugDir(dir, slug.id)
+    assert.ok(existsSync(join(files, '.heroku', 'python', 'pyvenv.cfg')))
+    assert.ok(existsSync(join(files, 'bin', 'python3')))
   })
 
   test('a failing build fails the push, shows the failing line, and keeps main where it was', async () => {
@@ -322,5 +343,33 @@ describe('git push deploys', () => {
       headers: { authorization: `Basic ${Buffer.from(`x:${api.adminKey}`).toString('base64')}` },
     })
     assert.equal(res.status, 404)
+  })
+
+  test("a deleted app's repository, slugs and build output are left-overs; others' are kept", async () => {
+    const other = 'git-other'
+    assert.equal((await api.call('POST', '/apps', { name: other })).status, 201)
+    const src = await workTree('node-web')
+    assert.equal((await git(src, 'push', remote(other), 'main')).code, 0)
+    await builder.idle()
+    const id = appId(other)
+    const slugIds = api.store.builds.list(id).flatMap((b) => (b.slugId ? [b.slugId] : []))
+    const buildIds = api.store.builds.list(id).map((b) => b.id)
+    assert.ok(slugIds.length > 0 && existsSync(repoDir(dir, id)))
+    const kept = api.store.builds.list(appId(APP)).flatMap((b) => (b.slugId ? [b.slugId] : []))
+
+    assert.deepEqual(await removeLeftovers(api.store, dir, builder.creatingSlugs), [])
+    assert.equal((await api.call('DELETE', `/apps/${other}`)).status, 200)
+    const removed = await removeLeftovers(api.store, dir, builder.creatingSlugs)
+    assert.deepEqual(
+      removed.sort(),
+      [
+        ...buildIds.map((b) => join(dir, 'build-output', `${b}.log`)),
+        repoDir(dir, id),
+        ...slugIds.map((s) => slugDir(dir, s)),
+      ].sort(),
+    )
+    for (const path of removed) assert.equal(existsSync(path), false, path)
+    assert.ok(existsSync(repoDir(dir, appId(APP))), "the other app's repository stays")
+    for (const s of kept) assert.ok(existsSync(slugDir(dir, s)), "the other app's slugs stay")
   })
 })

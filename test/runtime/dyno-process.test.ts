@@ -27,6 +27,7 @@ import { DEFAULT_CGROUP_ROOT, members } from '../../src/runtime/cgroup.js'
 import {
   defaultHost,
   DynoProcess,
+  HOST_ROOT_ENTRIES,
   type DynoSpec,
   type SandboxHost,
 } from '../../src/runtime/index.js'
@@ -196,7 +197,9 @@ if (sandboxed(import.meta.url)) {
         'probe /app/new.txt',
         'probe /tmp/lsrt-probe',
         'echo changed >/app/greeting.txt && echo "greeting $(cat /app/greeting.txt)"',
-        `echo "dyno dirs visible: $(ls -A ${join(base, 'dynos')} | wc -l)"`,
+        `echo "dyno dirs visible: $(ls -A ${join(base, 'dynos')} 2>/dev/null | wc -l)"`,
+        'echo "root: $(ls -A / | tr "\\n" " ")"',
+        'echo "var: $(ls -A /var | tr "\\n" " ")"',
       ].join('\n')
       const d = await start(spec(script))
       assert.equal((await d.exited).code, 0)
@@ -207,6 +210,12 @@ if (sandboxed(import.meta.url)) {
       assert.match(out, /^writable \/tmp\/lsrt-probe$/m)
       assert.match(out, /^greeting changed$/m)
       assert.match(out, /^dyno dirs visible: 0$/m, "other dynos' directories are hidden")
+      // Of the host's root only its programs, libraries and /etc: no /root, /home, /var, /sys…
+      const hostEntries = readdirSync('/').filter((e) => HOST_ROOT_ENTRIES.has(e))
+      const expected = [...hostEntries, 'app', 'dev', 'proc', 'run', 'tmp', 'var'].sort()
+      const seen = /^root: (.*)$/m.exec(out)![1]!.trim().split(' ').sort()
+      assert.deepEqual(seen, expected)
+      assert.match(out, /^var: tmp $/m)
       // The writes went to the dyno's upper layer, not to the slug or the host.
       assert.equal(readFileSync(join(slugDir, 'greeting.txt'), 'utf8'), GREETING)
       assert.deepEqual(readdirSync(slugDir), ['greeting.txt'])

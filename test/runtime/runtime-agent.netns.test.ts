@@ -54,6 +54,10 @@ if (sandboxed(import.meta.url)) {
           web: 'node server.js',
           worker: 'node worker.js',
           crashy: 'echo about to fail; exit 3',
+          // Ignores SIGTERM (sleep inherits the ignored signal): only the SIGKILL after the grace ends it.
+          stubborn: `trap '' TERM; echo ignoring SIGTERM; sleep 600`,
+          // Past Private-S's 1 GB in 64 MB steps, each filled, so the memory is really used.
+          hog: `node -e 'const a = []; for (;;) a.push(Buffer.alloc(64 << 20, 1))'`,
         },
       }),
       uidFor: () => APP_UID,
@@ -183,6 +187,8 @@ if (sandboxed(import.meta.url)) {
       scale('web', 0)
       scale('worker', 0)
       scale('crashy', 0)
+      scale('hog', 0)
+      scale('stubborn', 0)
       await runtime.reconcile()
       await until(() => dynos().length === 0).catch(() => undefined)
       await runtime.stop()
@@ -194,18 +200,18 @@ if (sandboxed(import.meta.url)) {
       rmSync(dir, { recursive: true, force: true })
     })
 
-    test('formation web=2 worker=1 becomes dynos that are up, with logs', async () => {
+    test('formation web=3 worker=2 becomes dynos that are up, with logs', async () => {
       await network.start()
       assert.equal(store.spaces.find(spaceId)?.state, 'allocated')
       release('slug-1')
-      scale('web', 2)
-      scale('worker', 1)
+      scale('web', 3)
+      scale('worker', 2)
       await runtime.start()
-      await until(() => states() === 'web.1:up web.2:up worker.1:up')
+      await until(() => states() === 'web.1:up web.2:up web.3:up worker.1:up worker.2:up')
       const text = logText()
       assert.match(text, /heroku\[web\.1\]: Starting process with command `node server\.js`/)
       assert.match(text, /heroku\[web\.1\]: State changed from starting to up/)
-      await until(() => /app\[worker\.1\]: worker worker\.1 as uid 64123/.test(logText()))
+      await until(() => /app\[worker\.2\]: worker worker\.2 as uid 64123/.test(logText()))
       assert.match(logText(), /app\[web\.2\]: listening on 5000/)
       for (const d of dynos()) assert.match(d.privateIp ?? '', /^10\.64\./)
     })
@@ -232,12 +238,22 @@ if (sandboxed(import.meta.url)) {
     test('scaling down stops the highest numbers, with SIGTERM', async () => {
       const web1 = dynos().find((d) => d.name === 'web.1')!.id
       scale('web', 1)
+      scale('worker', 1)
       await runtime.reconcile()
       await until(() => states() === 'web.1:up worker.1:up')
       assert.equal(dynos().find((d) => d.name === 'web.1')!.id, web1, 'web.1 was kept')
-      assert.match(logText(), /heroku\[web\.2\]: Stopping all processes with SIGTERM/)
-      assert.match(logText(), /app\[web\.2\]: got SIGTERM/)
-      assert.match(logText(), /heroku\[web\.2\]: Process exited with status (0|143)/)
+      for (const name of ['web.2', 'web.3']) {
+        assert.match(
+          logText(),
+          new RegExp(`heroku\\[${name}\\]: Stopping all processes with SIGTERM`),
+        )
+        assert.match(logText(), new RegExp(`app\\[${name}\\]: got SIGTERM`))
+        assert.match(
+          logText(),
+          new RegExp(`heroku\\[${name}\\]: Process exited with status (0|143)`),
+        )
+      }
+      assert.match(logText(), /heroku\[worker\.2\]: Stopping all processes with SIGTERM/)
     })
 
     test('a crashing process is restarted at once, then with back-off', async () => {
@@ -262,6 +278,48 @@ if (sandboxed(import.meta.url)) {
       assert.ok(secondDelay >= 250, `second restart backed off (${secondDelay} ms)`)
       assert.match(logText(), /app\[crashy\.1\]: about to fail/)
       scale('crashy', 0)
+      await runtime.reconcile()
+      await until(() => states() === 'web.1:up worker.1:up')
+    })
+
+    test("a dyno's slow stop holds up no other change", async () => {
+      scale('stubborn', 1)
+      await runtime.reconcile()
+      await until(() => /app\[stubborn\.1\]: ignoring SIGTERM/.test(logText()))
+      const stubborn = dynos().find((d) => d.name === 'stubborn.1')!.id
+      scale('stubborn', 0)
+      void runtime.reconcile()
+      scale('worker', 2)
+      await until(() => states().includes('worker.2:up'))
+      // worker.2 came up while stubborn.1 was still within its grace period (2 s here).
+      assert.ok(
+        runtime.allDynos().some((d) => d.view.id === stubborn),
+        'stubborn.1 was still stopping',
+      )
+      scale('worker', 1)
+      await runtime.reconcile()
+      await until(() => states() === 'web.1:up worker.1:up')
+      assert.match(logText(), /heroku\[stubborn\.1\]: Process exited with status 137/)
+    })
+
+    test('a dyno over its memory quota: R14, then R15 and SIGKILL, then a crash', async () => {
+      scale('hog', 1)
+      await runtime.reconcile()
+      await until(() => /heroku\[hog\.1\]: State changed from up to crashed/.test(logText()))
+      const lines = logs
+        .recent(appId, { lines: 1500, dyno: 'hog.1', source: 'heroku' })
+        .map((l) => l.text)
+      const at = (pattern: RegExp) => lines.findIndex((l) => pattern.test(l))
+      const mem = at(/^Process running mem=\d+M\(\d+\.\d%\)$/)
+      const r14 = at(/^Error R14 \(Memory quota exceeded\)$/)
+      const r15 = at(/^Error R15 \(Memory quota vastly exceeded\)$/)
+      const exited = at(/^Process exited with status 137$/)
+      assert.ok(mem >= 0 && mem < r14 && r14 < r15 && r15 < exited, lines.join('\n'))
+      assert.equal(lines[r15 + 1], 'Stopping process with SIGKILL')
+      // The usage it reports is the quota's, give or take what the kernel counts.
+      const percent = Number(/\((\d+\.\d)%\)/.exec(lines[mem]!)![1])
+      assert.ok(percent > 90 && percent <= 100.5, lines[mem])
+      scale('hog', 0)
       await runtime.reconcile()
       await until(() => states() === 'web.1:up worker.1:up')
     })

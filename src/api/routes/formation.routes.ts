@@ -46,17 +46,29 @@ export function resolveSize(name: string, app: App): string {
 }
 
 /**
- * Applies a batch of updates atomically. A type the app does not have yet is created:
- * until a build declares process types, formation may be set ahead of the code.
+ * The process types the app's running code declares, or undefined while no release has a slug
+ * (then formation may be set ahead of the code, for the first deploy to start).
  */
+function declaredTypes(store: Store, app: App): Set<string> | undefined {
+  const slugId = store.releases.current(app.id)?.slugId
+  const slug = slugId ? store.builds.findSlug(app.id, slugId) : undefined
+  return slug && new Set(Object.keys(slug.processTypes))
+}
+
+/** Applies a batch of updates atomically: all of them, or none when one is refused. */
 function applyUpdates(store: Store, app: App, updates: FormationUpdate[]): Formation[] {
   return store.transaction(() => {
     const existing = new Map(store.releases.formation(app.id).map((f) => [f.type, f]))
+    const declared = declaredTypes(store, app)
     const now = nowIso()
     for (const u of updates) {
       const type = u.type ?? ''
       if (!PROCESS_TYPE.test(type)) {
         throw errors.invalidParams(`Invalid process type ${JSON.stringify(u.type)}.`)
+      }
+      if (declared && !declared.has(type)) {
+        // Heroku's answer to `ps:scale` of a type the Procfile does not have.
+        throw errors.notFound('formation', `Couldn't find that process type (${type}).`)
       }
       const current = existing.get(type)
       const next: Formation = {
