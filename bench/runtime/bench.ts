@@ -1221,11 +1221,21 @@ function stampRows(): string[] {
 
 /** (e) The issue-5 target: a dyno's name within 100 ms of it starting, stopping, crashing. */
 function dnsReport(): string[] {
-  const rows = Object.values(D).map(
-    (s) =>
-      `| ${s.name} | ${s.samples.length} | ${fmt(median(s.values()))} | ${fmt(pct(s.values(), 99))} | ${fmt(Math.max(...s.values()))} |`,
-  )
+  const rows = Object.values(D).map((s) => {
+    const quiet = s.values(true)
+    return (
+      `| ${s.name} | ${s.samples.length} | ${fmt(median(s.values()))} | ${fmt(pct(s.values(), 99))} | ` +
+      `${fmt(Math.max(...s.values()))} | ${quiet.length} | ${fmt(median(quiet))} / ${fmt(pct(quiet, 99))} |`
+    )
+  })
   const worst = Math.max(...Object.values(D).map((s) => pct(s.values(), 99)))
+  const quietP99 = Object.values(D)
+    .filter((s) => s.values(true).length > 0)
+    .map((s) => pct(s.values(true), 99))
+  const quietText =
+    quietP99.length === 0
+      ? 'no round was quiet'
+      : `in the quiet rounds ${fmt(Math.max(...quietP99))}: ${yes(Math.max(...quietP99) <= 100)}`
   return [
     '## DNS: a dyno’s name after it starts, stops or crashes',
     '',
@@ -1236,11 +1246,13 @@ function dnsReport(): string[] {
       `the runtime rounds above; crashes are ${DNS_REPS} more (after ${WARMUP} warm-up): a dyno up ` +
       `and resolving, every process in its cgroup sent SIGKILL.`,
     '',
-    '| from → to | n | p50 | p99 | max |',
-    '|---|---|---|---|---|',
+    `| from → to | n | p50 | p99 | max | rounds with other load < ${QUIET_BUSY} % | their p50 / p99 |`,
+    '|---|---|---|---|---|---|---|',
     ...rows,
     '',
-    `Target: ≤ 100 ms (p99) — ${fmt(worst)} at worst: ${yes(worst <= 100)}.`,
+    `Target: ≤ 100 ms (p99) — ${fmt(worst)} at worst: ${yes(worst <= 100)}; ${quietText}. ` +
+      `Everything on the path (this process, the dyno, the exec runner) shares CPU ${CPU}: ` +
+      `other load there delays it all.`,
     '',
   ]
 }
