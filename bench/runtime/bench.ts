@@ -89,7 +89,7 @@ const RUN_ID = randomBytes(3).toString('hex')
 /** Ids of the dynos this run starts directly (sandbox level) and of the memory anchors. */
 const SBX_PREFIX = `lsbr-${RUN_ID}-`
 const MEM_PREFIX = `lsbm-${RUN_ID}-`
-/** The Procfile command, the same on both sides (Heroku runs it with `sh -c`). */
+/** The Procfile command, the same on both sides (run with `bash -c`, as Heroku and the dyno do). */
 const COMMAND = 'node server.js'
 /** The dyno's default PATH (src/runtime/sandbox.ts), for the bare side too. */
 const APP_PATH = '/app/bin:/usr/local/bin:/usr/bin:/bin'
@@ -415,7 +415,7 @@ interface Bare {
   exited: Promise<void>
 }
 
-/** `sh -c 'node server.js'` with PORT set, as the app's uid, in the bench's own namespace. */
+/** `bash -c 'node server.js'` with PORT set, as the app's uid, in the bench's own namespace. */
 function spawnBare(prefix: string[] = []): Bare {
   const n = ++bareSeq
   const port = 20_000 + n
@@ -423,14 +423,13 @@ function spawnBare(prefix: string[] = []): Bare {
   const out = join(WORK, 'bare', `${n}.out`)
   const fd = openSync(out, 'a', 0o644)
   const t0 = nowMs()
-  const child = spawn('/bin/sh', [...prefix, '-c', COMMAND], {
+  const child = spawn('/bin/bash', [...prefix, '-c', COMMAND], {
     cwd: slugDir,
     env: { PATH: APP_PATH, PORT: String(port) },
     stdio: ['ignore', fd, fd],
     uid: APP_UID,
     gid: APP_UID,
-    // A process group of its own, so that stopping it reaches `node` too: dash does not exec
-    // the last command of `sh -c` (the dyno's `/bin/sh -c` keeps its `sh` the same way).
+    // A process group of its own, so that stopping it reaches whatever the command started.
     detached: true,
   })
   closeSync(fd)
@@ -562,7 +561,7 @@ class Series {
 
 const S = {
   bare: new Series(
-    '**bare**: `sh -c "node server.js"` spawned from Node, no sandbox, no namespace',
+    '**bare**: `bash -c "node server.js"` spawned from Node, no sandbox, no namespace',
   ),
   sandbox: new Series(
     '**sandbox**: `DynoProcess.start` + `waitListening`, in an attached namespace',
@@ -1003,7 +1002,7 @@ async function memory(dynos: DynoProcess[]): Promise<void> {
   memReport = [
     `Measured with ${SCALE} runtime dynos up (medians over the dynos) and ${MEM_BARE} bare anchors ` +
       `started at the same time, each bare one in a memory cgroup of its own (a \`sh\` joins it, ` +
-      `\`setpriv\` drops to the app's uid, then \`sh -c "node server.js"\`: the sandbox's steps 1 and 4), so both sides' ` +
+      `\`setpriv\` drops to the app's uid, then \`bash -c "node server.js"\`: the sandbox's steps 1 and 4), so both sides' ` +
       `kernel-side charge is counted the same way. The apps ran on CPU(s) ${cpus ?? '?'} ` +
       `(inherited from the daemon's pin).`,
     '',
@@ -1066,7 +1065,7 @@ function spawnBareInCgroup(procs: string): Bare {
       `--regid=${APP_UID}`,
       '--clear-groups',
       '--',
-      '/bin/sh',
+      '/bin/bash',
       '-c',
       COMMAND,
     ],
@@ -1324,7 +1323,7 @@ async function report(whole: CpuUse): Promise<string> {
     '',
     `\`RuntimeAgent\`: formation web=${SCALE} until all ${SCALE} are \`up\`, then web=0 until all ` +
       `are gone (SIGTERM, exit, cleanup, network detach, directory removed). Bare: ${SCALE} ` +
-      `\`sh -c "node server.js"\` spawned at once until all listen, then SIGTERM until all exited. ` +
+      `\`bash -c "node server.js"\` spawned at once until all listen, then SIGTERM until all exited. ` +
       `Runs alternate (ABBA) so neither side always goes first.`,
     '',
     '| run | side | all up | first up | each up (p50 / p99) | all gone | other load |',

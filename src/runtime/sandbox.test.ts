@@ -100,7 +100,7 @@ describe('sandboxCommand', () => {
     assert.ok(pairs.some((p) => p.startsWith('--dev /dev')))
     assert.ok(pairs.includes('--args 3 --'), 'the environment comes from fd 3')
     assert.ok(pairs.includes('--remount-ro / --new-session'), 'the root tmpfs is read-only')
-    assert.deepEqual(b.slice(-4), ['--', '/bin/sh', '-c', 'node server.js'])
+    assert.deepEqual(b.slice(-4), ['--', '/bin/bash', '-c', 'node server.js'])
     // Every writable bind is the dyno's own overlay.
     const writable = b.flatMap((a, i) => (a === '--bind' ? [b[i + 1]] : []))
     assert.deepEqual(writable, ['/var/lib/localspace/dynos/d-1234/app'])

@@ -18,7 +18,7 @@
  *   5. `bwrap` (unprivileged, in a user namespace of its own that maps only that uid) makes new
  *      pid/ipc/uts/cgroup namespaces, a read-only view of the host root, private /tmp, /proc,
  *      /dev and /run, the overlay at /app, then clears the environment, sets the dyno's from
- *      fd 3 and runs the Procfile command with `/bin/sh -c`.
+ *      fd 3 and runs the Procfile command with `/bin/bash -c` (PROCFILE_SHELL).
  *
  * Why the uid switch comes before bwrap: bwrap run by root keeps uid 0 (with --unshare-user it
  * maps the sandbox uid onto root). Switching first also means no root process ever runs with
@@ -41,7 +41,7 @@ export interface DynoSpec {
   /** The dyno number: `web.1` is type web, number 1. */
   number: number
   releaseVersion: number
-  /** The Procfile command, run as `/bin/sh -c <command>`. */
+  /** The Procfile command, run as `/bin/bash -c <command>`. */
   command: string
   /** Config vars; PORT, DYNO, HOME and the HEROKU_* variables below override them. */
   configVars: Record<string, string>
@@ -126,6 +126,14 @@ export function dynoPaths(dynoDir: string): DynoPaths {
 
 export const cgroupDir = (host: Pick<SandboxHost, 'cgroupRoot'>, dynoId: string): string =>
   join(host.cgroupRoot, dynoId)
+
+/**
+ * What runs a Procfile command, as on Heroku: bash, which execs a simple command (`node
+ * server.js`) instead of waiting for it. dash keeps its `sh` as the app's parent, and that `sh`
+ * dies of the stop's SIGTERM at once: the sandbox then ends and takes the app with it before
+ * the app's own SIGTERM handler has run — no grace period at all.
+ */
+export const PROCFILE_SHELL = '/bin/bash'
 
 /** The zone of discovery names (src/dns/zone.ts; the runtime may not import dns). */
 const DNS_ZONE = 'app.localspace'
@@ -236,7 +244,7 @@ export function bwrapArgs(spec: DynoSpec, host: SandboxHost): string[] {
       hide: [...host.hide, ...parents],
       binds: [{ from: p.app, to: '/app' }],
       chdir: '/app',
-      argv: ['/bin/sh', '-c', spec.command],
+      argv: [PROCFILE_SHELL, '-c', spec.command],
     },
     host,
   )

@@ -250,7 +250,7 @@ if (sandboxed(import.meta.url)) {
         assert.match(logText(), new RegExp(`app\\[${name}\\]: got SIGTERM`))
         assert.match(
           logText(),
-          new RegExp(`heroku\\[${name}\\]: Process exited with status (0|143)`),
+          new RegExp(`heroku\\[${name}\\]: Process exited with status 0$`, 'm'),
         )
       }
       assert.match(logText(), /heroku\[worker\.2\]: Stopping all processes with SIGTERM/)
