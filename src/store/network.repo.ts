@@ -51,14 +51,18 @@ export class NetworkRepo {
 
   /**
    * Hands out the lowest free address of the space's dyno or data range and records the
-   * attachment as `pending`; call inside a transaction with the space just read. The id is
+   * attachment, `pending` unless told otherwise (the network agent's attach records it `ready`
+   * in the same transaction); call inside a transaction with the space just read. The id is
    * `preferredId` (the host prepared a namespace named for it) when its short id is free.
    */
   allocateAttachment(
     space: Space,
     kind: AttachmentKind,
     owner: string,
-    preferredId?: string,
+    {
+      preferredId,
+      state = 'pending',
+    }: { preferredId?: string | undefined; state?: AttachmentState } = {},
   ): Attachment {
     const plan = spaceAddresses(space.cidr, space.dataCidr)
     const address = firstFreeAddress(plan, kind, this.addressesInUse(space.id))
@@ -81,7 +85,7 @@ export class NetworkRepo {
       kind,
       address,
       owner,
-      state: 'pending',
+      state,
       createdAt: now,
       updatedAt: now,
     }
