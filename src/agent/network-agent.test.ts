@@ -145,6 +145,19 @@ describe('network agent', () => {
     assert.deepEqual(store.network.attachments(space.id), [])
   })
 
+  test('an attachment takes the prepared id unless its short id (the host names) is taken', () => {
+    const space = addSpace('allocated')
+    const live = store.spaces.find(space.id)!
+    const first = store.network.allocateAttachment(live, 'dyno', 'x', { preferredId: newId() })
+    // Another id with the same first 8 characters would name the same namespace and veth.
+    const clash = `${first.id.slice(0, 8)}-0000-4000-8000-000000000000`
+    const second = store.network.allocateAttachment(live, 'dyno', 'y', { preferredId: clash })
+    assert.notEqual(second.id.slice(0, 8), first.id.slice(0, 8))
+    const free = newId()
+    const third = store.network.allocateAttachment(live, 'dyno', 'z', { preferredId: free })
+    assert.equal(third.id, free)
+  })
+
   test('attach refuses a space that is not allocated yet', async () => {
     const space = addSpace('allocating')
     await assert.rejects(agent.attach(space.id, 'dyno', 'x'), { id: 'invalid_params' })
