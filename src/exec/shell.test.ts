@@ -3,7 +3,7 @@ import { after, describe, test } from 'node:test'
 import { sandboxed } from '../../test/helpers/sandbox.js'
 import { ExecError, run } from './run.js'
 import { startExecRunner } from './runner.js'
-import { openLocalShell, type OpenShell } from './shell.js'
+import { openLocalShell, PipeShell, spawnTool, type OpenShell, type StartTool } from './shell.js'
 
 const linkExists = async (name: string, netns?: string) => {
   const args = [...(netns ? ['-n', netns] : []), 'link', 'show', 'dev', name]
@@ -17,10 +17,10 @@ if (sandboxed(import.meta.url)) {
   const runner = startExecRunner()
   after(() => runner.close())
 
-  for (const [where, openShell] of [
-    ['in this process', openLocalShell],
-    ['in the exec runner', runner.openShell],
-  ] as Array<[string, OpenShell]>) {
+  for (const [where, openShell, startTool] of [
+    ['in this process', openLocalShell, spawnTool],
+    ['started by the exec runner', runner.openShell, runner.startTool],
+  ] as Array<[string, OpenShell, StartTool]>) {
     describe(`shells ${where}`, () => {
       const tag = where.includes('runner') ? 'r' : 'l'
 
@@ -82,6 +82,30 @@ if (sandboxed(import.meta.url)) {
             },
           )
           await shell.run('delete table inet lst_shell')
+        } finally {
+          shell.close()
+        }
+      })
+
+      test('a tool that exits fails the script it was given; the next one gets a new tool', async () => {
+        const shell = openShell({ tool: 'nft' })
+        try {
+          await assert.rejects(shell.run('quit'), /exited before finishing its script/)
+          await shell.run(`add table inet lst_again_${tag}`)
+          await shell.run(`delete table inet lst_again_${tag}`)
+        } finally {
+          shell.close()
+        }
+      })
+
+      test('a stuck script is killed after the timeout, and the shell works again', async () => {
+        const shell = new PipeShell({ tool: 'ip' }, startTool, 500)
+        try {
+          // `ip monitor` never returns: the sentinel after it is never read.
+          await assert.rejects(shell.run('monitor link'), /exited before finishing/)
+          await shell.run(`link add lst-${tag}3 type bridge`)
+          assert.ok(await linkExists(`lst-${tag}3`))
+          await shell.run(`link del lst-${tag}3`)
         } finally {
           shell.close()
         }
