@@ -584,15 +584,18 @@ async function scale(): Promise<void> {
 
   const t1 = nowMs()
   const attachments: Attachment[] = []
+  let prepared = 0
   for (let d = 0; d < SCALE_DYNOS; d++) {
     for (const [s, space] of spaces.entries()) {
       if (s % 10 === 0) await floorOnce(F4)
+      if (host.preparedId() !== undefined) prepared++
       attachments.push(
         await measure(S.scaleAttach, () => agent.attach(space.id, 'dyno', `web.${s}.${d}`)),
       )
     }
   }
   totals.push([`${attachments.length} dynos attached (\`agent.attach\`)`, nowMs() - t1])
+  totals.push([`of them, attaches that found a prepared namespace`, prepared])
   await measure(S.fullReapply, () => agent.reconcile())
   for (let i = 0; i < 10; i++) await measure(S.steady, () => agent.reconcile())
   if (agent.lastError) throw agent.lastError
@@ -864,7 +867,7 @@ async function report(whole: CpuUse): Promise<string> {
     '| what | total |',
     '|---|---|',
     ...totals.map(([what, v]) =>
-      /namespaces/.test(what) ? `| ${what} | ${v} |` : `| ${what} | ${(v / 1000).toFixed(2)} s |`,
+      /namespace/.test(what) ? `| ${what} | ${v} |` : `| ${what} | ${(v / 1000).toFixed(2)} s |`,
     ),
     '',
     '## Leak check (after everything was torn down and one more reconcile)',

@@ -39,10 +39,13 @@ describe('warm pool', () => {
       [['link set lo up'], ['link set lo up'], ['link set lo up']],
     )
     assert.equal(pool.prepared.netns.size, 3)
-    // Two taken: the next fill makes both in one burst.
+    // Two taken: the pool runs low, and the next fill makes both in one burst.
+    assert.equal(pool.low, false)
     pool.take(pool.peekId()!)
     pool.take(pool.peekId()!)
+    assert.equal(pool.low, true)
     await pool.fill()
+    assert.equal(pool.low, false)
     assert.equal(exec.calls.length, 2)
     assert.equal(exec.calls[1]!.input!.trimEnd().split('\n').length, 4)
     assert.equal(pool.prepared.netns.size, 3)

@@ -46,6 +46,11 @@ export class WarmPool {
     return { netns: this.#netns, links: this.#links }
   }
 
+  /** Fewer than half of the namespaces are ready. */
+  get low(): boolean {
+    return this.#ready.length < this.size / 2
+  }
+
   /** The id of a namespace ready to be taken, for the store to name the attachment by. */
   peekId(): string | undefined {
     return this.#ready[0]?.id
