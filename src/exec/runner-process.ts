@@ -69,7 +69,13 @@ function reply(message: RunnerReply): void {
 
 // The daemon is gone (exited, killed, or done with this runner): nothing more will be asked,
 // and the tools started for it end too (a dead daemon's pipes are closed already).
-process.on('disconnect', () => {
+function shutDown(): void {
   for (const child of tools.values()) child.kill('SIGTERM')
   process.exit(0)
-})
+}
+process.on('disconnect', shutDown)
+// Node emits no 'disconnect' when the channel closes while a pipe it handed over still waits
+// for its acknowledgement (the daemon exited or was killed just then); this notices anyway.
+setInterval(() => {
+  if (!process.connected) shutDown()
+}, 500).unref()

@@ -90,9 +90,14 @@ export function startExecRunner(): ExecRunner {
   const call = (request: Request): Promise<ExecResult> =>
     new Promise((resolve, reject) => {
       if (exited) return reject(exited)
+      if (!child.connected) return reject(new Error('the exec runner is closed'))
       const id = nextId++
       waiting.set(id, { resolve, reject })
-      child.send({ ...request, id })
+      child.send({ ...request, id }, undefined, undefined, (e) => {
+        if (!e) return
+        waiting.delete(id)
+        reject(e)
+      })
     })
 
   const exec: Exec = (cmd, args, options = {}) =>
