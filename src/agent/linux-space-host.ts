@@ -70,10 +70,13 @@ export class LinuxSpaceHost implements SpaceHost {
 
   /**
    * Tops the pool up a moment after an attach: the refill starts processes (a fork costs
-   * ~10 ms of CPU here), which must not compete with the rest of the dyno's start.
+   * ~10 ms of CPU here), which should not compete with the rest of the dyno's start. When the
+   * pool runs low (a burst of starts), at once: the burst's next attaches need the namespaces
+   * more than its dynos need the CPU, and without one an attach starts two processes itself.
    */
   private refillSoon(): void {
-    setTimeout(() => void this.pool?.fill(), REFILL_DELAY_MS).unref()
+    if (this.pool?.low) void this.pool.fill()
+    else setTimeout(() => void this.pool?.fill(), REFILL_DELAY_MS).unref()
   }
 
   /** Resolves once the prepared namespaces are all made (benchmarks and tests wait on it). */
@@ -152,6 +155,7 @@ export class LinuxSpaceHost implements SpaceHost {
       this.applied?.attachments.delete(attachmentKey(a))
       throw e
     }
+    this.refillSoon() // the pool was empty
   }
 
   async detach(a: DesiredAttachment): Promise<void> {

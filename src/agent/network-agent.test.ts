@@ -108,6 +108,56 @@ describe('network agent', () => {
     assert.equal(retry.address, `10.${space.dataCidr.split('.')[1]}.0.10`)
   })
 
+  test('attach commits once: the record is ready before the host work and its commit', async () => {
+    const space = addSpace('allocated')
+    const commits: string[] = []
+    const transaction = store.transaction.bind(store)
+    store.transaction = <T>(fn: () => T): T => {
+      const result = transaction(fn)
+      commits.push('commit')
+      return result
+    }
+    const seen: Array<string | undefined> = []
+    const attach = host.attach.bind(host)
+    host.attach = (a) => {
+      // Called inside the transaction, so the host's work overlaps the commit's disk wait.
+      seen.push(`${store.network.attachment(a.id)?.state} after ${commits.length} commits`)
+      return attach(a)
+    }
+    const a = await agent.attach(space.id, 'dyno', 'dyno-1')
+    assert.deepEqual(seen, ['ready after 0 commits'])
+    assert.deepEqual(commits, ['commit'])
+    assert.equal(store.network.attachment(a.id)?.state, 'ready')
+  })
+
+  test('a commit that fails after the host work started takes that work down again', async () => {
+    const space = addSpace('allocated')
+    const transaction = store.transaction.bind(store)
+    // As a COMMIT that fails on the disk: the writes are rolled back, the caller gets the error.
+    store.transaction = <T>(fn: () => T): T =>
+      transaction(() => {
+        fn()
+        throw new Error('SQLITE_IOERR: disk I/O error')
+      })
+    await assert.rejects(agent.attach(space.id, 'dyno', 'dyno-1'), /disk I\/O error/)
+    assert.equal(host.attached.size, 0, 'the namespace was detached')
+    store.transaction = transaction
+    assert.deepEqual(store.network.attachments(space.id), [])
+  })
+
+  test('an attachment takes the prepared id unless its short id (the host names) is taken', () => {
+    const space = addSpace('allocated')
+    const live = store.spaces.find(space.id)!
+    const first = store.network.allocateAttachment(live, 'dyno', 'x', { preferredId: newId() })
+    // Another id with the same first 8 characters would name the same namespace and veth.
+    const clash = `${first.id.slice(0, 8)}-0000-4000-8000-000000000000`
+    const second = store.network.allocateAttachment(live, 'dyno', 'y', { preferredId: clash })
+    assert.notEqual(second.id.slice(0, 8), first.id.slice(0, 8))
+    const free = newId()
+    const third = store.network.allocateAttachment(live, 'dyno', 'z', { preferredId: free })
+    assert.equal(third.id, free)
+  })
+
   test('attach refuses a space that is not allocated yet', async () => {
     const space = addSpace('allocating')
     await assert.rejects(agent.attach(space.id, 'dyno', 'x'), { id: 'invalid_params' })

@@ -2,7 +2,8 @@
  * Converges the host's networking to the store's desired state (design.md §2): observe →
  * plan → apply → verify, one run at a time, on every change and on a timer so drift (a rule
  * deleted by hand, a bridge removed) is repaired, not only reported. Only after the host is
- * verified does a space become `allocated` or an attachment `ready`; only after its host
+ * verified does a space become `allocated` or an attachment made through the API `ready`
+ * (the runtime's own `attach` resolves only once its namespace is whole); only after its host
  * objects are gone is a deleted space or a detached attachment forgotten.
  */
 import { errors } from '../core/errors.js'
@@ -103,27 +104,53 @@ export class NetworkAgent {
   /**
    * Gives a dyno or data service its network now (the runtime's path, design.md §5): an
    * address, a namespace on the space bridge, the anti-spoofing entry. Resolves `ready`.
+   *
+   * One durable commit, and the host work does not wait for it: the attachment is recorded
+   * `ready` with its address in a transaction that starts the host work before it commits,
+   * so the commit's wait on the disk and the namespace's plumbing (other processes) overlap.
+   * When the host work fails (it rolls itself back) the record is deleted; when the commit
+   * fails, the host work is undone. Nothing else sees the record in between: reconciles run
+   * one at a time with attaches (`exclusive`). A daemon that dies in between finds either a
+   * namespace the store does not know (its first reconcile deletes it, before any attach) or
+   * a `ready` attachment without its namespace (its first reconcile makes it).
    */
   attach(spaceId: string, kind: AttachmentKind, owner: string): Promise<Attachment> {
     return this.exclusive(async () => {
       const { store } = this
-      const { attachment, desired } = store.transaction(() => {
-        const space = store.spaces.find(spaceId)
-        if (!space) throw errors.notFound('space')
-        if (space.state !== 'allocated') {
-          throw errors.invalidParams(`Space ${space.name} is not allocated yet.`)
-        }
-        const made = store.network.allocateAttachment(space, kind, owner, this.host.preparedId?.())
-        return { attachment: made, desired: desiredAttachment(space, made) }
-      })
+      let started: { desired: DesiredAttachment; done: Promise<void> } | undefined
+      let attachment: Attachment
       try {
-        await this.host.attach(desired)
+        attachment = store.transaction(() => {
+          const space = store.spaces.find(spaceId)
+          if (!space) throw errors.notFound('space')
+          if (space.state !== 'allocated') {
+            throw errors.invalidParams(`Space ${space.name} is not allocated yet.`)
+          }
+          const made = store.network.allocateAttachment(space, kind, owner, {
+            preferredId: this.host.preparedId?.(),
+            state: 'ready',
+          })
+          const desired = desiredAttachment(space, made)
+          started = { desired, done: this.host.attach(desired) }
+          return made
+        })
+      } catch (e) {
+        // Nothing was recorded; take down what the host made meanwhile, if anything.
+        const { desired, done } = started ?? {}
+        if (desired && done)
+          await done.then(
+            () => this.host.detach(desired),
+            () => undefined,
+          )
+        throw e
+      }
+      try {
+        await started!.done
       } catch (e) {
         store.network.deleteAttachment(attachment.id) // the host rolled back: free the address
         throw e
       }
-      store.network.setAttachmentState(attachment.id, 'ready', nowIso())
-      return store.network.attachment(attachment.id)!
+      return attachment
     })
   }
 

@@ -4,11 +4,12 @@
  */
 // eslint-disable-next-line no-restricted-imports -- src/exec is the sanctioned spawner
 import { fork, type ChildProcess } from 'node:child_process'
+import type { Socket } from 'node:net'
 import { extname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ExecError, type Exec, type ExecResult } from './run.js'
-import type { RunnerReply, RunnerRequest, SerializedError } from './runner-protocol.js'
-import type { OpenShell, Shell } from './shell.js'
+import type { RunnerReply, RunnerRequest, SerializedError, ToolPipe } from './runner-protocol.js'
+import { PipeShell, type OpenShell, type StartTool } from './shell.js'
 
 type Request = RunnerRequest extends infer R
   ? R extends { id: number }
@@ -18,7 +19,10 @@ type Request = RunnerRequest extends infer R
 
 export interface ExecRunner {
   exec: Exec
+  /** Shells whose tools the runner starts and whose pipes this process then holds. */
   openShell: OpenShell
+  /** What `openShell` starts tools with (for a PipeShell of one's own, e.g. a short timeout). */
+  startTool: StartTool
   /** Ends the runner and every shell it holds. */
   close(): Promise<void>
 }
@@ -56,14 +60,21 @@ export function startExecRunner(): ExecRunner {
     serialization: 'advanced',
   })
   let nextId = 1
-  let nextShell = 1
+  let nextTool = 1
+  /** Pipes of started tools, until the reply to their `tool.start` arrives. */
+  const pipes = new Map<number, Partial<Record<ToolPipe['pipe'], Socket>>>()
   const waiting = new Map<
     number,
     { resolve: (r: ExecResult) => void; reject: (e: Error) => void }
   >()
   let exited: Error | undefined
 
-  child.on('message', (reply: RunnerReply) => {
+  child.on('message', (message: RunnerReply | ToolPipe, handle?: Socket) => {
+    if ('pipe' in message) {
+      if (handle) pipes.set(message.tool, { ...pipes.get(message.tool), [message.pipe]: handle })
+      return
+    }
+    const reply = message
     const w = waiting.get(reply.id)
     if (!w) return
     waiting.delete(reply.id)
@@ -79,30 +90,51 @@ export function startExecRunner(): ExecRunner {
   const call = (request: Request): Promise<ExecResult> =>
     new Promise((resolve, reject) => {
       if (exited) return reject(exited)
+      if (!child.connected) return reject(new Error('the exec runner is closed'))
       const id = nextId++
       waiting.set(id, { resolve, reject })
-      child.send({ ...request, id })
+      child.send({ ...request, id }, undefined, undefined, (e) => {
+        if (!e) return
+        waiting.delete(id)
+        reject(e)
+      })
     })
 
   const exec: Exec = (cmd, args, options = {}) =>
     call({ op: 'exec', cmd, args: [...args], options })
 
-  const openShell: OpenShell = (kind) => {
-    const shell = nextShell++
-    // Errors surface on the first run; opening is fire-and-forget so it costs the caller nothing.
-    call({ op: 'shell.open', shell, kind }).catch(() => undefined)
-    const handle: Shell = {
-      run: async (script) => {
-        await call({ op: 'shell.run', shell, script })
-      },
-      close: () => void call({ op: 'shell.close', shell }).catch(() => undefined),
+  const startTool: StartTool = async (argv) => {
+    const tool = nextTool++
+    const handOver = () => {
+      const got = pipes.get(tool)
+      pipes.delete(tool)
+      return got
     }
-    return handle
+    try {
+      await call({ op: 'tool.start', tool, argv: [...argv] })
+    } catch (e) {
+      for (const pipe of Object.values(handOver() ?? {})) pipe.destroy()
+      throw e
+    }
+    const { stdin, stdout } = handOver() ?? {}
+    if (!stdin || !stdout) {
+      stdin?.destroy()
+      stdout?.destroy()
+      throw new Error(`the exec runner did not hand over ${argv[0]}'s pipes`)
+    }
+    return {
+      stdin,
+      stdout,
+      kill: () => void call({ op: 'tool.kill', tool }).catch(() => undefined),
+    }
   }
+
+  const openShell: OpenShell = (kind) => new PipeShell(kind, startTool)
 
   return {
     exec,
     openShell,
+    startTool,
     close: () =>
       new Promise<void>((resolve) => {
         if (exited || !child.connected) return resolve()

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { after, describe, test } from 'node:test'
 import { sandboxed } from '../../test/helpers/sandbox.js'
 import { ExecError, run } from './run.js'
 import { startExecRunner } from './runner.js'
-import { openLocalShell, type OpenShell } from './shell.js'
+import { openLocalShell, PipeShell, spawnTool, type OpenShell, type StartTool } from './shell.js'
 
 const linkExists = async (name: string, netns?: string) => {
   const args = [...(netns ? ['-n', netns] : []), 'link', 'show', 'dev', name]
@@ -13,14 +16,16 @@ const linkExists = async (name: string, netns?: string) => {
   )
 }
 
+const RUNNER = fileURLToPath(new URL('./runner.ts', import.meta.url))
+
 if (sandboxed(import.meta.url)) {
   const runner = startExecRunner()
   after(() => runner.close())
 
-  for (const [where, openShell] of [
-    ['in this process', openLocalShell],
-    ['in the exec runner', runner.openShell],
-  ] as Array<[string, OpenShell]>) {
+  for (const [where, openShell, startTool] of [
+    ['in this process', openLocalShell, spawnTool],
+    ['started by the exec runner', runner.openShell, runner.startTool],
+  ] as Array<[string, OpenShell, StartTool]>) {
     describe(`shells ${where}`, () => {
       const tag = where.includes('runner') ? 'r' : 'l'
 
@@ -86,6 +91,30 @@ if (sandboxed(import.meta.url)) {
           shell.close()
         }
       })
+
+      test('a tool that exits fails the script it was given; the next one gets a new tool', async () => {
+        const shell = openShell({ tool: 'nft' })
+        try {
+          await assert.rejects(shell.run('quit'), /exited before finishing its script/)
+          await shell.run(`add table inet lst_again_${tag}`)
+          await shell.run(`delete table inet lst_again_${tag}`)
+        } finally {
+          shell.close()
+        }
+      })
+
+      test('a stuck script is killed after the timeout, and the shell works again', async () => {
+        const shell = new PipeShell({ tool: 'ip' }, startTool, 500)
+        try {
+          // `ip monitor` never returns: the sentinel after it is never read.
+          await assert.rejects(shell.run('monitor link'), /exited before finishing/)
+          await shell.run(`link add lst-${tag}3 type bridge`)
+          assert.ok(await linkExists(`lst-${tag}3`))
+          await shell.run(`link del lst-${tag}3`)
+        } finally {
+          shell.close()
+        }
+      })
     })
   }
 
@@ -100,5 +129,59 @@ if (sandboxed(import.meta.url)) {
     })
     const input = await runner.exec('cat', [], { input: 'through stdin' })
     assert.equal(input.stdout, 'through stdin')
+  })
+
+  test('a daemon killed while pipes are being handed over leaves no runner and no tool', async () => {
+    // The "daemon" asks for a shell, then blocks its event loop so that the pipes the runner
+    // hands over are never acknowledged, and is killed meanwhile.
+    const daemon = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `const { startExecRunner } = await import(${JSON.stringify(RUNNER)})
+        const runner = startExecRunner()
+        await runner.exec('true', []) // the runner is up
+        runner.openShell({ tool: 'nft' })
+        setImmediate(() => {
+          // The request went out; the runner's answer (the pipes) is never acknowledged.
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000)
+          process.kill(process.pid, 'SIGKILL')
+        })`,
+      ],
+      { stdio: 'ignore' },
+    )
+    const children = (pid: number) =>
+      readdirSync('/proc')
+        .filter((d) => /^\d+$/.test(d))
+        .filter((d) => {
+          try {
+            const stat = readFileSync(`/proc/${d}/stat`, 'utf8')
+            return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid
+          } catch {
+            return false // gone meanwhile
+          }
+        })
+        .map(Number)
+    const alive = (pid: number) => existsSync(`/proc/${pid}`)
+    const seen = new Set<number>()
+    let gone = false
+    daemon.on('exit', () => (gone = true))
+    // Every process under the daemon while it lives: the runner, and the nft it started.
+    while (!gone) {
+      for (const runnerPid of children(daemon.pid!)) {
+        seen.add(runnerPid)
+        for (const tool of children(runnerPid)) seen.add(tool)
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    assert.ok(seen.size >= 2, `saw the runner and its tool: ${[...seen].join(', ')}`)
+    const deadline = Date.now() + 5000
+    while ([...seen].some(alive) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    assert.deepEqual([...seen].filter(alive), [], 'nothing outlives the daemon')
   })
 }

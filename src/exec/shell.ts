@@ -11,7 +11,8 @@
  * when they succeed, so any line before the sentinel is an error message.
  */
 // eslint-disable-next-line no-restricted-imports -- src/exec is the sanctioned spawner
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { spawn } from 'node:child_process'
+import type { Readable, Writable } from 'node:stream'
 import { ExecError } from './run.js'
 
 /** Which tool, and for `ip`, which namespace it works in (the host's when absent). */
@@ -24,7 +25,10 @@ export interface Shell {
   close(): void
 }
 
-/** Opens a shell: in this process (`openLocalShell`) or in the exec runner (runner.ts). */
+/**
+ * Opens a shell whose tool is a child of this process (`openLocalShell`) or of the exec runner
+ * (runner.ts), which hands the tool's pipes over: either way scripts go straight to the tool.
+ */
 export type OpenShell = (kind: ShellKind) => Shell
 
 interface Spec {
@@ -66,82 +70,138 @@ interface Job {
   timer?: NodeJS.Timeout
 }
 
-/** A shell backed by a child of this process. */
-export class LocalShell implements Shell {
+/** A tool started for a shell: its stdin, its stdout (stderr merged in), and how to end it. */
+export interface ToolPipes {
+  stdin: Writable
+  stdout: Readable
+  /** Kills the tool (a stuck script); its stdout then ends. */
+  kill(): void
+}
+
+/**
+ * Starts a shell's tool (`argv`, to be run as `sh -c 'exec stdbuf -oL "$@" 2>&1'`): in this
+ * process (`spawnTool`), or in the exec runner, which hands the pipes over (runner.ts).
+ */
+export type StartTool = (argv: readonly string[]) => ToolPipes | Promise<ToolPipes>
+
+/**
+ * A shell's tool as a child of this process. `sh` merges stderr into stdout so that errors
+ * and the sentinel keep their order.
+ */
+export function spawnToolProcess(argv: readonly string[]) {
+  const child = spawn('sh', ['-c', 'exec stdbuf -oL "$@" 2>&1', 'sh', ...argv], {
+    stdio: ['pipe', 'pipe', 'ignore'],
+  })
+  // A tool that cannot start ends its stdout, which fails the scripts waiting on it.
+  child.on('error', () => undefined)
+  return child
+}
+
+export const spawnTool: StartTool = (argv) => {
+  const child = spawnToolProcess(argv)
+  return { stdin: child.stdin, stdout: child.stdout, kill: () => child.kill('SIGKILL') }
+}
+
+/** One started tool and the scripts written to it, oldest first. */
+interface Session {
+  tool: Promise<ToolPipes>
+  /** The same, once it has started, so a script reaches it in the caller's tick. */
+  running?: ToolPipes
+  /** The first job is the one whose output is arriving. */
+  jobs: Job[]
+  /** Output after the last complete line. */
+  partial: string
+}
+
+/**
+ * A shell over a tool's pipes, wherever the tool runs. The tool is started at once (so the
+ * first script does not wait for a process), and again after it ended (killed when a script
+ * got stuck, or exited) or was closed.
+ */
+export class PipeShell implements Shell {
   readonly #spec: Spec
-  #child: ChildProcessWithoutNullStreams | undefined
-  #pending = ''
-  /** Jobs in the order they were written; the first is the one whose output is arriving. */
-  readonly #jobs: Job[] = []
+  #session: Session | undefined
 
   constructor(
     kind: ShellKind,
+    private readonly start: StartTool,
     private readonly timeoutMs = DEFAULT_TIMEOUT_MS,
   ) {
     this.#spec = specOf(kind)
-    this.#start()
+    this.#session = this.#open()
   }
 
-  #start(): void {
-    const [cmd, ...args] = this.#spec.argv
-    // `sh` merges stderr into stdout so that errors and the sentinel keep their order.
-    const child = spawn('sh', ['-c', 'exec stdbuf -oL "$@" 2>&1', 'sh', cmd!, ...args], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    })
-    this.#child = child
-    child.stdout.setEncoding('utf8').on('data', (d: string) => this.#onOutput(d))
-    child.stdin.on('error', () => undefined) // a dead process is reported by 'exit' below
-    child.on('error', (e) => this.#fail(e))
-    child.on('exit', (code) => {
-      if (this.#child === child) this.#child = undefined
-      this.#fail(new Error(`${cmd} exited (${code ?? 'killed'}) before finishing its script`))
-    })
+  #open(): Session {
+    const session: Session = {
+      tool: Promise.resolve().then(() => this.start(this.#spec.argv)),
+      jobs: [],
+      partial: '',
+    }
+    session.tool.then(
+      (tool) => {
+        session.running = tool
+        tool.stdin.on('error', () => undefined) // a dead tool is reported by its stdout's end
+        tool.stdout.setEncoding('utf8')
+        tool.stdout.on('data', (d: string) => this.#onOutput(session, d))
+        tool.stdout.on('close', () => this.#ended(session, 'exited'))
+      },
+      (e: Error) => this.#ended(session, `could not start (${e.message})`),
+    )
+    return session
+  }
+
+  /** The session's tool is gone: the scripts still waiting on it fail. */
+  #ended(session: Session, how: string): void {
+    if (this.#session === session) this.#session = undefined
+    const cause = `${this.#spec.argv[0]} ${how} before finishing its script`
+    for (const job of session.jobs.splice(0)) {
+      clearTimeout(job.timer)
+      job.reject(this.#error(job, [...job.output, cause].join('\n')))
+    }
   }
 
   run(script: string): Promise<void> {
     return new Promise((resolve, reject) => {
-      if (!this.#child) this.#start()
+      const session = (this.#session ??= this.#open())
       const job: Job = { script, output: [], resolve, reject }
+      // The process is stuck (or never started): kill it; the next script gets a fresh one.
       job.timer = setTimeout(() => {
-        // The process is stuck: kill it; the next script gets a fresh one.
-        this.#child?.kill('SIGKILL')
+        if (session.running) session.running.kill()
+        else this.#ended(session, 'did not start in time')
       }, this.timeoutMs)
-      this.#jobs.push(job)
+      session.jobs.push(job)
       const body = script.endsWith('\n') || script === '' ? script : `${script}\n`
-      this.#child!.stdin.write(`${body}${this.#spec.sentinel}\n`)
+      const line = `${body}${this.#spec.sentinel}\n`
+      // A running tool gets it in this tick (a caller may overlap it with work of its own).
+      if (session.running) session.running.stdin.write(line)
+      else session.tool.then((t) => t.stdin.write(line)).catch(() => undefined)
     })
   }
 
+  /** Ends the tool once it has run what it was given (it exits at the end of its input). */
   close(): void {
-    const child = this.#child
-    this.#child = undefined
-    child?.stdin.end()
+    const session = this.#session
+    this.#session = undefined
+    session?.tool.then((t) => t.stdin.end()).catch(() => undefined)
   }
 
-  #onOutput(data: string): void {
-    this.#pending += data
+  #onOutput(session: Session, data: string): void {
+    session.partial += data
     let newline: number
-    while ((newline = this.#pending.indexOf('\n')) >= 0) {
-      const line = this.#pending.slice(0, newline)
-      this.#pending = this.#pending.slice(newline + 1)
-      const job = this.#jobs[0]
+    while ((newline = session.partial.indexOf('\n')) >= 0) {
+      const line = session.partial.slice(0, newline)
+      session.partial = session.partial.slice(newline + 1)
+      const job = session.jobs[0]
       if (!job) continue
       if (!this.#spec.isSentinelOutput(line)) {
         job.output.push(line)
         continue
       }
-      this.#jobs.shift()
+      session.jobs.shift()
       clearTimeout(job.timer)
       const errors = job.output.filter((l) => l.trim() !== '')
       if (errors.length === 0) job.resolve()
       else job.reject(this.#error(job, errors.join('\n')))
-    }
-  }
-
-  #fail(cause: Error): void {
-    for (const job of this.#jobs.splice(0)) {
-      clearTimeout(job.timer)
-      job.reject(this.#error(job, [...job.output, cause.message].join('\n')))
     }
   }
 
@@ -151,7 +211,7 @@ export class LocalShell implements Shell {
   }
 }
 
-export const openLocalShell: OpenShell = (kind) => new LocalShell(kind)
+export const openLocalShell: OpenShell = (kind) => new PipeShell(kind, spawnTool)
 
 /**
  * A shell for idempotent scripts that, when a script fails, retries it once in a fresh

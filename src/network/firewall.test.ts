@@ -363,6 +363,20 @@ describe('firewall', () => {
     assert.equal(exec.calls.at(-2)!.input, renderFirewall(state))
   })
 
+  test('with nothing in flight, an element change is on its way before the call returns', async () => {
+    const { exec } = fakeNft()
+    const firewall = new Firewall(exec)
+    await firewall.apply(state)
+    const before = exec.calls.length
+    const added = firewall.addAttachment('lsv-00000002', '10.40.128.2')
+    // No await yet: a caller's synchronous work (the store's commit) overlaps the command.
+    assert.equal(exec.calls.length, before + 1)
+    const removed = firewall.removeAttachment('lsv-00000002', '10.40.128.2')
+    assert.equal(exec.calls.length, before + 1, 'the second waits for the first')
+    await Promise.all([added, removed])
+    assert.match(exec.calls.at(-1)!.input ?? '', /^delete element/)
+  })
+
   test('operations run one at a time, in call order', async () => {
     const order: string[] = []
     const exec = recordingExec(async (call) => {

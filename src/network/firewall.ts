@@ -111,6 +111,8 @@ interface Applied {
 export class Firewall {
   #applied: Applied | undefined
   #queue: Promise<unknown> = Promise.resolve()
+  /** Operations queued or running; the queue's tail has settled when it is 0. */
+  #inFlight = 0
 
   /**
    * @param nft a long-lived `nft -i` (src/exec/shell.ts) for the per-dyno elements, so a dyno's
@@ -127,10 +129,18 @@ export class Firewall {
     else await this.exec('nft', ['-f', '-'], { input: `${line}\n` })
   }
 
-  /** One operation at a time, so a read-back never interleaves with a change. */
+  /**
+   * One operation at a time, so a read-back never interleaves with a change. With none in
+   * flight, it starts at once (its command is on its way before the caller's next line),
+   * so a caller can overlap it with synchronous work of its own, such as a store commit.
+   */
   #serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.#queue.then(fn, fn)
-    this.#queue = next.catch(() => undefined)
+    const next = this.#inFlight === 0 ? fn() : this.#queue.then(fn, fn)
+    this.#inFlight++
+    this.#queue = next.then(
+      () => void this.#inFlight--,
+      () => void this.#inFlight--,
+    )
     return next
   }
 

@@ -13,12 +13,17 @@
  */
 import { newId } from '../core/ids.js'
 import type { Exec } from '../exec/run.js'
-import type { OpenShell, Shell } from '../exec/shell.js'
+import type { OpenShell } from '../exec/shell.js'
 import { teardownLines, type PreparedNamespace } from './attach.js'
-import { runIpBatch } from './batch.js'
+import { BatchError, runIpBatch } from './batch.js'
 import { netnsName, vethName } from './names.js'
 
-export const DEFAULT_POOL_SIZE = 2
+/**
+ * How many namespaces are kept prepared: enough that a burst of dyno starts (a scale-up, a
+ * restart of a formation) finds one each. Each costs a namespace with a veth pair and an idle
+ * `ip` process (~250 KiB of its own; the rest is the binary's shared pages).
+ */
+export const DEFAULT_POOL_SIZE = 8
 
 export class WarmPool {
   readonly #ready: PreparedNamespace[] = []
@@ -41,6 +46,11 @@ export class WarmPool {
     return { netns: this.#netns, links: this.#links }
   }
 
+  /** Fewer than half of the namespaces are ready. */
+  get low(): boolean {
+    return this.#ready.length < this.size / 2
+  }
+
   /** The id of a namespace ready to be taken, for the store to name the attachment by. */
   peekId(): string | undefined {
     return this.#ready[0]?.id
@@ -59,14 +69,18 @@ export class WarmPool {
     return taken
   }
 
-  /** Tops the pool up to its size; one fill at a time. Never rejects. */
+  /**
+   * Tops the pool up to its size, all missing namespaces in one burst (one `ip` process makes
+   * them all, then each gets its shell); one fill at a time, again while attaches took some
+   * meanwhile. Never rejects.
+   */
   fill(): Promise<void> {
     this.#filling ??= (async () => {
       try {
         while (!this.#stopped && this.#ready.length < this.size) {
-          const prepared = await this.#prepare()
+          const prepared = await this.#prepare(this.size - this.#ready.length)
           if (this.#stopped) await this.#discard(prepared)
-          else this.#ready.push(prepared)
+          else this.#ready.push(...prepared)
         }
         this.lastError = undefined
       } catch (e) {
@@ -80,45 +94,74 @@ export class WarmPool {
   async stop(): Promise<void> {
     this.#stopped = true
     await this.#filling
-    for (const p of this.#ready.splice(0)) await this.#discard(p)
+    await this.#discard(this.#ready.splice(0))
   }
 
-  async #prepare(): Promise<PreparedNamespace> {
-    const id = newId()
-    const netns = netnsName(id)
-    const veth = vethName(id)
-    // Claimed before anything exists, so a reconcile running meanwhile leaves it alone.
-    this.#netns.add(netns)
-    this.#links.add(veth)
-    let shell: Shell | undefined
+  /** `count` namespaces, each with `eth0` inside, `lo` up and its shell running; or none. */
+  async #prepare(count: number): Promise<PreparedNamespace[]> {
+    const names = Array.from({ length: count }, () => {
+      const id = newId()
+      return { id, netns: netnsName(id), veth: vethName(id) }
+    })
+    // Claimed before anything exists, so a reconcile running meanwhile leaves them alone.
+    for (const n of names) {
+      this.#netns.add(n.netns)
+      this.#links.add(n.veth)
+    }
+    const lines = names.flatMap(({ netns, veth }) => [
+      `netns add ${netns}`,
+      `link add ${veth} type veth peer name eth0 netns ${netns}`,
+    ])
+    // How many lines took effect: ip stops at the first failed one (a name that exists is
+    // someone else's and must survive the cleanup).
+    let done = 0
+    const made: PreparedNamespace[] = []
     try {
-      await runIpBatch(
-        this.exec,
-        [`netns add ${netns}`, `link add ${veth} type veth peer name eth0 netns ${netns}`].map(
-          (command) => ({ command, tolerate: 'nothing' as const }),
-        ),
-      )
-      shell = this.openShell({ tool: 'ip', netns })
-      await shell.run('link set lo up') // also proves the shell is up and inside
-      return { id, netns, veth, shell }
+      try {
+        await runIpBatch(
+          this.exec,
+          lines.map((command) => ({ command, tolerate: 'nothing' as const })),
+        )
+        done = lines.length
+      } catch (e) {
+        done = e instanceof BatchError ? (e.failures[0]?.line ?? 1) - 1 : lines.length
+        throw e
+      }
+      for (const n of names) {
+        made.push({ ...n, shell: this.openShell({ tool: 'ip', netns: n.netns }) })
+      }
+      // Also proves each shell is up and inside its namespace.
+      await Promise.all(made.map((p) => p.shell.run('link set lo up')))
+      return made
     } catch (e) {
-      shell?.close()
-      await this.#remove(netns, veth)
+      for (const p of made) p.shell.close()
+      const own = names
+        .map((n, i) => ({ netns: n.netns, veth: done >= 2 * i + 2 ? n.veth : undefined }))
+        .filter((_, i) => done >= 2 * i + 1)
+      await this.#remove(own).finally(() => this.#forget(names))
       throw e
     }
   }
 
-  async #discard(p: PreparedNamespace): Promise<void> {
-    p.shell.close()
-    await this.#remove(p.netns, p.veth)
+  async #discard(prepared: readonly PreparedNamespace[]): Promise<void> {
+    for (const p of prepared) p.shell.close()
+    await this.#remove(prepared).finally(() => this.#forget(prepared))
   }
 
-  async #remove(netns: string, veth: string): Promise<void> {
-    try {
-      await runIpBatch(this.exec, teardownLines(netns, veth), { force: true })
-    } finally {
-      this.#netns.delete(netns)
-      this.#links.delete(veth)
+  /** One `ip` process for all of them; fine when some or all are not there. */
+  async #remove(names: ReadonlyArray<{ netns: string; veth?: string | undefined }>) {
+    if (names.length === 0) return
+    await runIpBatch(
+      this.exec,
+      names.flatMap((n) => teardownLines(n.netns, n.veth)),
+      { force: true },
+    )
+  }
+
+  #forget(names: ReadonlyArray<{ netns: string; veth: string }>): void {
+    for (const n of names) {
+      this.#netns.delete(n.netns)
+      this.#links.delete(n.veth)
     }
   }
 }

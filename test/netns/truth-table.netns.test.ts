@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url'
 import ts from 'typescript'
 import { run } from '../../src/exec/run.js'
 import { dataBridgeName, dynoBridgeName, vethName } from '../../src/network/names.js'
+import { DEFAULT_POOL_SIZE } from '../../src/network/warm-pool.js'
 import { freePort, startDaemonProcess, tempDataDir, type DaemonProcess } from '../helpers/daemon.js'
 import { sandboxed } from '../helpers/sandbox.js'
 import type { AgentReply, ProbeCommand, Proto, ServeCommand } from './probe-agent.js'
@@ -1077,7 +1078,10 @@ function truthTable(): void {
       // While it runs, the daemon keeps a few namespaces prepared for the next dynos: on no
       // bridge, with no address. Nothing of the deleted spaces may remain.
       const prepared = (await netnsNames()).filter((n) => n.startsWith('ls-'))
-      assert.ok(prepared.length <= 2, `at most the prepared namespaces: ${prepared.join(', ')}`)
+      assert.ok(
+        prepared.length <= DEFAULT_POOL_SIZE,
+        `at most the prepared namespaces: ${prepared.join(', ')}`,
+      )
       const links = JSON.parse((await ip(['-j', 'link', 'show'])).stdout) as Array<{
         ifname: string
         master?: string

@@ -16,6 +16,7 @@ import { newId, nowIso } from '../../src/core/ids.js'
 import { run } from '../../src/exec/run.js'
 import { startExecRunner } from '../../src/exec/runner.js'
 import { macFor } from '../../src/network/index.js'
+import { DEFAULT_POOL_SIZE as POOL } from '../../src/network/warm-pool.js'
 import { dynoBridgeName, netnsName, vethName } from '../../src/network/names.js'
 import { Store } from '../../src/store/store.js'
 import { sandboxed } from '../helpers/sandbox.js'
@@ -92,7 +93,7 @@ if (sandboxed(import.meta.url)) {
       assert.equal(store.spaces.find(spaceId)?.state, 'allocated')
       await host.warmed()
       const prepared = await ownedNetns()
-      assert.equal(prepared.length, 2, `two prepared namespaces, saw ${prepared.join(', ')}`)
+      assert.equal(prepared.length, POOL, `${POOL} prepared namespaces, saw ${prepared.join(', ')}`)
       await agent.reconcile()
       assert.deepEqual(await ownedNetns(), prepared, 'a reconcile leaves prepared namespaces alone')
       const unhealthy = (await agent.doctor()).filter((c) => !c.ok)
@@ -164,9 +165,9 @@ if (sandboxed(import.meta.url)) {
       const a = await agent.attach(spaceId, 'dyno', 'web.4')
       await host.warmed()
       assert.notEqual(host.preparedId(), before)
-      assert.equal((await ownedNetns()).length, 2 + store.network.attachments().length)
+      assert.equal((await ownedNetns()).length, POOL + store.network.attachments().length)
       for (const x of store.network.attachments()) await agent.detach(x.id)
-      assert.equal((await ownedNetns()).length, 2, 'only the prepared ones remain')
+      assert.equal((await ownedNetns()).length, POOL, 'only the prepared ones remain')
       assert.ok(!(await ownedNetns()).includes(netnsName(a.id)))
     })
 
@@ -192,7 +193,7 @@ if (sandboxed(import.meta.url)) {
       await deadHost.warmed()
       await dead.close()
       const leftovers = await ownedNetns()
-      assert.equal(leftovers.length, 2)
+      assert.equal(leftovers.length, POOL)
       // The next daemon's first reconcile removes them, then prepares its own.
       const next = startExecRunner()
       const nextHost = new LinuxSpaceHost(next.exec, { openShell: next.openShell })
@@ -204,7 +205,7 @@ if (sandboxed(import.meta.url)) {
         await nextAgent.reconcile()
         await nextHost.warmed()
         const now = await ownedNetns()
-        assert.equal(now.length, 2)
+        assert.equal(now.length, POOL)
         assert.ok(
           leftovers.every((n) => !now.includes(n)),
           "the dead daemon's are gone",
