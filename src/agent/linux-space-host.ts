@@ -25,8 +25,11 @@ interface AppliedFirewall {
 const attachmentKey = (a: { veth: string; address: string }) => `${a.veth} ${a.address}`
 const rulesOf = renderStructure
 
-/** How long after an attach the pool of prepared namespaces is topped up. */
-const REFILL_DELAY_MS = 50
+/**
+ * How long after an attach the pool of prepared namespaces is topped up: past the boot of a
+ * small app (Node boots in ~70 ms here), whose CPU the refill's process starts would take.
+ */
+const REFILL_DELAY_MS = 250
 
 export interface LinuxSpaceHostOptions {
   /**
