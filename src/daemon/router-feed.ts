@@ -1,13 +1,17 @@
 /**
  * Feeds the router (src/router) from the store and the runtime, on events: apps in allocated
- * spaces, their web dynos that are up, and each space's trusted IP ranges. The router answers
- * from its own table; nothing here is on the request path. A ruleset is marked `applied` as
- * soon as the router holds it: from then on every request is checked against it.
+ * spaces with their custom domains and certificates, their web dynos that are up, and each
+ * space's trusted IP ranges. The router answers from its own table; nothing here is on the
+ * request path. A ruleset is marked `applied` as soon as the router holds it: from then on
+ * every request is checked against it.
  */
 import { spaceAddresses } from '../core/address-plan.js'
+import { describeChain } from '../core/certificates.js'
+import { certificatePlan, type AppDomain, type SniEndpoint } from '../core/domains.js'
 import type { EventBus } from '../core/events.js'
 import type { DynoView } from '../core/runtime-view.js'
-import type { Router } from '../router/index.js'
+import type { App } from '../core/types.js'
+import type { Router, RouterApp, RouterCertificate } from '../router/index.js'
 import type { Store } from '../store/store.js'
 
 export interface RouterFeedOptions {
@@ -31,8 +35,10 @@ export class RouterFeed {
     for (const event of ['space.changed', 'ruleset.changed'] as const) {
       this.unsubscribe.push(events.on(event, full))
     }
-    // One app changed (config, a release): only its route, not a pass over every app.
-    this.unsubscribe.push(events.on('app.changed', (appId) => this.syncApp(appId)))
+    // One app changed (config, a release, its domains): only its route, not every app's.
+    for (const event of ['app.changed', 'domains.changed'] as const) {
+      this.unsubscribe.push(events.on(event, (appId) => this.syncApp(appId)))
+    }
     this.unsubscribe.push(events.on('dynos.changed', (appId) => this.syncDynos(appId)))
     this.sync()
   }
@@ -61,13 +67,10 @@ export class RouterFeed {
 
     const apps = store.apps.all().filter((a) => a.spaceId !== null && spaceIds.has(a.spaceId))
     const appIds = new Set(apps.map((a) => a.id))
+    const domains = groupByApp(store.domains.all())
+    const endpoints = groupByApp(store.domains.allEndpoints())
     for (const a of apps) {
-      table.setApp({
-        id: a.id,
-        name: a.name,
-        spaceId: a.spaceId!,
-        internalRouting: a.internalRouting,
-      })
+      table.setApp(this.routerApp(a, domains.get(a.id) ?? [], endpoints.get(a.id) ?? []))
       this.syncDynos(a.id)
     }
     for (const id of this.known.apps) if (!appIds.has(id)) table.removeApp(id)
@@ -78,16 +81,46 @@ export class RouterFeed {
     const { store, router } = this.options
     const a = store.apps.find(appId)
     if (a?.spaceId && this.known.spaces.has(a.spaceId)) {
-      router.table.setApp({
-        id: a.id,
-        name: a.name,
-        spaceId: a.spaceId,
-        internalRouting: a.internalRouting,
-      })
+      router.table.setApp(
+        this.routerApp(a, store.domains.forApp(a.id), store.domains.endpoints(a.id)),
+      )
       this.known.apps.add(a.id)
       this.syncDynos(a.id)
     } else if (this.known.apps.delete(appId)) {
       router.table.removeApp(appId)
+    }
+  }
+
+  /**
+   * What the router needs of an app: its names, and which certificate each of them is served
+   * with (core/domains.ts `certificatePlan`; names left out get the router's own).
+   */
+  private routerApp(a: App, domains: AppDomain[], endpoints: SniEndpoint[]): RouterApp {
+    const hostnames = [
+      { hostname: `${a.name}.${this.options.router.table.domain}`, sniEndpointId: null },
+      ...domains,
+    ]
+    const plan = certificatePlan(
+      hostnames,
+      endpoints,
+      (e) => describeChain(e.certificateChain).domains,
+    )
+    const certificates = new Map<string, RouterCertificate & { hostnames: string[] }>()
+    for (const [hostname, e] of plan) {
+      let c = certificates.get(e.id)
+      if (!c) {
+        c = { id: e.id, cert: e.certificateChain, key: e.privateKey, hostnames: [] }
+        certificates.set(e.id, c)
+      }
+      c.hostnames.push(hostname)
+    }
+    return {
+      id: a.id,
+      name: a.name,
+      spaceId: a.spaceId!,
+      internalRouting: a.internalRouting,
+      domains: domains.map((d) => d.hostname),
+      certificates: [...certificates.values()],
     }
   }
 
@@ -104,4 +137,14 @@ export class RouterFeed {
       up.length === 0 && web.some((v) => v.state === 'crashed'),
     )
   }
+}
+
+function groupByApp<T extends { appId: string }>(items: readonly T[]): Map<string, T[]> {
+  const out = new Map<string, T[]>()
+  for (const item of items) {
+    const list = out.get(item.appId)
+    if (list) list.push(item)
+    else out.set(item.appId, [item])
+  }
+  return out
 }

@@ -6,6 +6,12 @@ export {
   type RouterTimeouts,
   type RouterLimits,
 } from './router.js'
-export { RoutingTable, type RouterApp, type RouterDyno, type RouterSpace } from './routing-table.js'
+export {
+  RoutingTable,
+  type RouterApp,
+  type RouterCertificate,
+  type RouterDyno,
+  type RouterSpace,
+} from './routing-table.js'
 export { TrustedRanges, clientIpv4, type InboundRule } from './trusted-ranges.js'
 export { routerLogLine, ROUTER_ERRORS, type RouterErrorCode } from './heroku.js'

@@ -12,7 +12,6 @@ import { createServer as createHttpServer, type IncomingMessage, type Server } f
 import { createSecureServer, type Http2SecureServer } from 'node:http2'
 import { connect, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
-import { createSecureContext, type SecureContext } from 'node:tls'
 import { DynoPool } from './dyno-pool.js'
 import {
   Forward,
@@ -129,7 +128,6 @@ export class Router implements ForwardHost {
   private readonly internal = new Map<string, InternalListener>()
   private readonly pools = new Map<string, DynoPool>()
   private readonly queues = new Map<string, Forward[]>()
-  private readonly certificates = new Map<string, SecureContext>()
   private readonly stopWatching: () => void
   private closed = false
   private started = false
@@ -141,15 +139,6 @@ export class Router implements ForwardHost {
     this.firstByteMs = this.timeouts.firstByteMs
     this.idleMs = this.timeouts.idleMs
     this.stopWatching = this.table.onChange(() => this.tableChanged())
-  }
-
-  /** Per-hostname certificate (app or custom domain), chosen by SNI; PEM. */
-  setCertificate(hostname: string, pem: { cert: string | Buffer; key: string | Buffer }): void {
-    this.certificates.set(hostname.toLowerCase(), createSecureContext(pem))
-  }
-
-  removeCertificate(hostname: string): void {
-    this.certificates.delete(hostname.toLowerCase())
   }
 
   /** Binds the public listeners; rejects if one cannot be bound. */
@@ -427,7 +416,8 @@ export class Router implements ForwardHost {
           allowHTTP1: true,
           cert: tls.cert,
           key: tls.key,
-          SNICallback: (name, cb) => cb(null, this.certificates.get(name.toLowerCase())),
+          // The app's certificate for the name, else the listener's own (--tls-cert).
+          SNICallback: (name, cb) => cb(null, this.table.certificateFor(name)),
           maxSessionMemory: 64,
           settings: { maxHeaderListSize: this.limits.maxHeaderBytes },
         },
