@@ -11,13 +11,13 @@ import { certificatePlan, type AppDomain, type SniEndpoint } from '../core/domai
 import type { EventBus } from '../core/events.js'
 import type { DynoView } from '../core/runtime-view.js'
 import type { App } from '../core/types.js'
-import type { Router, RouterApp, RouterCertificate } from '../router/index.js'
+import type { RouterApp, RouterCertificate, RouterService } from '../router/index.js'
 import type { Store } from '../store/store.js'
 
 export interface RouterFeedOptions {
   store: Store
   events: EventBus
-  router: Router
+  router: RouterService
   dynos: () => Array<{ appId: string; view: DynoView }>
   /** $PORT of dynos. */
   port: number
@@ -26,6 +26,7 @@ export interface RouterFeedOptions {
 export class RouterFeed {
   private readonly unsubscribe: Array<() => void> = []
   private known = { spaces: new Set<string>(), apps: new Set<string>() }
+  private stopped = false
 
   constructor(private readonly options: RouterFeedOptions) {}
 
@@ -44,12 +45,14 @@ export class RouterFeed {
   }
 
   stop(): void {
+    this.stopped = true
     for (const off of this.unsubscribe.splice(0)) off()
   }
 
   private sync(): void {
     const { store, router } = this.options
-    const table = router.table
+    const table = router.routes
+    const applied: string[] = []
     const spaces = store.spaces.all().filter((s) => s.state === 'allocated')
     const spaceIds = new Set(spaces.map((s) => s.id))
     for (const s of spaces) {
@@ -60,7 +63,14 @@ export class RouterFeed {
         internalAddress: spaceAddresses(s.cidr, s.dataCidr).internalRouter,
         rules: ruleset?.rules ?? [],
       })
-      if (ruleset && !ruleset.applied) store.spaces.markRulesetApplied(ruleset.id)
+      if (ruleset && !ruleset.applied) applied.push(ruleset.id)
+    }
+    if (applied.length > 0) {
+      // Applied once the router (every worker of it) checks requests against it.
+      router.afterApplied(() => {
+        if (this.stopped) return
+        for (const id of applied) store.spaces.markRulesetApplied(id)
+      })
     }
     for (const id of this.known.spaces) if (!spaceIds.has(id)) table.removeSpace(id)
     this.known.spaces = spaceIds
@@ -81,13 +91,13 @@ export class RouterFeed {
     const { store, router } = this.options
     const a = store.apps.find(appId)
     if (a?.spaceId && this.known.spaces.has(a.spaceId)) {
-      router.table.setApp(
+      router.routes.setApp(
         this.routerApp(a, store.domains.forApp(a.id), store.domains.endpoints(a.id)),
       )
       this.known.apps.add(a.id)
       this.syncDynos(a.id)
     } else if (this.known.apps.delete(appId)) {
-      router.table.removeApp(appId)
+      router.routes.removeApp(appId)
     }
   }
 
@@ -97,7 +107,7 @@ export class RouterFeed {
    */
   private routerApp(a: App, domains: AppDomain[], endpoints: SniEndpoint[]): RouterApp {
     const hostnames = [
-      { hostname: `${a.name}.${this.options.router.table.domain}`, sniEndpointId: null },
+      { hostname: `${a.name}.${this.options.router.routes.domain}`, sniEndpointId: null },
       ...domains,
     ]
     const plan = certificatePlan(
@@ -131,7 +141,7 @@ export class RouterFeed {
       .filter((d) => d.appId === appId && d.view.type === 'web')
       .map((d) => d.view)
     const up = web.filter((v) => v.state === 'up' && v.privateIp !== null)
-    this.options.router.table.setDynos(
+    this.options.router.routes.setDynos(
       appId,
       up.map((v) => ({ name: v.name, address: v.privateIp!, port: this.options.port })),
       up.length === 0 && web.some((v) => v.state === 'crashed'),

@@ -5,7 +5,7 @@
  * no allocation beyond the request's own.
  */
 import { connect, type Socket } from 'node:net'
-import { ResponseParser, type ResponseHead } from './response-parser.js'
+import { ResponseParser, type ResponseHead } from './http1-parser.js'
 
 /** What a request holding a connection hears from it. */
 export interface ConnectionUser {
@@ -17,6 +17,8 @@ export interface ConnectionUser {
   onError(reason: 'connect' | 'closed' | 'malformed' | 'too-large'): void
   /** The socket accepted everything written so far (request body back-pressure). */
   onDrain(): void
+  /** Everything of the last read from the dyno was reported: a moment to flush to the client. */
+  onReadDone(): void
 }
 
 export class DynoConnection {
@@ -47,6 +49,8 @@ export class DynoConnection {
       }
       this.gotBytes = true
       if (!this.parser.feed(data)) socket.destroy()
+      // Still held after the read (a response that goes on streaming): flush what it wrote.
+      if (this.user === user) user.onReadDone()
     })
     socket.on('drain', () => this.user?.onDrain())
     socket.on('error', () => undefined) // 'close' follows and says it all

@@ -1,6 +1,7 @@
 /** The router data plane (design.md §6). See router.ts for the lifecycle. */
 export {
   Router,
+  type RouterService,
   type RouterListen,
   type RouterOptions,
   type RouterTimeouts,
@@ -12,6 +13,8 @@ export {
   type RouterCertificate,
   type RouterDyno,
   type RouterSpace,
+  type RouteUpdates,
 } from './routing-table.js'
+export { RouterWorkers, type RouterWorkersOptions } from './workers.js'
 export { TrustedRanges, clientIpv4, type InboundRule } from './trusted-ranges.js'
 export { routerLogLine, ROUTER_ERRORS, type RouterErrorCode } from './heroku.js'

@@ -69,13 +69,27 @@ export interface CompiledSpace {
   inside: Cidr[]
 }
 
+/**
+ * How the router learns what it routes: the daemon's feed calls these as things change.
+ * The routing table takes them itself; router workers (workers.ts) pass them on to theirs.
+ */
+export interface RouteUpdates {
+  /** Apps are reached at `<app>.<domain>`. */
+  readonly domain: string
+  setApp(app: RouterApp): void
+  removeApp(appId: string): void
+  setDynos(appId: string, dynos: readonly RouterDyno[], crashed?: boolean): void
+  setSpace(space: RouterSpace): void
+  removeSpace(spaceId: string): void
+}
+
 interface CompiledCertificate {
   cert: string
   key: string
   context: SecureContext
 }
 
-export class RoutingTable {
+export class RoutingTable implements RouteUpdates {
   private readonly routes = new Map<string, AppRoute>()
   /** Lower-cased host name (or `*.suffix`) → app id. */
   private readonly hosts = new Map<string, string>()
