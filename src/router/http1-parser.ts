@@ -90,16 +90,16 @@ function trimOws(s: string): string {
   return a === 0 && b === s.length ? s : s.slice(a, b)
 }
 
-/** In a head: control characters other than HTAB, or a CR not followed by LF. */
+/** Control characters other than HTAB, CR and LF (those are checked where lines are found). */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
-const BAD_IN_HEAD = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)/
+const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/
 
 /**
- * The lines of a head (the start line first) with the CRLFs removed, or undefined if any
- * byte would let two parsers disagree (every LF is known to follow a CR already).
+ * The lines of a head (the start line first) without their CRLFs, or undefined if a control
+ * character is in it (every line is known to end in CRLF with no other CR or LF in it).
  */
 const headLines = (text: string): string[] | undefined =>
-  BAD_IN_HEAD.test(text) ? undefined : text.split('\r\n')
+  CONTROL.test(text) ? undefined : text.split('\r\n')
 
 /** The part both parsers share: finding the head, then decoding the body's framing. */
 abstract class MessageParser<H> {
@@ -146,7 +146,8 @@ abstract class MessageParser<H> {
           for (;;) {
             const lf = buf.indexOf(10, lineStart)
             if (lf < 0) break
-            if (lf === lineStart || buf[lf - 1] !== 13) return this.fail('malformed') // bare LF
+            // A line ends in CRLF, with no CR or LF anywhere else in it (bare LF, bare CR).
+            if (lf === lineStart || buf.indexOf(13, lineStart) !== lf - 1) return this.fail('malformed')
             if (lf - 1 === lineStart) {
               if (lineStart > at) {
                 end = lf + 1 // the empty line after the fields
@@ -208,7 +209,7 @@ abstract class MessageParser<H> {
           const semi = line.indexOf(';')
           // Chunk extensions (after `;`) are dropped; whitespace before them is tolerated.
           const hex = semi < 0 ? line : trimOws(line.slice(0, semi))
-          if (!CHUNK_SIZE.test(hex) || BAD_IN_HEAD.test(line)) {
+          if (!CHUNK_SIZE.test(hex) || CONTROL.test(line) || line.includes('\r')) {
             return this.fail('malformed')
           }
           this.remaining = parseInt(hex, 16)
@@ -327,7 +328,9 @@ export class ResponseParser extends MessageParser<ResponseHead> {
       const name = line.slice(0, colon)
       if (!TOKEN.test(name)) return 'malformed' // also obs-fold: a line starting with whitespace
       const value = trimOws(line.slice(colon + 1))
-      const lower = name.toLowerCase()
+      // Only names of these lengths matter here: most fields are never lower-cased.
+      const n = name.length
+      const lower = n === 14 || n === 17 || n === 10 ? name.toLowerCase() : ''
       if (lower === 'content-length') {
         if (!CONTENT_LENGTH.test(value)) return 'malformed'
         if (contentLength !== undefined && contentLength !== +value) return 'malformed'

@@ -3,10 +3,11 @@
  * listener per space (C.0.3, ports 80 and 443) for its internal-routing apps, admission by the
  * space's trusted IP ranges before any byte goes to a dyno, and a random pick among the app's
  * `up` web dynos with at most 50 requests in flight each (more wait in the app's queue; H11
- * when that is full).
+ * when that is full). HTTP/1 is served by the router's own server (http1-server.ts), HTTP/2
+ * (TLS listeners that negotiate h2) by Node's; both reach `handle` as a ClientExchange.
  *
- * Lifecycle: `new Router(options)`, feed `router.table` (routing-table.ts), `await start()`,
- * `await close()`.
+ * Lifecycle: `new Router(options)`, feed `router.routes` (routing-table.ts), `await start()`,
+ * `await close()`. RouterWorkers (workers.ts) runs Routers in worker processes instead.
  */
 import { createServer as createH2Server, type Http2Server } from 'node:http2'
 import { connect, createServer as createTcpServer, type Server, type Socket } from 'node:net'
@@ -468,10 +469,11 @@ export class Router implements ForwardHost, RouterService {
       )
       server.on('tlsClientError', (_err: Error, socket: TLSSocket) => socket.destroy())
     } else {
-      server = createTcpServer({ noDelay: true }, (socket) => http1.serve(socket))
+      server = createTcpServer({ noDelay: true })
     }
     const sockets = new Set<Socket>()
-    server.on('connection', (socket: Socket) => {
+    // Registered before TLS's own handler: a source turned away never starts a handshake.
+    server.prependListener('connection', (socket: Socket) => {
       if (info.kind === 'internal') {
         // Only sources inside the space (or its VPN and peer networks), before any byte is read.
         const space = this.table.space(info.spaceId!)
@@ -480,6 +482,7 @@ export class Router implements ForwardHost, RouterService {
       }
       sockets.add(socket)
       socket.on('close', () => sockets.delete(socket))
+      if (info.protocol === 'http') http1.serve(socket)
     })
     return { server, http1, sockets }
   }
