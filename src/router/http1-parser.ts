@@ -147,7 +147,8 @@ abstract class MessageParser<H> {
             const lf = buf.indexOf(10, lineStart)
             if (lf < 0) break
             // A line ends in CRLF, with no CR or LF anywhere else in it (bare LF, bare CR).
-            if (lf === lineStart || buf.indexOf(13, lineStart) !== lf - 1) return this.fail('malformed')
+            if (lf === lineStart || buf.indexOf(13, lineStart) !== lf - 1)
+              return this.fail('malformed')
             if (lf - 1 === lineStart) {
               if (lineStart > at) {
                 end = lf + 1 // the empty line after the fields
