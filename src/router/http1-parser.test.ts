@@ -124,6 +124,14 @@ describe('RequestParser', () => {
     assert.deepEqual([body, ended], ['abc', true])
   })
 
+  test('a head sent one byte at a time, leading empty lines included', () => {
+    const text = '\r\nGET /slow HTTP/1.1\r\nHost: x\r\nX-A: b\r\n\r\n'
+    const r = parseRequests([...text])
+    assert.equal(r.error, '')
+    assert.deepEqual(r.seen[0]?.head.rawHeaders, ['Host', 'x', 'X-A', 'b'])
+    assert.equal(r.seen[0]?.ended, true)
+  })
+
   test('pipelined requests are kept until the next one begins', () => {
     const r = parseRequests([
       'GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\nGET /3 HTTP/1.1\r\nHo',

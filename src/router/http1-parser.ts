@@ -90,16 +90,21 @@ function trimOws(s: string): string {
   return a === 0 && b === s.length ? s : s.slice(a, b)
 }
 
-/** Control characters other than HTAB, CR and LF (those are checked where lines are found). */
+/** Control characters other than HTAB, CR and LF (those are checked line by line). */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/
+const CRLFCRLF = Buffer.from('\r\n\r\n')
 
 /**
- * The lines of a head (the start line first) without their CRLFs, or undefined if a control
- * character is in it (every line is known to end in CRLF with no other CR or LF in it).
+ * The lines of a head (the start line first) without their CRLFs, or undefined if a byte in
+ * it would let two parsers disagree: a control character, a CR or LF that is not a CRLF.
  */
-const headLines = (text: string): string[] | undefined =>
-  CONTROL.test(text) ? undefined : text.split('\r\n')
+function headLines(text: string): string[] | undefined {
+  if (CONTROL.test(text)) return undefined
+  const lines = text.split('\r\n')
+  for (const line of lines) if (line.indexOf('\r') >= 0 || line.indexOf('\n') >= 0) return undefined
+  return lines
+}
 
 /** The part both parsers share: finding the head, then decoding the body's framing. */
 abstract class MessageParser<H> {
@@ -141,34 +146,17 @@ abstract class MessageParser<H> {
     while (at < buf.length) {
       switch (this.state) {
         case State.Head: {
-          let lineStart = at + this.scanned
-          let end = -1
-          for (;;) {
-            const lf = buf.indexOf(10, lineStart)
-            if (lf < 0) break
-            // A line ends in CRLF, with no CR or LF anywhere else in it (bare LF, bare CR).
-            if (lf === lineStart || buf.indexOf(13, lineStart) !== lf - 1)
-              return this.fail('malformed')
-            if (lf - 1 === lineStart) {
-              if (lineStart > at) {
-                end = lf + 1 // the empty line after the fields
-                break
-              }
-              // An empty line before the start line: skipped, a few times at most.
-              if (++this.leadingEmpty > MAX_LEADING_EMPTY_LINES) return this.fail('malformed')
-              at = lf + 1
-            }
-            lineStart = lf + 1
+          // Empty lines before the start line are skipped, a few at most (RFC 9112 §2.2).
+          while (buf[at] === 13 && buf[at + 1] === 10) {
+            if (++this.leadingEmpty > MAX_LEADING_EMPTY_LINES) return this.fail('malformed')
+            at += 2
           }
-          if (end < 0) {
-            if (buf.length - at > this.maxHeadBytes) return this.fail('too-large')
-            this.scanned = lineStart - at
-            this.pending = buf.subarray(at)
-            return true
-          }
-          if (end - at > this.maxHeadBytes) return this.fail('too-large')
-          const lines = headLines(buf.toString('latin1', at, end - 4))
-          at = end
+          // From where the last read's lines were checked: a head sent slowly is not searched again.
+          const end = buf.indexOf(CRLFCRLF, at + Math.max(0, this.scanned - 2))
+          if (end < 0) return this.waitForHead(buf, at)
+          if (end + 4 - at > this.maxHeadBytes) return this.fail('too-large')
+          const lines = headLines(buf.toString('latin1', at, end))
+          at = end + 4
           this.scanned = 0
           this.leadingEmpty = 0
           const parsed = lines ? this.parseHead(lines) : 'malformed'
@@ -255,6 +243,26 @@ abstract class MessageParser<H> {
           return true
       }
     }
+    return true
+  }
+
+  /**
+   * A head not complete yet: kept, after checking what came so far — a bare LF or CR is
+   * refused now (a client must not hold the connection with a head that never ends), and so
+   * is a head already over the limit.
+   */
+  private waitForHead(buf: Buffer, at: number): boolean {
+    if (buf.length - at > this.maxHeadBytes) return this.fail('too-large')
+    let lineStart = at + this.scanned
+    for (;;) {
+      const lf = buf.indexOf(10, lineStart)
+      if (lf < 0) break
+      if (lf === lineStart || buf.indexOf(13, lineStart) !== lf - 1) return this.fail('malformed')
+      lineStart = lf + 1
+    }
+    if (buf.indexOf(13, lineStart) >= 0 && buf[buf.length - 1] !== 13) return this.fail('malformed')
+    this.scanned = lineStart - at
+    this.pending = buf.subarray(at)
     return true
   }
 
