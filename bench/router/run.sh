@@ -126,29 +126,8 @@ done
 cpu_busy() { # "<busy> <total>" for one CPU from /proc/stat
   awk -v c="cpu$1" '$1 == c { t = 0; for (i = 2; i <= 9; i++) t += $i; print $2 + $3 + $4 + $9, t }' /proc/stat
 }
-cpus_busy() { # the busier of the two CPUs over the next second, in %
-  local a0 a1 b0 b1
-  a0=$(cpu_busy "$SERVER_CPU")
-  a1=$(cpu_busy "$LOADGEN_CPU")
-  sleep 1
-  b0=$(cpu_busy "$SERVER_CPU")
-  b1=$(cpu_busy "$LOADGEN_CPU")
-  awk -v a="$a0 $a1" -v b="$b0 $b1" 'BEGIN { split(a, x, " "); split(b, y, " ")
-    p = 100 * (y[1] - x[1]) / (y[2] - x[2]); q = 100 * (y[3] - x[3]) / (y[4] - x[4])
-    printf "%d\n", (p > q ? p : q) }'
-}
-wait_quiet() { # other work skews everything: wait for it, up to WAIT_QUIET s
-  ((WAIT_QUIET > 0)) || return 0
-  local deadline=$((SECONDS + WAIT_QUIET)) busy said=0
-  while busy=$(cpus_busy) && ((busy >= QUIET_BUSY)); do
-    if ((SECONDS >= deadline)); then
-      log "CPUs still ${busy} % busy after ${WAIT_QUIET} s of waiting: measuring anyway"
-      return 0
-    fi
-    ((said)) || log "waiting for the CPUs to be quiet (${busy} % busy)"
-    said=1
-  done
-}
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 RESULTS="$WORK/results.tsv"
 printf 'part\tpath\tconns\trun\trps\tp50_ms\tp99_ms\tnon2xx\tcpu0_busy\tcpu1_busy\tloadavg\n' >"$RESULTS"

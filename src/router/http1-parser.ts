@@ -106,6 +106,24 @@ function headLines(text: string): string[] | undefined {
   return lines
 }
 
+/**
+ * The fields after the start line as `[name, value, …]`: names are tokens (so no whitespace
+ * before the colon and no obs-fold), values without their optional whitespace.
+ */
+function headerFields(lines: readonly string[]): string[] | ParseError {
+  if (lines.length - 1 > MAX_HEADER_FIELDS) return 'too-large'
+  const fields: string[] = []
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!
+    const colon = line.indexOf(':')
+    if (colon <= 0) return 'malformed'
+    const name = line.slice(0, colon)
+    if (!TOKEN.test(name)) return 'malformed' // also obs-fold: a line starting with whitespace
+    fields.push(name, trimOws(line.slice(colon + 1)))
+  }
+  return fields
+}
+
 /** The part both parsers share: finding the head, then decoding the body's framing. */
 abstract class MessageParser<H> {
   protected events: MessageEvents<H> | undefined
@@ -326,17 +344,14 @@ export class ResponseParser extends MessageParser<ResponseHead> {
     if (!m) return 'malformed'
     const http10 = m[1] === '0'
     const status = +m[2]!
-    const rawHeaders: string[] = []
+    const rawHeaders = headerFields(lines)
+    if (typeof rawHeaders === 'string') return rawHeaders
     let contentLength: number | undefined
     let chunked = false
     let connection = ''
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!
-      const colon = line.indexOf(':')
-      if (colon <= 0) return 'malformed'
-      const name = line.slice(0, colon)
-      if (!TOKEN.test(name)) return 'malformed' // also obs-fold: a line starting with whitespace
-      const value = trimOws(line.slice(colon + 1))
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+      const name = rawHeaders[i]!
+      const value = rawHeaders[i + 1]!
       // Only names of these lengths matter here: most fields are never lower-cased.
       const n = name.length
       const lower = n === 14 || n === 17 || n === 10 ? name.toLowerCase() : ''
@@ -351,7 +366,6 @@ export class ResponseParser extends MessageParser<ResponseHead> {
       } else if (lower === 'connection') {
         connection += `${value.toLowerCase()},`
       }
-      rawHeaders.push(name, value)
     }
     if (chunked && contentLength !== undefined) return 'malformed'
     if (status < 200) return 'interim'
@@ -408,8 +422,8 @@ export class RequestParser extends MessageParser<RequestHead> {
     const m = REQUEST_LINE.exec(lines[0]!)
     if (!m) return 'malformed'
     const minor = +m[3]!
-    if (lines.length - 1 > MAX_HEADER_FIELDS) return 'too-large'
-    const rawHeaders: string[] = []
+    const rawHeaders = headerFields(lines)
+    if (typeof rawHeaders === 'string') return rawHeaders
     let host: string | undefined
     let hosts = 0
     let contentLength: number | undefined
@@ -419,14 +433,9 @@ export class RequestParser extends MessageParser<RequestHead> {
     let connection = ''
     let upgrade: string | undefined
     let expectContinue = false
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!
-      const colon = line.indexOf(':')
-      if (colon <= 0) return 'malformed'
-      const name = line.slice(0, colon)
-      if (!TOKEN.test(name)) return 'malformed' // also obs-fold: a line starting with whitespace
-      const value = trimOws(line.slice(colon + 1))
-      rawHeaders.push(name, value)
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+      const name = rawHeaders[i]!
+      const value = rawHeaders[i + 1]!
       // Only names of these lengths matter here: most fields are never lower-cased.
       switch (name.length) {
         case 4:
