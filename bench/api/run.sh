@@ -168,17 +168,6 @@ snapshot() {
     END { printf "%d %d %d %d %d %s\n", b[s], T[s], b[l], T[l], t, now }' /proc/stat
 }
 
-cpus_busy() { # the busier of the two CPUs over the next second, in %
-  local a b
-  a=$(grep -E "^cpu($SERVER_CPU|$LOADGEN_CPU) " /proc/stat)
-  sleep 1
-  b=$(grep -E "^cpu($SERVER_CPU|$LOADGEN_CPU) " /proc/stat)
-  paste <(echo "$a") <(echo "$b") | awk '{
-    t1 = 0; for (i = 2; i <= 11; i++) t1 += $i; t2 = 0; for (i = 13; i <= 22; i++) t2 += $i
-    busy = 100 * ((t2 - $16 - $17) - (t1 - $5 - $6)) / (t2 - t1); if (busy > max) max = busy }
-    END { printf "%d\n", max }'
-}
-
 patience_left() { # patience_left: true while waiting and retrying are still allowed
   ((SECONDS < patience_end)) && return 0
   ((patience_said)) || log "waited and retried for ${PATIENCE} s in all: measuring as it comes"
@@ -188,18 +177,9 @@ patience_left() { # patience_left: true while waiting and retrying are still all
 patience_end=$((SECONDS + PATIENCE))
 patience_said=0
 
-wait_quiet() { # other work on the machine skews everything: wait for it, up to WAIT_QUIET s
-  ((WAIT_QUIET > 0)) && patience_left || return 0
-  local deadline=$((SECONDS + WAIT_QUIET)) busy said=0
-  while busy=$(cpus_busy) && ((busy >= QUIET_BUSY)); do
-    if ((SECONDS >= deadline)); then
-      log "CPUs still ${busy} % busy after ${WAIT_QUIET} s of waiting: measuring anyway"
-      return 0
-    fi
-    ((said)) || log "waiting for the CPUs to be quiet (${busy} % busy)"
-    said=1
-  done
-}
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+may_wait() { patience_left; }
 
 parse_wrk() { # parse_wrk FILE -> "rps p50_ms p99_ms non2xx errors requests ok"
   awk '

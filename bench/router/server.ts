@@ -1,21 +1,28 @@
 /**
  * bench/router: the localspace router alone, fed one app with one dyno (the upstream under
- * test) and a ruleset of `--ranges` trusted ranges, as the daemon would feed it.
+ * test) and a ruleset of `--ranges` trusted ranges, as the daemon would feed it; in this
+ * process, or in `--workers N` worker processes (RouterWorkers, as `--router-workers N`).
  *
  *   node --import tsx bench/router/server.ts --listen 127.0.0.1:9100 --upstream 127.0.0.1:9001 \
- *     [--ranges 10000]
+ *     [--ranges 10000] [--workers 2]
  *
  * Prints `router listening on HOST:PORT` when ready. Router log lines are formatted (their
  * cost is part of the measurement) and counted, not stored.
  */
 import { parseArgs } from 'node:util'
-import { Router, type InboundRule } from '../../src/router/index.js'
+import {
+  Router,
+  RouterWorkers,
+  type InboundRule,
+  type RouterService,
+} from '../../src/router/index.js'
 
 const { values } = parseArgs({
   options: {
     listen: { type: 'string', default: '127.0.0.1:9100' },
     upstream: { type: 'string', default: '127.0.0.1:9001' },
     ranges: { type: 'string', default: '1' },
+    workers: { type: 'string', default: '0' },
   },
 })
 const [host, port] = values.listen.split(':') as [string, string]
@@ -35,21 +42,24 @@ function rules(n: number): InboundRule[] {
 }
 
 let lines = 0
-const router = new Router({
+const options = {
   domain: 'localhost',
   listen: [{ host, port: Number(port) }],
   log: () => {
     lines++
   },
-})
-router.table.setSpace({
+}
+const workers = Number(values.workers)
+const router: RouterService =
+  workers > 0 ? new RouterWorkers({ ...options, workers }) : new Router(options)
+router.routes.setSpace({
   id: 'space-1',
   cidr: '10.0.0.0/16',
   internalAddress: '10.0.0.3',
   rules: rules(Number(values.ranges)),
 })
-router.table.setApp({ id: 'app-1', name: 'bench', spaceId: 'space-1', internalRouting: false })
-router.table.setDynos('app-1', [{ name: 'web.1', address: upHost, port: Number(upPort) }])
+router.routes.setApp({ id: 'app-1', name: 'bench', spaceId: 'space-1', internalRouting: false })
+router.routes.setDynos('app-1', [{ name: 'web.1', address: upHost, port: Number(upPort) }])
 await router.start()
 console.log(`router listening on ${host}:${router.addresses()[0]!.port}`)
 const stop = () => {

@@ -18,6 +18,7 @@ import { attachmentRoutes } from './routes/attachments.routes.js'
 import { buildRoutes } from './routes/builds.routes.js'
 import { appRoutes } from './routes/apps.routes.js'
 import { doctorRoutes } from './routes/doctor.routes.js'
+import { domainRoutes } from './routes/domains.routes.js'
 import { formationRoutes } from './routes/formation.routes.js'
 import { dynosRunRoutes } from './routes/dynos-run.routes.js'
 import { gitRoutes } from './routes/git.routes.js'
@@ -25,6 +26,7 @@ import { logDrainRoutes } from './routes/log-drains.routes.js'
 import { logSessionRoutes } from './routes/log-sessions.routes.js'
 import { regionRoutes } from './routes/regions.routes.js'
 import { releaseRoutes } from './routes/releases.routes.js'
+import { sniEndpointRoutes } from './routes/sni-endpoints.routes.js'
 import { sourceRoutes } from './routes/sources.routes.js'
 import { spaceResourceRoutes } from './routes/space-resources.routes.js'
 import { spaceRoutes } from './routes/spaces.routes.js'
@@ -109,6 +111,8 @@ export function buildServer(options: ApiServerOptions): FastifyInstance {
   gitRoutes(app)
   logSessionRoutes(app)
   logDrainRoutes(app)
+  domainRoutes(app)
+  sniEndpointRoutes(app)
   attachmentRoutes(app)
   doctorRoutes(app)
   return app

@@ -9,6 +9,7 @@ import { registerAuthCommands } from './commands/auth.js'
 import { registerConfigCommands } from './commands/config.js'
 import { registerDeployCommands } from './commands/deploy.js'
 import { registerDoctorCommands } from './commands/doctor.js'
+import { registerDomainsCommands } from './commands/domains.js'
 import { registerFeaturesCommands } from './commands/features.js'
 import { registerLogsCommands } from './commands/logs.js'
 import { registerPsCommands } from './commands/ps.js'
@@ -52,6 +53,7 @@ export function buildProgram(deps: CliDeps = defaultDeps()): Command {
   registerRunCommands(program, deps)
   registerLogsCommands(program, deps)
   registerFeaturesCommands(program, deps)
+  registerDomainsCommands(program, deps)
   registerDoctorCommands(program, deps)
   return program
 }

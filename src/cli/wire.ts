@@ -140,3 +140,32 @@ export interface Feature {
   state: string
   doc_url: string
 }
+
+export interface Domain {
+  id: string
+  hostname: string
+  kind: 'heroku' | 'custom'
+  cname: string | null
+  status: string
+  acm_status: string | null
+  sni_endpoint: Ref | null
+  app: Ref
+  created_at: string
+  updated_at: string
+}
+
+export interface SniEndpoint {
+  id: string
+  name: string
+  domains: string[]
+  ssl_cert: {
+    cert_domains: string[]
+    subject: string
+    issuer: string
+    starts_at: string
+    expires_at: string
+    'ca_signed?': boolean
+    'self_signed?': boolean
+  }
+  created_at: string
+}

@@ -23,6 +23,8 @@ export interface PlatformEvents {
   ]
   /** An app's log drains or a space's log drain changed (id of that app or space). */
   'drains.changed': [ownerId: string]
+  /** An app's custom domains or SNI endpoints (certificates) changed: the router follows. */
+  'domains.changed': [appId: string]
 }
 
 export class EventBus {

@@ -13,6 +13,7 @@ import {
   DAEMON_DEFAULTS,
   parseListen,
   parseRouterListen,
+  parseRouterWorkers,
 } from './options.js'
 
 interface DaemonFlags {
@@ -26,6 +27,7 @@ interface DaemonFlags {
   allowPrivate?: string[]
   tlsCert?: string
   tlsKey?: string
+  routerWorkers: string
 }
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value]
@@ -60,6 +62,11 @@ export function addDaemonCommand(program: Command): void {
     )
     .option('--tls-cert <file>', 'PEM certificate (wildcard for the domain) for https:// listeners')
     .option('--tls-key <file>', 'PEM private key of --tls-cert')
+    .option(
+      '--router-workers <n>',
+      'router worker processes, e.g. one per core (0: the router runs in the daemon)',
+      String(DAEMON_DEFAULTS.routerWorkers),
+    )
     .action(async (flags: DaemonFlags) => {
       const routerListen = (flags.routerListen ?? [DAEMON_DEFAULTS.routerListen]).map(
         parseRouterListen,
@@ -78,6 +85,7 @@ export function addDaemonCommand(program: Command): void {
           egressInterface: checkInterfaceName(flags.egressInterface),
         }),
         allowPrivate: (flags.allowPrivate ?? []).map(checkPrivateRange),
+        routerWorkers: parseRouterWorkers(flags.routerWorkers),
       }
       const { startDaemon } = await import('./daemon.js')
       const daemon = await startDaemon(options)

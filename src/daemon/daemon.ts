@@ -22,7 +22,7 @@ import { defaultHost, DynoProcess, SandboxBuildExecutor } from '../runtime/index
 import { DrainDispatcher } from '../logs/drains.js'
 import { LogStore } from '../logs/store.js'
 import { Store } from '../store/store.js'
-import { Router } from '../router/index.js'
+import { Router, RouterWorkers, type RouterService } from '../router/index.js'
 import { DnsFeed } from './dns-feed.js'
 import { RouterFeed } from './router-feed.js'
 import { hostCidrs, primaryAddress, thisHost } from './host-facts.js'
@@ -150,16 +150,22 @@ export async function startDaemon(
   })
   // The only way in from outside: public listeners (--router-listen) and each space's internal
   // listener, admitting trusted IP ranges, routing to web dynos that are up.
-  const router = new Router({
+  const routerOptions = {
     domain: options.domain,
     listen: options.routerListen,
     ...(options.tlsCert !== undefined &&
       options.tlsKey !== undefined && {
         tls: { cert: readFileSync(options.tlsCert), key: readFileSync(options.tlsKey) },
       }),
-    log: (appId, text) => logs.append(appId, { source: 'heroku', dyno: 'router', text }),
+    log: (appId: string, text: string) =>
+      logs.append(appId, { source: 'heroku', dyno: 'router', text }),
     warn: log,
-  })
+  }
+  // In worker processes sharing the listeners (one per core), or in this process.
+  const router: RouterService =
+    options.routerWorkers > 0
+      ? new RouterWorkers({ ...routerOptions, workers: options.routerWorkers })
+      : new Router(routerOptions)
   const routerFeed = new RouterFeed({
     store,
     events,

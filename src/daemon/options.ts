@@ -24,6 +24,8 @@ export interface DaemonOptions {
   /** The router's certificate and key (PEM files), for HTTPS listeners. */
   tlsCert?: string
   tlsKey?: string
+  /** Router worker processes (`--router-workers`); 0: the router runs in the daemon process. */
+  routerWorkers: number
 }
 
 export const DAEMON_DEFAULTS = {
@@ -32,7 +34,21 @@ export const DAEMON_DEFAULTS = {
   routerListen: '127.0.0.1:8080',
   domain: 'localhost',
   adminEmail: 'admin@localspace.localhost',
+  routerWorkers: 0,
 } as const
+
+/** More router workers than this is a typo, not a machine. */
+const MAX_ROUTER_WORKERS = 256
+
+export function parseRouterWorkers(text: string): number {
+  const n = Number(text)
+  if (!/^\d+$/.test(text) || n > MAX_ROUTER_WORKERS) {
+    throw new Error(
+      `--router-workers must be a number from 0 to ${MAX_ROUTER_WORKERS} (got ${JSON.stringify(text)})`,
+    )
+  }
+  return n
+}
 
 /** Parses `HOST:PORT` (`[::1]:PORT` for IPv6); throws a message a person can act on. */
 export function parseListen(flag: string, text: string): ListenAddress {

@@ -1,19 +1,23 @@
 /**
  * Feeds the router (src/router) from the store and the runtime, on events: apps in allocated
- * spaces, their web dynos that are up, and each space's trusted IP ranges. The router answers
- * from its own table; nothing here is on the request path. A ruleset is marked `applied` as
- * soon as the router holds it: from then on every request is checked against it.
+ * spaces with their custom domains and certificates, their web dynos that are up, and each
+ * space's trusted IP ranges. The router answers from its own table; nothing here is on the
+ * request path. A ruleset is marked `applied` as soon as the router holds it: from then on
+ * every request is checked against it.
  */
 import { spaceAddresses } from '../core/address-plan.js'
+import { describeChain } from '../core/certificates.js'
+import { certificatePlan, type AppDomain, type SniEndpoint } from '../core/domains.js'
 import type { EventBus } from '../core/events.js'
 import type { DynoView } from '../core/runtime-view.js'
-import type { Router } from '../router/index.js'
+import type { App } from '../core/types.js'
+import type { RouterApp, RouterCertificate, RouterService } from '../router/index.js'
 import type { Store } from '../store/store.js'
 
 export interface RouterFeedOptions {
   store: Store
   events: EventBus
-  router: Router
+  router: RouterService
   dynos: () => Array<{ appId: string; view: DynoView }>
   /** $PORT of dynos. */
   port: number
@@ -22,6 +26,7 @@ export interface RouterFeedOptions {
 export class RouterFeed {
   private readonly unsubscribe: Array<() => void> = []
   private known = { spaces: new Set<string>(), apps: new Set<string>() }
+  private stopped = false
 
   constructor(private readonly options: RouterFeedOptions) {}
 
@@ -31,19 +36,23 @@ export class RouterFeed {
     for (const event of ['space.changed', 'ruleset.changed'] as const) {
       this.unsubscribe.push(events.on(event, full))
     }
-    // One app changed (config, a release): only its route, not a pass over every app.
-    this.unsubscribe.push(events.on('app.changed', (appId) => this.syncApp(appId)))
+    // One app changed (config, a release, its domains): only its route, not every app's.
+    for (const event of ['app.changed', 'domains.changed'] as const) {
+      this.unsubscribe.push(events.on(event, (appId) => this.syncApp(appId)))
+    }
     this.unsubscribe.push(events.on('dynos.changed', (appId) => this.syncDynos(appId)))
     this.sync()
   }
 
   stop(): void {
+    this.stopped = true
     for (const off of this.unsubscribe.splice(0)) off()
   }
 
   private sync(): void {
     const { store, router } = this.options
-    const table = router.table
+    const table = router.routes
+    const applied: string[] = []
     const spaces = store.spaces.all().filter((s) => s.state === 'allocated')
     const spaceIds = new Set(spaces.map((s) => s.id))
     for (const s of spaces) {
@@ -54,20 +63,24 @@ export class RouterFeed {
         internalAddress: spaceAddresses(s.cidr, s.dataCidr).internalRouter,
         rules: ruleset?.rules ?? [],
       })
-      if (ruleset && !ruleset.applied) store.spaces.markRulesetApplied(ruleset.id)
+      if (ruleset && !ruleset.applied) applied.push(ruleset.id)
+    }
+    if (applied.length > 0) {
+      // Applied once the router (every worker of it) checks requests against it.
+      router.afterApplied(() => {
+        if (this.stopped) return
+        for (const id of applied) store.spaces.markRulesetApplied(id)
+      })
     }
     for (const id of this.known.spaces) if (!spaceIds.has(id)) table.removeSpace(id)
     this.known.spaces = spaceIds
 
     const apps = store.apps.all().filter((a) => a.spaceId !== null && spaceIds.has(a.spaceId))
     const appIds = new Set(apps.map((a) => a.id))
+    const domains = groupByApp(store.domains.all())
+    const endpoints = groupByApp(store.domains.allEndpoints())
     for (const a of apps) {
-      table.setApp({
-        id: a.id,
-        name: a.name,
-        spaceId: a.spaceId!,
-        internalRouting: a.internalRouting,
-      })
+      table.setApp(this.routerApp(a, domains.get(a.id) ?? [], endpoints.get(a.id) ?? []))
       this.syncDynos(a.id)
     }
     for (const id of this.known.apps) if (!appIds.has(id)) table.removeApp(id)
@@ -78,16 +91,46 @@ export class RouterFeed {
     const { store, router } = this.options
     const a = store.apps.find(appId)
     if (a?.spaceId && this.known.spaces.has(a.spaceId)) {
-      router.table.setApp({
-        id: a.id,
-        name: a.name,
-        spaceId: a.spaceId,
-        internalRouting: a.internalRouting,
-      })
+      router.routes.setApp(
+        this.routerApp(a, store.domains.forApp(a.id), store.domains.endpoints(a.id)),
+      )
       this.known.apps.add(a.id)
       this.syncDynos(a.id)
     } else if (this.known.apps.delete(appId)) {
-      router.table.removeApp(appId)
+      router.routes.removeApp(appId)
+    }
+  }
+
+  /**
+   * What the router needs of an app: its names, and which certificate each of them is served
+   * with (core/domains.ts `certificatePlan`; names left out get the router's own).
+   */
+  private routerApp(a: App, domains: AppDomain[], endpoints: SniEndpoint[]): RouterApp {
+    const hostnames = [
+      { hostname: `${a.name}.${this.options.router.routes.domain}`, sniEndpointId: null },
+      ...domains,
+    ]
+    const plan = certificatePlan(
+      hostnames,
+      endpoints,
+      (e) => describeChain(e.certificateChain).domains,
+    )
+    const certificates = new Map<string, RouterCertificate & { hostnames: string[] }>()
+    for (const [hostname, e] of plan) {
+      let c = certificates.get(e.id)
+      if (!c) {
+        c = { id: e.id, cert: e.certificateChain, key: e.privateKey, hostnames: [] }
+        certificates.set(e.id, c)
+      }
+      c.hostnames.push(hostname)
+    }
+    return {
+      id: a.id,
+      name: a.name,
+      spaceId: a.spaceId!,
+      internalRouting: a.internalRouting,
+      domains: domains.map((d) => d.hostname),
+      certificates: [...certificates.values()],
     }
   }
 
@@ -98,10 +141,20 @@ export class RouterFeed {
       .filter((d) => d.appId === appId && d.view.type === 'web')
       .map((d) => d.view)
     const up = web.filter((v) => v.state === 'up' && v.privateIp !== null)
-    this.options.router.table.setDynos(
+    this.options.router.routes.setDynos(
       appId,
       up.map((v) => ({ name: v.name, address: v.privateIp!, port: this.options.port })),
       up.length === 0 && web.some((v) => v.state === 'crashed'),
     )
   }
+}
+
+function groupByApp<T extends { appId: string }>(items: readonly T[]): Map<string, T[]> {
+  const out = new Map<string, T[]>()
+  for (const item of items) {
+    const list = out.get(item.appId)
+    if (list) list.push(item)
+    else out.set(item.appId, [item])
+  }
+  return out
 }

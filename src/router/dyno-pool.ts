@@ -5,7 +5,7 @@
  * no allocation beyond the request's own.
  */
 import { connect, type Socket } from 'node:net'
-import { ResponseParser, type ResponseHead } from './response-parser.js'
+import { ResponseParser, type ResponseHead } from './http1-parser.js'
 
 /** What a request holding a connection hears from it. */
 export interface ConnectionUser {
@@ -17,6 +17,8 @@ export interface ConnectionUser {
   onError(reason: 'connect' | 'closed' | 'malformed' | 'too-large'): void
   /** The socket accepted everything written so far (request body back-pressure). */
   onDrain(): void
+  /** Everything of the last read from the dyno was reported: a moment to flush to the client. */
+  onReadDone(): void
 }
 
 export class DynoConnection {
@@ -39,15 +41,6 @@ export class DynoConnection {
       this.connected = true
       this.user?.onConnect()
     })
-    socket.on('data', (data: Buffer) => {
-      const user = this.user
-      if (!user) {
-        socket.destroy() // an idle connection never speaks first
-        return
-      }
-      this.gotBytes = true
-      if (!this.parser.feed(data)) socket.destroy()
-    })
     socket.on('drain', () => this.user?.onDrain())
     socket.on('error', () => undefined) // 'close' follows and says it all
     socket.on('close', () => {
@@ -58,6 +51,20 @@ export class DynoConnection {
       if (this.parser.closed()) return // a body delimited by the end of the connection
       user.onError(this.connected ? 'closed' : 'connect')
     })
+  }
+
+  /** Bytes from the dyno (`n` of them in the shared read buffer, see DynoPool.open). */
+  onRead(n: number, shared: Buffer): void {
+    const user = this.user
+    if (!user) {
+      this.socket.destroy() // an idle connection never speaks first
+      return
+    }
+    this.gotBytes = true
+    // The read buffer is reused by the next read: what the parser and the client keep is a copy.
+    if (!this.parser.feed(Buffer.from(shared.subarray(0, n)))) this.socket.destroy()
+    // Still held after the read (a response that goes on streaming): flush what it wrote.
+    if (this.user === user) user.onReadDone()
   }
 
   /** Starts a response for `user` (who then writes the request to `socket`). */
@@ -78,6 +85,9 @@ export class DynoConnection {
     }
   }
 }
+
+/** Where reads from dynos land (see DynoPool.open). */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024)
 
 export class DynoPool {
   /** Requests on this dyno now (Heroku: at most 50, more wait in the app's queue). */
@@ -104,7 +114,22 @@ export class DynoPool {
 
   /** A fresh connection, never pooled afterwards unless released clean (retries, upgrades). */
   open(): DynoConnection {
-    return new DynoConnection(this, connect(this.port, this.address), this.maxHeadBytes)
+    // Reads land in one buffer shared by every dyno connection (each is consumed at once),
+    // through `onread`: no readable stream, no 'data' event per read.
+    let conn: DynoConnection | undefined = undefined
+    const socket = connect({
+      port: this.port,
+      host: this.address,
+      onread: {
+        buffer: READ_BUFFER,
+        callback: (n: number, buf: Uint8Array) => {
+          conn!.onRead(n, buf as Buffer)
+          return true
+        },
+      },
+    })
+    conn = new DynoConnection(this, socket, this.maxHeadBytes)
+    return conn
   }
 
   putIdle(conn: DynoConnection): void {

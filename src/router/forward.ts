@@ -3,28 +3,26 @@
  * Heroku's headers, body streaming both ways with back-pressure, the 30 s first-byte (H12) and
  * 55 s idle (H15) timers, a client that goes away (H27), a dyno that closes without answering
  * (H13, retried once on a fresh connection when a kept-alive one had gone stale), and the
- * router log line at the end.
+ * router log line at the end. The client side is a ClientExchange (HTTP/1 or HTTP/2).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 import type { ConnectionUser, DynoConnection, DynoPool } from './dyno-pool.js'
+import type { ClientExchange, ClientUser } from './exchange.js'
 import {
   APPLICATION_ERROR_PAGE,
   ROUTER_ERRORS,
   routerLogLine,
   type RouterErrorCode,
 } from './heroku.js'
-import type { ResponseHead } from './response-parser.js'
+import type { ResponseHead } from './http1-parser.js'
 import type { AppRoute, RouterDyno } from './routing-table.js'
-
-export type ClientRequest = IncomingMessage | Http2ServerRequest
-export type ClientResponse = ServerResponse | Http2ServerResponse
 
 /** What a request needs from the router around it. */
 export interface ForwardHost {
   readonly firstByteMs: number
   readonly idleMs: number
   log(appId: string, text: string): void
+  /** A new request: from now on its `tick` is called every so often (its timeouts). */
+  watch(forward: Forward): void
   /** The request left its dyno (finished or failed): the next queued one may go. */
   released(forward: Forward): void
 }
@@ -38,10 +36,24 @@ export interface ForwardFacts {
   protocol: 'http' | 'https'
   port: number
   host: string
-  h2: boolean
+  /** The request's own fields that go on to the dyno, formatted (`Name: value\r\n…`). */
+  fields: string
+  /** `Via` values the request came with, as `a, b, ` (ours is appended). */
+  via: string
 }
 
-// Hop-by-hop request headers and the ones the router sets itself (RFC 9110 §7.6.1).
+/** What the router reads from a request's fields, in one pass (requestFields). */
+export interface RequestFields {
+  requestId: string | undefined
+  /** X-Forwarded-For values as one comma-separated list. */
+  forwardedFor: string | undefined
+  via: string
+  /** The fields that go on to the dyno, formatted. */
+  fields: string
+}
+
+// Hop-by-hop request fields and the ones the router sets itself (RFC 9110 §7.6.1), by length:
+// a name whose length is not here is forwarded without being lower-cased.
 const DROP_REQUEST = new Set([
   'connection',
   'keep-alive',
@@ -59,57 +71,55 @@ const DROP_REQUEST = new Set([
   'via',
   'host',
 ])
+const DROP_LENGTHS = new Set([...DROP_REQUEST].map((n) => n.length))
 
-const DROP_RESPONSE = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-  'trailer',
-])
-
-const VIA = '1.1 localspace'
-
-/** The request head to send upstream; `body` decides the framing we give the dyno. */
-export function upstreamHead(
-  req: ClientRequest,
-  facts: ForwardFacts,
-  body: 'none' | 'length' | 'chunked',
-  upgrade: boolean,
-): string {
-  let head = `${req.method} ${req.url} HTTP/1.1\r\nHost: ${facts.host}\r\n`
-  const raw = req.rawHeaders
+/** Sorts the request's fields into what the router reads and what goes on to the dyno. */
+export function requestFields(raw: readonly string[]): RequestFields {
+  let fields = ''
   let via = ''
+  let requestId: string | undefined
+  let forwardedFor: string | undefined
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!
     if (name.charCodeAt(0) === 58) continue // HTTP/2 pseudo-header (`:path`)
-    const lower = name.toLowerCase()
-    if (DROP_REQUEST.has(lower)) {
-      if (lower === 'via') via += `${raw[i + 1]}, `
-      else if (upgrade && lower === 'upgrade') head += `Upgrade: ${raw[i + 1]}\r\n`
-      continue
+    const value = raw[i + 1]!
+    if (DROP_LENGTHS.has(name.length)) {
+      const lower = name.toLowerCase()
+      if (DROP_REQUEST.has(lower)) {
+        if (lower === 'via') via += `${value}, `
+        else if (lower === 'x-request-id') requestId ??= value
+        else if (lower === 'x-forwarded-for') {
+          forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`
+        }
+        continue
+      }
     }
-    head += `${name}: ${raw[i + 1]}\r\n`
+    fields += `${name}: ${value}\r\n`
   }
-  if (upgrade) head += 'Connection: Upgrade\r\n'
-  if (body === 'length') head += `Content-Length: ${req.headers['content-length']}\r\n`
+  return { requestId, forwardedFor, via, fields }
+}
+
+const VIA = '1.1 localspace'
+
+/** The request head to send upstream; `upgrade` is the protocol a tunnel asks for. */
+export function upstreamHead(
+  client: ClientExchange | { method: string; url: string; contentLength: number | undefined },
+  facts: ForwardFacts,
+  body: 'none' | 'length' | 'chunked',
+  upgrade?: string,
+): string {
+  let head = `${client.method} ${client.url} HTTP/1.1\r\nHost: ${facts.host}\r\n${facts.fields}`
+  if (upgrade !== undefined) head += `Upgrade: ${upgrade}\r\nConnection: Upgrade\r\n`
+  if (body === 'length') head += `Content-Length: ${client.contentLength}\r\n`
   else if (body === 'chunked') head += 'Transfer-Encoding: chunked\r\n'
   return (
     `${head}X-Forwarded-For: ${facts.fwd}\r\nX-Forwarded-Proto: ${facts.protocol}\r\n` +
     `X-Forwarded-Port: ${facts.port}\r\nX-Request-Id: ${facts.requestId}\r\n` +
-    `X-Request-Start: ${Date.now()}\r\nVia: ${via}${VIA}\r\n\r\n`
+    `X-Request-Start: ${Date.now()}\r\nVia: ${facts.via}${VIA}\r\n\r\n`
   )
 }
 
-/** How the request body is framed towards the dyno. */
-export function bodyMode(req: ClientRequest, h2: boolean): 'none' | 'length' | 'chunked' {
-  if (req.headers['content-length'] !== undefined) return 'length'
-  if (h2) return (req as Http2ServerRequest).stream.endAfterHeaders ? 'none' : 'chunked'
-  return req.headers['transfer-encoding'] !== undefined ? 'chunked' : 'none'
-}
-
-export class Forward implements ConnectionUser {
+export class Forward implements ConnectionUser, ClientUser {
   dyno: RouterDyno | undefined
   private pool: DynoPool | undefined
   private conn: DynoConnection | undefined
@@ -118,7 +128,7 @@ export class Forward implements ConnectionUser {
   private sentAt = this.started
   private connectStart = 0
   private connectMs = 0
-  private lastActivity = 0
+  private lastActivity = this.started
   private status = 0
   private bytes = 0
   private headSent = false
@@ -126,22 +136,17 @@ export class Forward implements ConnectionUser {
   private retried = false
   private bodyStarted = false
   private bodyDone: boolean
-  private timer: NodeJS.Timeout | undefined
   private readonly body: 'none' | 'length' | 'chunked'
 
   constructor(
     private readonly host: ForwardHost,
-    readonly req: ClientRequest,
-    readonly res: ClientResponse,
+    readonly client: ClientExchange,
     readonly facts: ForwardFacts,
   ) {
-    this.body = bodyMode(req, facts.h2)
+    this.body = client.body
     this.bodyDone = this.body === 'none'
-    this.lastActivity = this.started
-    this.timer = setTimeout(() => this.tick(), Math.min(host.firstByteMs, host.idleMs))
-    res.on('close', () => {
-      if (!this.finished) this.fail('H27')
-    })
+    client.listen(this)
+    host.watch(this)
   }
 
   get appId(): string {
@@ -159,7 +164,7 @@ export class Forward implements ConnectionUser {
 
   private use(conn: DynoConnection): void {
     this.conn = conn
-    conn.attach(this, this.req.method === 'HEAD')
+    conn.attach(this, this.client.method === 'HEAD')
     if (conn.connected) this.send()
     else this.connectStart = Date.now()
   }
@@ -170,65 +175,46 @@ export class Forward implements ConnectionUser {
   }
 
   private send(): void {
-    const conn = this.conn!
-    conn.socket.write(upstreamHead(this.req, this.facts, this.body, false))
+    this.conn!.socket.write(upstreamHead(this.client, this.facts, this.body), 'latin1')
     this.lastActivity = Date.now()
     if (this.body === 'none' || this.bodyStarted) return
     this.bodyStarted = true
-    const chunked = this.body === 'chunked'
-    this.req.on('data', (chunk: Buffer) => {
-      const socket = this.conn?.socket
-      if (!socket || chunk.length === 0) return
-      this.lastActivity = Date.now()
-      let ok: boolean
-      if (chunked) {
-        socket.cork()
-        socket.write(`${chunk.length.toString(16)}\r\n`)
-        socket.write(chunk)
-        ok = socket.write('\r\n')
-        socket.uncork()
-      } else {
-        ok = socket.write(chunk)
-      }
-      if (!ok) this.req.pause()
-    })
-    this.req.on('end', () => {
-      this.bodyDone = true
-      this.sentAt = Date.now()
-      if (chunked) this.conn?.socket.write('0\r\n\r\n')
-    })
+    this.client.readBody()
+  }
+
+  onClientBody(chunk: Buffer): void {
+    const socket = this.conn?.socket
+    if (!socket || chunk.length === 0) return
+    this.lastActivity = Date.now()
+    let ok: boolean
+    if (this.body === 'chunked') {
+      socket.cork()
+      socket.write(`${chunk.length.toString(16)}\r\n`)
+      socket.write(chunk)
+      ok = socket.write('\r\n')
+      socket.uncork()
+    } else {
+      ok = socket.write(chunk)
+    }
+    if (!ok) this.client.pauseBody()
+  }
+
+  onClientBodyEnd(): void {
+    this.bodyDone = true
+    this.sentAt = Date.now()
+    if (this.body === 'chunked') this.conn?.socket.write('0\r\n\r\n')
   }
 
   onDrain(): void {
-    if (this.bodyStarted && !this.bodyDone) this.req.resume()
+    if (this.bodyStarted && !this.bodyDone) this.client.resumeBody()
   }
 
   onHead(head: ResponseHead): void {
     this.status = head.status
     this.lastActivity = Date.now()
-    const raw = head.rawHeaders
+    const s = head.status
     try {
-      if (this.facts.h2) {
-        const headers: Record<string, string | string[]> = {}
-        for (let i = 0; i < raw.length; i += 2) {
-          const lower = raw[i]!.toLowerCase()
-          if (DROP_RESPONSE.has(lower)) continue
-          const prev = headers[lower]
-          headers[lower] =
-            prev === undefined
-              ? raw[i + 1]!
-              : [...(Array.isArray(prev) ? prev : [prev]), raw[i + 1]!]
-        }
-        ;(this.res as Http2ServerResponse).writeHead(head.status, headers)
-      } else {
-        const headers: string[] = []
-        for (let i = 0; i < raw.length; i += 2) {
-          if (!DROP_RESPONSE.has(raw[i]!.toLowerCase())) headers.push(raw[i]!, raw[i + 1]!)
-        }
-        const res = this.res as ServerResponse
-        res.sendDate = false
-        res.writeHead(head.status, head.reason, headers)
-      }
+      this.client.writeHead(head, this.client.method === 'HEAD' || s === 204 || s === 304)
       this.headSent = true
     } catch {
       // Node refuses header values it would not send: the dyno's response is unusable.
@@ -240,17 +226,25 @@ export class Forward implements ConnectionUser {
   onBody(chunk: Buffer): void {
     this.bytes += chunk.length
     this.lastActivity = Date.now()
-    if (!(this.res as ServerResponse).write(chunk)) {
-      const socket = this.conn!.socket
-      socket.pause()
-      this.res.once('drain', () => socket.resume())
-    }
+    if (!this.client.write(chunk)) this.conn?.socket.pause()
+  }
+
+  onReadDone(): void {
+    this.client.flush()
+  }
+
+  onClientDrain(): void {
+    this.conn?.socket.resume()
+  }
+
+  onClientGone(): void {
+    if (!this.finished) this.fail('H27')
   }
 
   onEnd(reusable: boolean): void {
     if (this.finished) return
     this.finished = true
-    this.res.end()
+    this.client.end()
     this.leaveDyno(reusable && this.bodyDone)
     this.logLine(undefined)
   }
@@ -284,10 +278,10 @@ export class Forward implements ConnectionUser {
     this.status = ROUTER_ERRORS[code].status
     this.conn?.socket.destroy()
     if (code !== 'H27') {
-      if (!this.headSent && !this.res.headersSent) {
-        sendPage(this.res, this.status, APPLICATION_ERROR_PAGE)
+      if (!this.headSent && !this.client.headSent) {
+        this.client.sendPage(this.status, APPLICATION_ERROR_PAGE)
       } else {
-        this.res.destroy()
+        this.client.destroy()
       }
     }
     this.leaveDyno(false)
@@ -295,8 +289,6 @@ export class Forward implements ConnectionUser {
   }
 
   private leaveDyno(reusable: boolean): void {
-    if (this.timer) clearTimeout(this.timer)
-    this.timer = undefined
     const conn = this.conn
     this.conn = undefined
     conn?.release(reusable)
@@ -308,23 +300,18 @@ export class Forward implements ConnectionUser {
   }
 
   /**
-   * One timer per request. Before the response head: 30 s from when the whole request was
-   * sent (H12; Heroku starts the clock once the body is through), and while the body is still
-   * uploading, 55 s without a byte (H15). After the head: 55 s without a byte (H15).
+   * The request's timeouts, checked by the router's sweep (no timer per request). Before the
+   * response head: 30 s from when the whole request was sent (H12; Heroku starts the clock once
+   * the body is through), and while the body is still uploading, 55 s without a byte (H15).
+   * After the head: 55 s without a byte (H15).
    */
-  private tick(): void {
-    this.timer = undefined
+  tick(now: number): void {
     if (this.finished) return
-    const now = Date.now()
-    let left: number
     if (!this.headSent && this.bodyDone) {
-      left = this.host.firstByteMs - (now - this.sentAt)
-      if (left <= 0) return this.fail('H12')
-    } else {
-      left = this.host.idleMs - (now - this.lastActivity)
-      if (left <= 0) return this.fail('H15')
+      if (now - this.sentAt >= this.host.firstByteMs) this.fail('H12')
+    } else if (now - this.lastActivity >= this.host.idleMs) {
+      this.fail('H15')
     }
-    this.timer = setTimeout(() => this.tick(), left)
   }
 
   private logLine(code: RouterErrorCode | undefined): void {
@@ -334,8 +321,8 @@ export class Forward implements ConnectionUser {
       f.route.app.id,
       routerLogLine({
         ...(code !== undefined && { code }),
-        method: this.req.method ?? 'GET',
-        path: this.req.url ?? '/',
+        method: this.client.method,
+        path: this.client.url,
         host: f.host,
         requestId: f.requestId,
         fwd: f.fwd,
@@ -348,17 +335,4 @@ export class Forward implements ConnectionUser {
       }),
     )
   }
-}
-
-/** A small HTML answer from the router itself. */
-export function sendPage(res: ClientResponse, status: number, page: string, close = false): void {
-  const headers: Record<string, string | number> = {
-    'content-type': 'text/html; charset=utf-8',
-    'cache-control': 'no-cache, no-store',
-    'content-length': Buffer.byteLength(page),
-  }
-  // HTTP/1: the connection's framing is in doubt, so it is not reused (HTTP/2 forbids it).
-  if (close && !('stream' in res)) headers.connection = 'close'
-  res.writeHead(status, headers)
-  res.end(page)
 }

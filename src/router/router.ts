@@ -3,23 +3,21 @@
  * listener per space (C.0.3, ports 80 and 443) for its internal-routing apps, admission by the
  * space's trusted IP ranges before any byte goes to a dyno, and a random pick among the app's
  * `up` web dynos with at most 50 requests in flight each (more wait in the app's queue; H11
- * when that is full).
+ * when that is full). HTTP/1 is served by the router's own server (http1-server.ts), HTTP/2
+ * (TLS listeners that negotiate h2) by Node's; both reach `handle` as a ClientExchange.
  *
- * Lifecycle: `new Router(options)`, feed `router.table` (routing-table.ts), `await start()`,
- * `await close()`.
+ * Lifecycle: `new Router(options)`, feed `router.routes` (routing-table.ts), `await start()`,
+ * `await close()`. RouterWorkers (workers.ts) runs Routers in worker processes instead.
  */
-import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http'
-import { createSecureServer, type Http2SecureServer } from 'node:http2'
-import { connect, type Socket } from 'node:net'
-import type { Duplex } from 'node:stream'
-import { createSecureContext, type SecureContext } from 'node:tls'
+import { createServer as createH2Server, type Http2Server } from 'node:http2'
+import { connect, createServer as createTcpServer, type Server, type Socket } from 'node:net'
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls'
 import { DynoPool } from './dyno-pool.js'
+import type { ClientExchange } from './exchange.js'
 import {
   Forward,
-  sendPage,
+  requestFields,
   upstreamHead,
-  type ClientRequest,
-  type ClientResponse,
   type ForwardFacts,
   type ForwardHost,
 } from './forward.js'
@@ -33,7 +31,16 @@ import {
   routerLogLine,
   type RouterErrorCode,
 } from './heroku.js'
-import { insideSpace, RoutingTable, type AppRoute, type RouterDyno } from './routing-table.js'
+import type { RequestHead } from './http1-parser.js'
+import { Http1Server, writePage } from './http1-server.js'
+import { Http2Exchange } from './http2-exchange.js'
+import {
+  insideSpace,
+  RoutingTable,
+  type AppRoute,
+  type RouteUpdates,
+  type RouterDyno,
+} from './routing-table.js'
 import { clientIpv4 } from './trusted-ranges.js'
 
 export interface RouterListen {
@@ -69,7 +76,7 @@ export interface RouterTimeouts {
   headersMs: number
   /** A kept-alive client connection with no request is closed after this. */
   keepAliveMs: number
-  /** How often Node checks the two above. */
+  /** How often the timeouts above are checked (each fires up to this much late). */
   checkEveryMs: number
   /** Retry binding an internal listener whose address is not up yet. */
   bindRetryMs: number
@@ -110,26 +117,51 @@ interface ListenerInfo {
   port: number
 }
 
-type AnyServer = Server | Http2SecureServer
+/**
+ * One bound address: a TCP (or TLS) server, its HTTP/1 server and, for TLS, an HTTP/2 one for
+ * the connections that negotiate h2; every socket it accepted, to close them all at the end.
+ */
+interface Listener {
+  server: Server
+  http1: Http1Server
+  sockets: Set<Socket>
+}
 
 interface InternalListener {
   address: string
-  servers: AnyServer[]
+  listeners: Listener[]
   bound: boolean
   retry?: NodeJS.Timeout | undefined
 }
 
-export class Router implements ForwardHost {
+/**
+ * A router as the daemon drives it: in its own process (Router) or in worker processes, one
+ * per core (RouterWorkers, workers.ts).
+ */
+export interface RouterService {
+  /** Where the feed pushes apps, dynos and spaces. */
+  readonly routes: RouteUpdates
+  start(): Promise<void>
+  close(): Promise<void>
+  /** Where the public listeners are (ports resolved when 0 was asked for). */
+  addresses(): RouterListen[]
+  /** Calls `fn` once every update given to `routes` so far is in force for new requests. */
+  afterApplied(fn: () => void): void
+}
+
+export class Router implements ForwardHost, RouterService {
   readonly table: RoutingTable
   readonly firstByteMs: number
   readonly idleMs: number
   private readonly timeouts: RouterTimeouts
   private readonly limits: RouterLimits
-  private readonly publicServers: { server: AnyServer; listen: RouterListen }[] = []
+  private readonly publicServers: { listener: Listener; listen: RouterListen }[] = []
   private readonly internal = new Map<string, InternalListener>()
   private readonly pools = new Map<string, DynoPool>()
   private readonly queues = new Map<string, Forward[]>()
-  private readonly certificates = new Map<string, SecureContext>()
+  /** Requests under way, their timeouts checked every `checkEveryMs`. */
+  private readonly watched = new Set<Forward>()
+  private readonly sweep: NodeJS.Timeout
   private readonly stopWatching: () => void
   private closed = false
   private started = false
@@ -141,15 +173,11 @@ export class Router implements ForwardHost {
     this.firstByteMs = this.timeouts.firstByteMs
     this.idleMs = this.timeouts.idleMs
     this.stopWatching = this.table.onChange(() => this.tableChanged())
-  }
-
-  /** Per-hostname certificate (app or custom domain), chosen by SNI; PEM. */
-  setCertificate(hostname: string, pem: { cert: string | Buffer; key: string | Buffer }): void {
-    this.certificates.set(hostname.toLowerCase(), createSecureContext(pem))
-  }
-
-  removeCertificate(hostname: string): void {
-    this.certificates.delete(hostname.toLowerCase())
+    this.sweep = setInterval(() => {
+      const now = Date.now()
+      for (const forward of this.watched) forward.tick(now)
+    }, this.timeouts.checkEveryMs)
+    this.sweep.unref()
   }
 
   /** Binds the public listeners; rejects if one cannot be bound. */
@@ -160,17 +188,25 @@ export class Router implements ForwardHost {
         protocol: listen.tls ? 'https' : 'http',
         port: listen.port,
       }
-      const server = this.makeServer(info)
-      await bind(server, listen.host, listen.port)
-      const port = (server.address() as { port: number }).port
+      const listener = this.makeListener(info)
+      await bind(listener.server, listen.host, listen.port)
+      const port = (listener.server.address() as { port: number }).port
       info.port = port
-      this.publicServers.push({ server, listen: { ...listen, port } })
+      this.publicServers.push({ listener, listen: { ...listen, port } })
     }
     this.started = true
     this.tableChanged()
   }
 
-  /** Where the public listeners are (ports resolved when 0 was asked for). */
+  get routes(): RouteUpdates {
+    return this.table
+  }
+
+  /** Updates take effect as they are made (the table is this process's own). */
+  afterApplied(fn: () => void): void {
+    fn()
+  }
+
   addresses(): RouterListen[] {
     return this.publicServers.map((s) => s.listen)
   }
@@ -182,16 +218,17 @@ export class Router implements ForwardHost {
 
   async close(): Promise<void> {
     this.closed = true
+    clearInterval(this.sweep)
     this.stopWatching()
-    const servers = [
-      ...this.publicServers.map((s) => s.server),
+    const listeners = [
+      ...this.publicServers.map((s) => s.listener),
       ...[...this.internal.values()].flatMap((l) => {
         if (l.retry) clearTimeout(l.retry)
-        return l.servers
+        return l.listeners
       }),
     ]
     for (const pool of this.pools.values()) pool.close()
-    await Promise.all(servers.map((s) => closeServer(s)))
+    await Promise.all(listeners.map((l) => closeListener(l)))
   }
 
   log(appId: string, text: string): void {
@@ -200,48 +237,26 @@ export class Router implements ForwardHost {
 
   // --- request handling ------------------------------------------------------------------------
 
-  private handle(info: ListenerInfo, req: ClientRequest, res: ClientResponse): void {
-    const h2 = req.httpVersionMajor === 2
-    if (!h2 && !wellFramed(req as IncomingMessage)) {
-      sendPage(res, 400, BAD_REQUEST_PAGE, true)
-      return
-    }
-    const authority = h2 ? req.headers[':authority'] : undefined
-    const host = (typeof authority === 'string' ? authority : req.headers.host) ?? ''
-    const route = this.table.routeForHost(host)
+  private handle(info: ListenerInfo, client: ClientExchange): void {
+    const route = this.table.routeForHost(client.host)
     if (!route || !serves(info, route)) {
-      sendPage(res, 404, NO_SUCH_APP_PAGE)
+      client.sendPage(404, NO_SUCH_APP_PAGE)
       return
     }
-    const client = req.socket.remoteAddress ?? ''
-    const given = joined(req.headers['x-forwarded-for'])
-    const facts: ForwardFacts = {
-      route,
-      requestId: requestIdFor(req.headers['x-request-id'] as string | undefined),
-      fwd: given ? `${given}, ${client}` : client,
-      protocol: info.protocol,
-      port: info.port,
-      host,
-      h2,
-    }
-    if (info.kind === 'public' && !admitted(route, client)) {
-      this.refuse(
-        res,
-        req,
-        facts,
-        403,
-        FORBIDDEN_PAGE,
-        undefined,
-        'Source not in trusted IP ranges',
-      )
+    const facts = this.factsFor(info, route, client)
+    if (info.kind === 'public' && !admitted(route, client.remoteAddress)) {
+      const desc = 'Source not in trusted IP ranges'
+      client.sendPage(403, FORBIDDEN_PAGE)
+      this.logRefusal(facts, client, 403, '', undefined, desc)
       return
     }
     if (route.dynos.length === 0) {
       const code = route.health === 'crashed' ? 'H10' : 'H14'
-      this.refuse(res, req, facts, ROUTER_ERRORS[code].status, APPLICATION_ERROR_PAGE, code)
+      client.sendPage(ROUTER_ERRORS[code].status, APPLICATION_ERROR_PAGE)
+      this.logRefusal(facts, client, ROUTER_ERRORS[code].status, '', code)
       return
     }
-    const forward = new Forward(this, req, res, facts)
+    const forward = new Forward(this, client, facts)
     const picked = this.pick(route)
     if (picked) {
       forward.dispatch(picked.dyno, picked.pool)
@@ -253,30 +268,48 @@ export class Router implements ForwardHost {
     else queue.push(forward)
   }
 
-  /** A request that never reaches a dyno: a page and a router log line. */
-  private refuse(
-    res: ClientResponse,
-    req: ClientRequest,
+  private factsFor(
+    info: ListenerInfo,
+    route: AppRoute,
+    client: { host: string; remoteAddress: string; rawHeaders: readonly string[] },
+  ): ForwardFacts {
+    const fields = requestFields(client.rawHeaders)
+    const source = client.remoteAddress
+    return {
+      route,
+      requestId: requestIdFor(fields.requestId),
+      fwd: fields.forwardedFor ? `${fields.forwardedFor}, ${source}` : source,
+      protocol: info.protocol,
+      port: info.port,
+      host: client.host,
+      fields: fields.fields,
+      via: fields.via,
+    }
+  }
+
+  /** The router log line of a request that never reached a dyno (or a tunnel's). */
+  private logRefusal(
     facts: ForwardFacts,
+    client: { method: string; url: string },
     status: number,
-    page: string,
+    dyno: string,
     code?: RouterErrorCode,
     desc?: string,
+    serviceMs = 0,
   ): void {
-    sendPage(res, status, page)
     this.log(
       facts.route.app.id,
       routerLogLine({
         ...(code !== undefined && { code }),
         ...(desc !== undefined && { desc }),
-        method: req.method ?? 'GET',
-        path: req.url ?? '/',
+        method: client.method,
+        path: client.url,
         host: facts.host,
         requestId: facts.requestId,
         fwd: facts.fwd,
-        dyno: '',
+        dyno,
         connectMs: 0,
-        serviceMs: 0,
+        serviceMs,
         status,
         bytes: 0,
         protocol: facts.protocol,
@@ -312,8 +345,13 @@ export class Router implements ForwardHost {
     return pool
   }
 
+  watch(forward: Forward): void {
+    this.watched.add(forward)
+  }
+
   /** A request left its dyno (or its queue): queued requests of the app may go now. */
   released(forward: Forward): void {
+    this.watched.delete(forward)
     const queue = this.queues.get(forward.appId)
     if (!queue || queue.length === 0) return
     if (forward.dyno === undefined) {
@@ -339,62 +377,35 @@ export class Router implements ForwardHost {
 
   // --- upgrades (WebSocket) --------------------------------------------------------------------
 
-  private upgrade(info: ListenerInfo, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  private upgrade(info: ListenerInfo, head: RequestHead, socket: Socket, rest: Buffer): void {
     socket.on('error', () => undefined)
-    const host = req.headers.host ?? ''
-    const route = this.table.routeForHost(host)
-    if (!wellFramed(req)) return rawPage(socket, 400, 'Bad Request', BAD_REQUEST_PAGE)
-    if (!route || !serves(info, route)) return rawPage(socket, 404, 'Not Found', NO_SUCH_APP_PAGE)
-    const client = req.socket.remoteAddress ?? ''
-    const given = joined(req.headers['x-forwarded-for'])
-    const facts: ForwardFacts = {
-      route,
-      requestId: requestIdFor(req.headers['x-request-id'] as string | undefined),
-      fwd: given ? `${given}, ${client}` : client,
-      protocol: info.protocol,
-      port: info.port,
-      host,
-      h2: false,
-    }
-    const logLine = (status: number, dyno: string, code?: RouterErrorCode, desc?: string) =>
-      this.log(
-        route.app.id,
-        routerLogLine({
-          ...(code !== undefined && { code }),
-          ...(desc !== undefined && { desc }),
-          method: req.method ?? 'GET',
-          path: req.url ?? '/',
-          host,
-          requestId: facts.requestId,
-          fwd: facts.fwd,
-          dyno,
-          connectMs: 0,
-          serviceMs: Date.now() - started,
-          status,
-          bytes: 0,
-          protocol: info.protocol,
-        }),
-      )
+    const route = this.table.routeForHost(head.host)
+    if (!route || !serves(info, route)) return writePage(socket, 404, NO_SUCH_APP_PAGE)
+    const request = { ...head, remoteAddress: socket.remoteAddress ?? '' }
+    const facts = this.factsFor(info, route, request)
     const started = Date.now()
-    if (info.kind === 'public' && !admitted(route, client)) {
+    const logLine = (status: number, dyno: string, code?: RouterErrorCode, desc?: string) =>
+      this.logRefusal(facts, head, status, dyno, code, desc, Date.now() - started)
+    if (info.kind === 'public' && !admitted(route, request.remoteAddress)) {
       logLine(403, '', undefined, 'Source not in trusted IP ranges')
-      return rawPage(socket, 403, 'Forbidden', FORBIDDEN_PAGE)
+      return writePage(socket, 403, FORBIDDEN_PAGE)
     }
     const picked = route.dynos.length > 0 ? this.pick(route) : undefined
     if (!picked) {
       const code = route.dynos.length > 0 ? 'H11' : route.health === 'crashed' ? 'H10' : 'H14'
       logLine(503, '', code)
-      return rawPage(socket, 503, 'Service Unavailable', APPLICATION_ERROR_PAGE)
+      return writePage(socket, 503, APPLICATION_ERROR_PAGE)
     }
     // A long-lived tunnel: its own connection, never pooled, not counted in flight.
     const upstream: Socket = connect(picked.dyno.port, picked.dyno.address)
     upstream.setNoDelay(true)
     let answered = false
     upstream.on('connect', () => {
-      upstream.write(upstreamHead(req, facts, 'none', true))
-      if (head.length > 0) upstream.write(head)
+      upstream.write(upstreamHead(head, facts, 'none', head.upgrade), 'latin1')
+      if (rest.length > 0) upstream.write(rest)
       socket.pipe(upstream)
       upstream.pipe(socket)
+      socket.resume()
     })
     upstream.once('data', (chunk: Buffer) => {
       answered = true
@@ -405,7 +416,7 @@ export class Router implements ForwardHost {
     upstream.on('close', () => {
       if (!answered) {
         logLine(503, picked.dyno.name, 'H13')
-        rawPage(socket, 503, 'Service Unavailable', APPLICATION_ERROR_PAGE)
+        writePage(socket, 503, APPLICATION_ERROR_PAGE)
       } else {
         socket.destroy()
       }
@@ -415,66 +426,65 @@ export class Router implements ForwardHost {
 
   // --- listeners -------------------------------------------------------------------------------
 
-  private makeServer(info: ListenerInfo): AnyServer {
+  /**
+   * A listener: TCP with the router's HTTP/1 server, or TLS (the app's certificate by SNI,
+   * else the listener's own) handing h2 connections to Node's HTTP/2 server and http/1.1 ones
+   * to the same HTTP/1 server.
+   */
+  private makeListener(info: ListenerInfo): Listener {
     const t = this.timeouts
-    const onRequest = (req: ClientRequest, res: ClientResponse) => this.handle(info, req, res)
-    let server: AnyServer
+    const http1 = new Http1Server(
+      {
+        maxHeaderBytes: this.limits.maxHeaderBytes,
+        headersTimeoutMs: t.headersMs,
+        keepAliveTimeoutMs: t.keepAliveMs,
+        checkEveryMs: t.checkEveryMs,
+        badRequestPage: BAD_REQUEST_PAGE,
+      },
+      {
+        request: (exchange) => this.handle(info, exchange),
+        upgrade: (head, socket, rest) => this.upgrade(info, head, socket, rest),
+      },
+    )
+    let server: Server
     if (info.protocol === 'https') {
       const tls = this.options.tls
       if (!tls) throw new Error('an HTTPS listener needs a certificate (--tls-cert, --tls-key)')
-      server = createSecureServer(
+      const h2: Http2Server = createH2Server(
+        { maxSessionMemory: 64, settings: { maxHeaderListSize: this.limits.maxHeaderBytes } },
+        (req, res) => this.handle(info, new Http2Exchange(req, res)),
+      )
+      server = createTlsServer(
         {
-          allowHTTP1: true,
           cert: tls.cert,
           key: tls.key,
-          SNICallback: (name, cb) => cb(null, this.certificates.get(name.toLowerCase())),
-          maxSessionMemory: 64,
-          settings: { maxHeaderListSize: this.limits.maxHeaderBytes },
+          ALPNProtocols: ['h2', 'http/1.1'],
+          // The app's certificate for the name, else the listener's own (--tls-cert).
+          SNICallback: (name, cb) => cb(null, this.table.certificateFor(name)),
         },
-        onRequest,
+        (socket: TLSSocket) => {
+          if (socket.alpnProtocol === 'h2') h2.emit('connection', socket)
+          else http1.serve(socket)
+        },
       )
+      server.on('tlsClientError', (_err: Error, socket: TLSSocket) => socket.destroy())
     } else {
-      server = createHttpServer(
-        {
-          insecureHTTPParser: false, // llhttp strict: ambiguous framing is a 400, never guessed
-          maxHeaderSize: this.limits.maxHeaderBytes,
-          requestTimeout: 0, // long uploads are fine; idle and head timeouts still apply
-          headersTimeout: t.headersMs,
-          keepAliveTimeout: t.keepAliveMs,
-          connectionsCheckingInterval: t.checkEveryMs,
-          noDelay: true,
-          requireHostHeader: true,
-        },
-        onRequest,
-      )
+      server = createTcpServer({ noDelay: true })
     }
-    // The HTTP/1 side of an HTTPS listener honours the same head and keep-alive timeouts.
-    const h1 = server as Server
-    h1.headersTimeout = t.headersMs
-    h1.keepAliveTimeout = t.keepAliveMs
-    h1.requestTimeout = 0
-    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
-      this.upgrade(info, req, socket, head),
-    )
-    server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-      if (!socket.writable) return socket.destroy()
-      if (err.code === 'HPE_HEADER_OVERFLOW') {
-        return rawPage(socket, 431, 'Request Header Fields Too Large', BAD_REQUEST_PAGE)
-      }
-      if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-        return rawPage(socket, 408, 'Request Timeout', BAD_REQUEST_PAGE)
-      }
-      rawPage(socket, 400, 'Bad Request', BAD_REQUEST_PAGE)
-    })
-    if (info.kind === 'internal') {
-      // Only sources inside the space (or its VPN and peer networks), before any byte is read.
-      server.on('connection', (socket: Socket) => {
+    const sockets = new Set<Socket>()
+    // Registered before TLS's own handler: a source turned away never starts a handshake.
+    server.prependListener('connection', (socket: Socket) => {
+      if (info.kind === 'internal') {
+        // Only sources inside the space (or its VPN and peer networks), before any byte is read.
         const space = this.table.space(info.spaceId!)
         const ip = clientIpv4(socket.remoteAddress)
-        if (!space || ip === undefined || !insideSpace(space, ip)) socket.destroy()
-      })
-    }
-    return server
+        if (!space || ip === undefined || !insideSpace(space, ip)) return void socket.destroy()
+      }
+      sockets.add(socket)
+      socket.on('close', () => sockets.delete(socket))
+      if (info.protocol === 'http') http1.serve(socket)
+    })
+    return { server, http1, sockets }
   }
 
   /** Spaces or dynos changed: bind or drop internal listeners, close unused pools, drain. */
@@ -485,7 +495,7 @@ export class Router implements ForwardHost {
       if (spaces.get(id)?.internalAddress !== listener.address) {
         this.internal.delete(id)
         if (listener.retry) clearTimeout(listener.retry)
-        for (const s of listener.servers) void closeServer(s)
+        for (const l of listener.listeners) void closeListener(l)
       }
     }
     if (this.started) {
@@ -508,15 +518,23 @@ export class Router implements ForwardHost {
       infos.push({ kind: 'internal', spaceId, protocol: 'https', port: ports.https })
     const listener: InternalListener = {
       address,
-      servers: infos.map((i) => this.makeServer(i)),
+      listeners: infos.map((i) => this.makeListener(i)),
       bound: false,
     }
     this.internal.set(spaceId, listener)
-    const attempt = () => {
+    const attempt = (again: boolean) => {
       listener.retry = undefined
+      if (again) {
+        // A fresh server for each try: Node's cluster keeps a listener on one whose bind failed.
+        listener.listeners = listener.listeners.map((l, i) => {
+          if (l.server.listening) return l
+          void closeListener(l)
+          return this.makeListener(infos[i]!)
+        })
+      }
       Promise.all(
-        listener.servers.map((s, i) =>
-          s.listening ? Promise.resolve() : bind(s, address, infos[i]!.port),
+        listener.listeners.map(({ server }, i) =>
+          server.listening ? Promise.resolve() : bind(server, address, infos[i]!.port),
         ),
       )
         .then(() => {
@@ -526,17 +544,13 @@ export class Router implements ForwardHost {
           if (this.internal.get(spaceId) !== listener) return
           // The address appears when the network agent has made the space's bridge.
           this.options.warn?.(`internal router ${address}: ${err.message}; retrying`)
-          listener.retry = setTimeout(attempt, this.timeouts.bindRetryMs)
+          listener.retry = setTimeout(() => attempt(true), this.timeouts.bindRetryMs)
           listener.retry.unref()
         })
     }
-    attempt()
+    attempt(false)
   }
 }
-
-/** A header that may arrive several times (HTTP/2), as one comma-separated value. */
-const joined = (v: string | string[] | undefined): string | undefined =>
-  Array.isArray(v) ? v.join(', ') : v
 
 /** Is the route served on this listener? Internal apps only inside their space. */
 function serves(info: ListenerInfo, route: AppRoute): boolean {
@@ -549,48 +563,28 @@ function admitted(route: AppRoute, client: string): boolean {
   return ip !== undefined && route.space !== undefined && route.space.trusted.admits(ip)
 }
 
-/**
- * What llhttp lets through but a proxy must not: several Host headers, and a
- * Transfer-Encoding other than exactly `chunked` (the dyno could frame it differently).
- */
-function wellFramed(req: IncomingMessage): boolean {
-  const te = req.headers['transfer-encoding']
-  if (te !== undefined && te.toLowerCase() !== 'chunked') return false
-  let hosts = 0
-  const raw = req.rawHeaders
-  for (let i = 0; i < raw.length; i += 2) {
-    const n = raw[i]!
-    if (n.length === 4 && n.toLowerCase() === 'host' && ++hosts > 1) return false
-  }
-  return true
-}
-
-function rawPage(socket: Duplex, status: number, reason: string, page: string): void {
-  if (!socket.writable) return void socket.destroy()
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/html; charset=utf-8\r\n` +
-      `Content-Length: ${Buffer.byteLength(page)}\r\nConnection: close\r\n\r\n${page}`,
-  )
-  // A client that never closes its side (a slowloris) must not keep the socket: give the
-  // answer a moment to leave, then cut.
-  setTimeout(() => socket.destroy(), 1000).unref()
-}
-
-function bind(server: AnyServer, host: string, port: number): Promise<void> {
+function bind(server: Server, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const onError = (err: Error) => reject(err)
-    server.once('error', onError)
-    server.listen(port, host, () => {
+    // Both listeners go whichever way it ends: a bind retried every second must not pile up.
+    const onError = (err: Error) => {
+      server.off('listening', onListening)
+      reject(err)
+    }
+    const onListening = () => {
       server.off('error', onError)
       resolve()
-    })
+    }
+    server.once('error', onError)
+    server.once('listening', onListening)
+    server.listen(port, host)
   })
 }
 
-function closeServer(server: AnyServer): Promise<void> {
+function closeListener({ server, http1, sockets }: Listener): Promise<void> {
   return new Promise((resolve) => {
+    http1.close()
+    for (const socket of sockets) socket.destroy()
     if (!server.listening) return resolve()
     server.close(() => resolve())
-    ;(server as Server).closeAllConnections?.()
   })
 }

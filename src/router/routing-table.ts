@@ -3,6 +3,7 @@
  * events, never querying the store on the hot path). The daemon pushes apps, dynos and spaces
  * in as they change; request handling only reads the indexes kept here.
  */
+import { createSecureContext, type SecureContext } from 'node:tls'
 import { parseCidr, type Cidr } from '../core/cidr.js'
 import { TrustedRanges, type InboundRule } from './trusted-ranges.js'
 
@@ -12,8 +13,21 @@ export interface RouterApp {
   spaceId: string
   /** Served only on the space's internal listener, never on public ones (§8.2). */
   internalRouting: boolean
-  /** Custom domains (`/apps/{app}/domains`), served besides `<name>.<domain>`. */
+  /**
+   * Custom domains (`/apps/{app}/domains`), served besides `<name>.<domain>`; lowercase. A
+   * wildcard (`*.example.com`) serves names one label deeper that no app has as its own.
+   */
   domains?: readonly string[]
+  /** The app's certificates (SNI endpoints) and the hostnames each is served for. */
+  certificates?: readonly RouterCertificate[]
+}
+
+/** A certificate chain and key (PEM), served by SNI for `hostnames` (the app's own names). */
+export interface RouterCertificate {
+  id: string
+  cert: string
+  key: string
+  hostnames: readonly string[]
 }
 
 /** A web dyno that is `up`. Only these receive traffic. */
@@ -42,6 +56,8 @@ export type AppHealth = 'ok' | 'crashed'
 /** Everything the router needs about one app, resolved once per request. */
 export interface AppRoute {
   app: RouterApp
+  /** TLS contexts of the app's certificates, by certificate id. */
+  contexts: ReadonlyMap<string, CompiledCertificate>
   space: CompiledSpace | undefined
   dynos: readonly RouterDyno[]
   health: AppHealth
@@ -53,33 +69,85 @@ export interface CompiledSpace {
   inside: Cidr[]
 }
 
-export class RoutingTable {
+/**
+ * How the router learns what it routes: the daemon's feed calls these as things change.
+ * The routing table takes them itself; router workers (workers.ts) pass them on to theirs.
+ */
+export interface RouteUpdates {
+  /** Apps are reached at `<app>.<domain>`. */
+  readonly domain: string
+  setApp(app: RouterApp): void
+  removeApp(appId: string): void
+  setDynos(appId: string, dynos: readonly RouterDyno[], crashed?: boolean): void
+  setSpace(space: RouterSpace): void
+  removeSpace(spaceId: string): void
+}
+
+interface CompiledCertificate {
+  cert: string
+  key: string
+  context: SecureContext
+}
+
+export class RoutingTable implements RouteUpdates {
   private readonly routes = new Map<string, AppRoute>()
-  /** Lower-cased host name → app id. */
+  /** Lower-cased host name (or `*.suffix`) → app id. */
   private readonly hosts = new Map<string, string>()
+  /** Host name (or `*.suffix`) → the TLS context served for it by SNI. */
+  private readonly certificates = new Map<string, SecureContext>()
   private readonly spaces = new Map<string, CompiledSpace>()
   private readonly listeners = new Set<() => void>()
 
   /** `domain` is the suffix apps are reached at: `<app>.<domain>`. */
   constructor(readonly domain: string) {}
 
-  /** Adds or replaces an app (name, domains, internal routing). Its dynos are kept. */
+  /**
+   * Adds or replaces an app (name, domains, certificates, internal routing). Its dynos are
+   * kept, and so are the TLS contexts of certificates that did not change (making one costs
+   * about a millisecond).
+   */
   setApp(app: RouterApp): void {
     const old = this.routes.get(app.id)
-    if (old) this.unindex(old.app)
-    this.routes.set(app.id, {
+    if (old) this.unindex(old)
+    const contexts = new Map<string, CompiledCertificate>()
+    for (const c of app.certificates ?? []) {
+      const kept = old?.contexts.get(c.id)
+      if (kept && kept.cert === c.cert && kept.key === c.key) {
+        contexts.set(c.id, kept)
+        continue
+      }
+      try {
+        contexts.set(c.id, { cert: c.cert, key: c.key, context: createSecureContext(c) })
+      } catch {
+        // The API checked it; should OpenSSL refuse it now, its names get the default one.
+      }
+    }
+    const route: AppRoute = {
       app,
+      contexts,
       space: this.spaces.get(app.spaceId),
       dynos: old?.dynos ?? [],
       health: old?.health ?? 'ok',
-    })
-    for (const host of this.hostNames(app)) this.hosts.set(host, app.id)
+    }
+    this.routes.set(app.id, route)
+    for (const host of this.hostNames(app)) {
+      this.hosts.set(host, app.id)
+      this.certificates.delete(host) // a name that moved here never keeps its old app's certificate
+    }
+    for (const c of app.certificates ?? []) {
+      const context = contexts.get(c.id)?.context
+      if (!context) continue
+      for (const host of c.hostnames) {
+        if (this.hosts.get(host.toLowerCase()) === app.id)
+          this.certificates.set(host.toLowerCase(), context)
+      }
+    }
   }
 
   removeApp(appId: string): void {
     const old = this.routes.get(appId)
     if (!old) return
-    this.unindex(old.app)
+    this.unindex(old)
     this.routes.delete(appId)
   }
 
@@ -124,9 +192,31 @@ export class RoutingTable {
     let name = host
     const colon = name.lastIndexOf(':')
     if (colon >= 0 && !name.endsWith(']')) name = name.slice(0, colon)
-    if (name.endsWith('.')) name = name.slice(0, -1)
-    const id = this.hosts.get(name.toLowerCase())
-    return id === undefined ? undefined : this.routes.get(id)
+    const key = this.hostKey(name)
+    return key === undefined ? undefined : this.routes.get(this.hosts.get(key)!)
+  }
+
+  /**
+   * The TLS context for an SNI server name: the app's certificate chosen for that hostname,
+   * or undefined (the listener's own certificate, `--tls-cert`).
+   */
+  certificateFor(serverName: string): SecureContext | undefined {
+    const key = this.hostKey(serverName)
+    return key === undefined ? undefined : this.certificates.get(key)
+  }
+
+  /**
+   * The entry of `hosts` a name falls under: the name itself, else the wildcard one label up
+   * (`a.example.com` → `*.example.com`). Lower-cased, without a trailing dot.
+   */
+  private hostKey(name: string): string | undefined {
+    let lower = name.toLowerCase()
+    if (lower.endsWith('.')) lower = lower.slice(0, -1)
+    if (this.hosts.has(lower)) return lower
+    const dot = lower.indexOf('.')
+    if (dot <= 0) return undefined
+    const wildcard = `*${lower.slice(dot)}`
+    return this.hosts.has(wildcard) ? wildcard : undefined
   }
 
   route(appId: string): AppRoute | undefined {
@@ -155,9 +245,13 @@ export class RoutingTable {
     return [`${app.name}.${this.domain}`, ...(app.domains ?? [])].map((h) => h.toLowerCase())
   }
 
-  private unindex(app: RouterApp): void {
+  private unindex(route: AppRoute): void {
+    const app = route.app
     for (const host of this.hostNames(app)) {
-      if (this.hosts.get(host) === app.id) this.hosts.delete(host)
+      if (this.hosts.get(host) === app.id) {
+        this.hosts.delete(host)
+        this.certificates.delete(host)
+      }
     }
   }
 }

@@ -214,4 +214,34 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    name: 'custom domains and SNI endpoints',
+    sql: `
+      -- heroku certs:add (schema sni-endpoint): a certificate chain and its private key. The key
+      -- stays in the store (the database file is 0600) and is never sent back by the API.
+      CREATE TABLE sni_endpoints (
+        id TEXT PRIMARY KEY,
+        app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        name TEXT NOT NULL UNIQUE,
+        certificate_chain TEXT NOT NULL,
+        private_key TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE INDEX sni_endpoints_app ON sni_endpoints(app_id);
+      -- heroku domains:add (schema domain). A hostname belongs to one app in the installation;
+      -- removing a certificate leaves its domains without one.
+      CREATE TABLE app_domains (
+        id TEXT PRIMARY KEY,
+        app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        hostname TEXT NOT NULL UNIQUE,
+        sni_endpoint_id TEXT REFERENCES sni_endpoints(id) ON DELETE SET NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE INDEX app_domains_app ON app_domains(app_id);
+      CREATE INDEX app_domains_sni_endpoint ON app_domains(sni_endpoint_id);
+    `,
+  },
 ]

@@ -1,6 +1,7 @@
 import { AccountsRepo } from './accounts.repo.js'
 import { AppsRepo } from './apps.repo.js'
 import { BuildsRepo } from './builds.repo.js'
+import { DomainsRepo } from './domains.repo.js'
 import { DrainsRepo } from './drains.repo.js'
 import { openDatabase, type Db } from './db.js'
 import { NetworkRepo } from './network.repo.js'
@@ -18,6 +19,7 @@ export class Store {
   readonly network: NetworkRepo
   readonly builds: BuildsRepo
   readonly drains: DrainsRepo
+  readonly domains: DomainsRepo
 
   constructor(readonly db: Db) {
     this.accounts = new AccountsRepo(db)
@@ -28,6 +30,7 @@ export class Store {
     this.network = new NetworkRepo(db)
     this.builds = new BuildsRepo(db)
     this.drains = new DrainsRepo(db)
+    this.domains = new DomainsRepo(db)
   }
 
   static open(file: string): Store {

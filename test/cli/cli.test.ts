@@ -7,11 +7,12 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { BIN, REPO, freePort, startDaemonProcess, type DaemonProcess } from '../helpers/daemon.js'
+import { selfSigned } from '../helpers/certs.js'
 import { sandboxed } from '../helpers/sandbox.js'
 
 const ADMIN_EMAIL = 'admin@localspace.localhost'
@@ -304,6 +305,58 @@ if (sandboxed(import.meta.url)) {
       const again = await cli(['features:enable', 'spaces-dns-discovery', '-a', app])
       assert.equal(again.code, 1)
       assert.match(again.stderr, /spaces-dns-discovery is already enabled\./)
+    })
+
+    test('domains and certs: add, list, info, update --cert, remove', async () => {
+      const host = `www.${suffix}.example.com`
+      const added = await ok(['domains:add', host, '-a', app])
+      assert.match(added.stderr, new RegExp(`Adding ${host} to ${app}\\.\\.\\. done`))
+      assert.match(added.stdout, new RegExp(`point to the DNS Target ${app}\\.localhost\\.`))
+      const listed = await ok(['domains', '-a', app])
+      assert.match(listed.stdout, new RegExp(`=== ${app} Heroku Domain\n${app}\\.localhost\n`))
+      assert.match(
+        listed.stdout,
+        new RegExp(`${host.replace(/\./g, '\\.')}\\s+CNAME\\s+${app}\\.localhost`),
+      )
+      const info = await ok(['domains:info', host, '-a', app])
+      assert.match(info.stdout, /Kind:\s+custom/)
+      const dup = await cli(['domains:add', host, '-a', app])
+      assert.equal(dup.code, 1)
+      assert.match(dup.stderr, /Domain already added to this app\./)
+
+      const dir = mkdtempSync(join(tmpdir(), 'localspace-cli-certs-'))
+      try {
+        const pem = selfSigned([host])
+        writeFileSync(join(dir, 'c.crt'), pem.cert)
+        writeFileSync(join(dir, 'c.key'), pem.key)
+        const cert = await ok(['certs:add', join(dir, 'c.crt'), join(dir, 'c.key'), '-a', app])
+        assert.match(
+          cert.stdout,
+          new RegExp(`Common Name\\(s\\):\\s+${host.replace(/\./g, '\\.')}`),
+        )
+        assert.match(cert.stdout, /SSL certificate is self signed\./)
+        const [endpoint] = await json<Array<{ name: string }>>(['certs', '-a', app])
+        await ok(['domains:update', host, '--cert', endpoint!.name, '-a', app])
+        assert.match((await ok(['domains', '-a', app])).stdout, new RegExp(`${endpoint!.name}`))
+        const missing = await cli([
+          'certs:add',
+          join(dir, 'none.crt'),
+          join(dir, 'c.key'),
+          '-a',
+          app,
+        ])
+        assert.equal(missing.code, 1)
+        assert.match(missing.stderr, /Could not read .*none\.crt/)
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+      await ok(['certs:remove', '-a', app, '--confirm', app])
+      assert.match((await ok(['certs', '-a', app])).stdout, /has no SSL certificates/)
+      await ok(['domains:remove', host, '-a', app])
+      assert.deepEqual(
+        (await json<Array<{ kind: string }>>(['domains', '-a', app])).map((d) => d.kind),
+        ['heroku'],
+      )
     })
 
     test('an unknown app is exit 1 with the API’s message and error id', async () => {

@@ -128,6 +128,11 @@ export interface RunOptions {
   answers?: Array<{ prompt: string; answer: string }>
 }
 
+export interface CompatOptions {
+  /** Also an HTTPS router listener with this default certificate (PEM files). */
+  tls?: { certFile: string; keyFile: string }
+}
+
 export interface Compat {
   /** The proxy's URL, which is what HEROKU_HOST points at. */
   apiUrl: string
@@ -135,6 +140,8 @@ export interface Compat {
   dataDir: string
   home: string
   routerPort: number
+  /** The HTTPS router listener's port (0 without `tls`). */
+  routerTlsPort: number
   proxy: RecordingProxy
   heroku: (args: string[], options?: RunOptions) => Promise<CliResult>
   /** A Platform API call through the proxy, as the admin. */
@@ -143,7 +150,7 @@ export interface Compat {
 }
 
 /** Starts daemon and proxy; `stop()` undoes everything, also after a partial start. */
-export async function startCompat(): Promise<Compat> {
+export async function startCompat(options: CompatOptions = {}): Promise<Compat> {
   if (!existsSync(join(REPO, 'dist', 'main.js'))) {
     throw new Error('localspace is not built: run `npm run build` before the compat tests')
   }
@@ -166,11 +173,21 @@ export async function startCompat(): Promise<Compat> {
 
   try {
     const [apiPort, routerPort] = [await freePort(), await freePort()]
+    const routerTlsPort = options.tls ? await freePort() : 0
+    const tlsArgs = options.tls
+      ? [
+          ...['--router-listen', `https://127.0.0.1:${routerTlsPort}`],
+          ...['--tls-cert', options.tls.certFile, '--tls-key', options.tls.keyFile],
+        ]
+      : []
     daemon = await startDaemonProcess(
       dataDir,
       apiPort,
       // A pool gives spaces known outbound addresses (nothing is added to an interface).
-      ['--router-listen', `127.0.0.1:${routerPort}`, '--egress-pool', '203.0.113.0/28'],
+      [
+        ...['--router-listen', `127.0.0.1:${routerPort}`, '--egress-pool', '203.0.113.0/28'],
+        ...tlsArgs,
+      ],
       DAEMON_START_TIMEOUT_MS,
       { cwd: REPO },
     )
@@ -255,7 +272,7 @@ export async function startCompat(): Promise<Compat> {
     const api = (method: string, path: string, body?: unknown) =>
       apiRequest(apiUrl, apiKey, method, path, body)
 
-    return { apiUrl, apiKey, dataDir, home, routerPort, proxy, heroku, api, stop }
+    return { apiUrl, apiKey, dataDir, home, routerPort, routerTlsPort, proxy, heroku, api, stop }
   } catch (e) {
     await stop()
     throw e

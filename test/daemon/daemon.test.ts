@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { once } from 'node:events'
+import http from 'node:http'
 import { createServer } from 'node:net'
-import { readFileSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { apiRequest, BIN, freePort, startDaemonProcess, tempDataDir } from '../helpers/daemon.js'
@@ -115,6 +116,86 @@ if (sandboxed(import.meta.url)) {
         )
         const nat = await api(d.url, d.key, 'GET', '/spaces/egress-space/nat')
         assert.deepEqual(nat.body.sources, ['203.0.113.1', '203.0.113.2'])
+      } finally {
+        await d.stop()
+        other.remove()
+      }
+    })
+
+    test('--router-workers: workers route what the daemon feeds, and die with it', async () => {
+      const other = tempDataDir()
+      const routerPort = await freePort()
+      const d = await startDaemonProcess(other.dir, await freePort(), [
+        ...['--router-workers', '2', '--router-listen', `127.0.0.1:${routerPort}`],
+      ])
+      /** The daemon's router workers: its children running worker-main. */
+      const workers = () =>
+        readdirSync('/proc')
+          .filter((p) => /^\d+$/.test(p))
+          .filter((p) => {
+            try {
+              const stat = readFileSync(`/proc/${p}/stat`, 'utf8')
+              const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+              return (
+                ppid === d.child.pid &&
+                readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('worker-main')
+              )
+            } catch {
+              return false // gone meanwhile
+            }
+          })
+      // Not fetch: it sets Host itself.
+      const status = (host: string) =>
+        new Promise<number>((resolve, reject) => {
+          http
+            .get(
+              { port: routerPort, host: '127.0.0.1', headers: { host }, agent: false },
+              (res) => {
+                res.resume()
+                resolve(res.statusCode!)
+              },
+            )
+            .on('error', reject)
+        })
+      try {
+        assert.equal(workers().length, 2)
+        await api(d.url, d.key, 'POST', '/teams', { name: 'workers-team' })
+        await api(d.url, d.key, 'POST', '/spaces', { name: 'workers-space', team: 'workers-team' })
+        await waitUntil(
+          'the space to be allocated',
+          async () =>
+            (await api(d.url, d.key, 'GET', '/spaces/workers-space')).body.state === 'allocated',
+        )
+        await api(d.url, d.key, 'POST', '/teams/apps', {
+          name: 'workers-app',
+          space: 'workers-space',
+        })
+        // Known to the workers (no dynos: 503 H14), on every connection.
+        await waitUntil(
+          'the app in the workers',
+          async () => (await status('workers-app.localhost')) === 503,
+        )
+        for (let i = 0; i < 6; i++) assert.equal(await status('workers-app.localhost'), 503)
+        assert.equal(await status('nope.localhost'), 404)
+        await api(d.url, d.key, 'PUT', '/spaces/workers-space/inbound-ruleset', {
+          rules: [
+            { action: 'deny', source: '127.0.0.0/8' },
+            { action: 'allow', source: '0.0.0.0/0' },
+          ],
+        })
+        await waitUntil(
+          'the ruleset applied',
+          async () =>
+            (await api(d.url, d.key, 'GET', '/spaces/workers-space/inbound-ruleset')).body
+              .applied === true,
+          { timeoutMs: 1000 },
+        )
+        for (let i = 0; i < 6; i++) assert.equal(await status('workers-app.localhost'), 403)
+        const pids = workers()
+        assert.equal(await d.stop('SIGKILL'), 'SIGKILL')
+        await waitUntil('the workers gone with the daemon', () =>
+          pids.every((pid) => !existsSync(`/proc/${pid}`)),
+        )
       } finally {
         await d.stop()
         other.remove()

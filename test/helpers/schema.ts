@@ -48,11 +48,15 @@ let routes: Route[] | undefined
  * The one deliberate deviation: Heroku's schema pins app URLs to its own hosts
  * (`*.herokuapp.com`, `git.heroku.com`). localspace serves them from the operator's domain
  * and API address, so those two patterns become "an http(s) URL ending as Heroku's do".
+ * And one mistake in the schema: a domain's `hostname` is marked `format: uri`, yet its own
+ * example and what Heroku's API returns is a bare name (`subdomain.example.com`).
  */
 function relaxHerokuHostPatterns(schema: HyperSchema): void {
-  const app = schema.definitions.app as { definitions: Record<string, { pattern?: string }> }
+  type Definitions = { definitions: Record<string, { pattern?: string; format?: string }> }
+  const app = schema.definitions.app as Definitions
   app.definitions.web_url!.pattern = '^https?://[^/]+/$'
   app.definitions.git_url!.pattern = '^https?://[^/]+/[a-z][a-z0-9-]{2,29}\\.git$'
+  delete (schema.definitions.domain as Definitions).definitions.hostname!.format
 }
 
 /**

@@ -539,6 +539,15 @@ const CASES: Case[] = [
       ['POST', '/spaces', space({ team: 'nope' })],
       ['POST', '/teams/apps', { name: 'lost-app', space: 'nope' }],
       ['POST', '/teams/apps', { name: 'lost-app', team: 'nope' }],
+      ['GET', '/apps/nope/domains'],
+      ['POST', '/apps/nope/domains', { hostname: 'www.example.com', sni_endpoint: null }],
+      ['GET', '/apps/web-app/domains/nowhere.example.com'],
+      ['PATCH', '/apps/web-app/domains/nowhere.example.com', { sni_endpoint: null }],
+      ['DELETE', '/apps/web-app/domains/nowhere.example.com'],
+      ['POST', '/apps/web-app/domains', { hostname: 'x.example.com', sni_endpoint: 'nope' }],
+      ['GET', '/apps/nope/sni-endpoints'],
+      ['GET', '/apps/web-app/sni-endpoints/nope'],
+      ['DELETE', '/apps/web-app/sni-endpoints/nope'],
       ['GET', '/no/such/route'],
     ] as Array<[string, string, unknown?]>
   ).map(([method, path, body]): Case => ({
@@ -548,6 +557,52 @@ const CASES: Case[] = [
     body,
     status: 404,
     id: 'not_found',
+    snapshot: everything,
+  })),
+
+  // Custom domains and certificates.
+  ...(
+    [
+      ['a hostname that is a number', { hostname: 42 }],
+      ['no hostname', { sni_endpoint: null }],
+      ['an sni_endpoint that is a number', { hostname: 'a.example.com', sni_endpoint: 7 }],
+      ['a hostname with a space', { hostname: 'www example.com' }],
+      ['a hostname with one label', { hostname: 'intranet' }],
+      ['an IP address as hostname', { hostname: '203.0.113.9' }],
+      ['a hostname under the installation domain', { hostname: 'shop.localhost' }],
+      ['a hostname another app has', { hostname: 'taken.example.com' }],
+      ['a hostname the app has already', { hostname: 'mine.example.com' }],
+    ] as Array<[string, unknown]>
+  ).map(([what, body]): Case => ({
+    does: `adding a domain with ${what}`,
+    method: 'POST',
+    path: '/apps/web-app/domains',
+    body,
+    status: 422,
+    id: 'invalid_params',
+    snapshot: everything,
+  })),
+  {
+    does: 'removing the default domain',
+    method: 'DELETE',
+    path: '/apps/web-app/domains/web-app.localhost',
+    status: 422,
+    id: 'invalid_params',
+    snapshot: everything,
+  },
+  ...(
+    [
+      ['no private key', { certificate_chain: 'x' }],
+      ['a chain that is not PEM', { certificate_chain: 'x', private_key: 'y' }],
+      ['a chain that is a number', { certificate_chain: 1, private_key: 'y' }],
+    ] as Array<[string, unknown]>
+  ).map(([what, body]): Case => ({
+    does: `adding a certificate with ${what}`,
+    method: 'POST',
+    path: '/apps/web-app/sni-endpoints',
+    body,
+    status: 422,
+    id: 'invalid_params',
     snapshot: everything,
   })),
 
@@ -987,6 +1042,8 @@ describe('bad input', () => {
     await ok('PATCH', '/apps/web-app/config-vars', { A: '1' })
     await ok('PATCH', '/apps/web-app/formation', { updates: [{ type: 'web', quantity: 1 }] })
     await ok('PUT', '/spaces/prod/log-drain', { url: 'https://logs.example.com/' })
+    await ok('POST', '/apps/plain-app/domains', { hostname: 'taken.example.com' })
+    await ok('POST', '/apps/web-app/domains', { hostname: 'mine.example.com' })
     assert.equal(api.store.spaces.find('custom')?.dataCidr, '172.16.0.0/20')
   })
   after(() => api.close())

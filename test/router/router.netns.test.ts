@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import { execFile, execFileSync } from 'node:child_process'
 import { promisify } from 'node:util'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import http2 from 'node:http2'
 import net from 'node:net'
@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { Router, type InboundRule } from '../../src/router/index.js'
+import { selfSigned } from '../helpers/certs.js'
 import { sandboxed } from '../helpers/sandbox.js'
 import { waitUntil } from '../helpers/wait.js'
 
@@ -107,7 +108,7 @@ if (sandboxed(import.meta.url)) {
         name: 'myapp',
         spaceId: 'space-1',
         internalRouting: false,
-        domains: ['www.example.test'],
+        domains: ['www.example.test', '*.wild.test'],
       })
       router.table.setDynos('app-1', [{ name: 'web.1', address: '127.0.0.1', port: dynoPort }])
       router.table.setApp({
@@ -123,6 +124,14 @@ if (sandboxed(import.meta.url)) {
         internalRouting: false,
       })
       router.table.setDynos('app-3', [], true)
+      // An exact name under another app's wildcard domain belongs to its own app.
+      router.table.setApp({
+        id: 'app-4',
+        name: 'exact',
+        spaceId: 'space-1',
+        internalRouting: false,
+        domains: ['exact.wild.test'],
+      })
     })
 
     after(async () => {
@@ -249,8 +258,23 @@ if (sandboxed(import.meta.url)) {
       )
     })
 
-    test('custom domains route too', async () => {
+    test('custom domains route too, wildcards one label deep, with the same trusted ranges', async () => {
       assert.equal((await request('/', { host: 'www.example.test' })).status, 200)
+      assert.equal((await request('/', { host: 'WWW.Example.Test.:80' })).status, 200)
+      assert.equal((await request('/', { host: 'shop.wild.test' })).status, 200)
+      assert.equal((await request('/', { host: 'a.b.wild.test' })).status, 404)
+      assert.equal((await request('/', { host: 'wild.test' })).status, 404)
+      const exact = await request('/', { host: 'exact.wild.test' })
+      assert.equal(exact.status, 503, 'the exact name is the other app’s (no dynos: H14)')
+      assert.match(lastLine(/host=exact\.wild\.test/) ?? '', /code=H14/)
+      const before = seen
+      for (const host of ['www.example.test', 'shop.wild.test']) {
+        for (const source of [DENIED, OTHER]) {
+          assert.equal((await request('/', { source, host })).status, 403, `${host} from ${source}`)
+        }
+      }
+      assert.equal(seen, before, 'refused requests never reach the dyno')
+      assert.match(lastLine(/host=shop\.wild\.test/) ?? '', /fwd="203\.0\.113\.10".*status=403/)
     })
 
     test('untrusted and denied sources get 403 and the dyno sees nothing', async () => {
@@ -506,38 +530,110 @@ if (sandboxed(import.meta.url)) {
     })
 
     test('HTTPS with HTTP/2, and per-app certificates by SNI', async () => {
-      const fetchH2 = (servername: string) =>
-        new Promise<{ status: number; cert: string; body: string }>((resolve, reject) => {
-          const session = http2.connect(`https://127.0.0.1:${tlsPort}`, {
-            servername,
-            rejectUnauthorized: false,
-            // passed on to tls.connect, which takes it (the http2 types do not list it)
-            localAddress: TRUSTED,
-          } as http2.SecureClientSessionOptions)
-          session.on('error', reject)
-          const req = session.request({ ':path': '/headers', ':authority': 'myapp.localhost' })
-          let body = ''
-          let status = 0
-          req.on('response', (h) => (status = Number(h[':status'])))
-          req.on('data', (c: Buffer) => (body += c.toString()))
-          req.on('end', () => {
-            const cert = (
-              session.socket as unknown as { getPeerCertificate(): { subject: { CN: string } } }
-            ).getPeerCertificate().subject.CN
-            session.close()
-            resolve({ status, cert, body })
-          })
-          req.end()
-        })
+      const fetchH2 = (servername: string, authority = 'myapp.localhost', source = TRUSTED) =>
+        new Promise<{ status: number; cert: string; alpn: string; body: string }>(
+          (resolve, reject) => {
+            const session = http2.connect(`https://127.0.0.1:${tlsPort}`, {
+              servername,
+              rejectUnauthorized: false,
+              // passed on to tls.connect, which takes it (the http2 types do not list it)
+              localAddress: source,
+            } as http2.SecureClientSessionOptions)
+            session.on('error', reject)
+            const req = session.request({ ':path': '/headers', ':authority': authority })
+            let body = ''
+            let status = 0
+            req.on('response', (h) => (status = Number(h[':status'])))
+            req.on('data', (c: Buffer) => (body += c.toString()))
+            req.on('end', () => {
+              const socket = session.socket as unknown as {
+                getPeerCertificate(): { subject: { CN: string } }
+                alpnProtocol: string
+              }
+              const cert = socket.getPeerCertificate().subject.CN
+              const alpn = socket.alpnProtocol
+              session.close()
+              resolve({ status, cert, alpn, body })
+            })
+            req.end()
+          },
+        )
       const plain = await fetchH2('myapp.localhost')
       assert.equal(plain.status, 200)
       assert.equal(plain.cert, 'a.test')
+      assert.equal(plain.alpn, 'h2')
       assert.equal((JSON.parse(plain.body) as Record<string, string>)['x-forwarded-proto'], 'https')
-      router.setCertificate('myapp.localhost', {
-        cert: readFileSync(join(certDir, 'b.crt')),
-        key: readFileSync(join(certDir, 'b.key')),
+
+      const www = selfSigned(['www.example.test'])
+      const wild = selfSigned(['*.wild.test'])
+      const app1 = {
+        id: 'app-1',
+        name: 'myapp',
+        spaceId: 'space-1',
+        internalRouting: false,
+        domains: ['www.example.test', '*.wild.test'],
+      }
+      router.table.setApp({
+        ...app1,
+        certificates: [
+          { id: 'c-www', ...www, hostnames: ['www.example.test'] },
+          { id: 'c-wild', ...wild, hostnames: ['*.wild.test'] },
+          // Never served for a name of another app, whatever the feed says.
+          { id: 'c-stray', ...www, hostnames: ['exact.wild.test'] },
+        ],
       })
-      assert.equal((await fetchH2('myapp.localhost')).cert, 'b.test')
+      const custom = await fetchH2('www.example.test', 'www.example.test')
+      assert.deepEqual([custom.status, custom.cert, custom.alpn], [200, 'www.example.test', 'h2'])
+      const wildcard = await fetchH2('shop.wild.test', 'shop.wild.test')
+      assert.deepEqual([wildcard.status, wildcard.cert, wildcard.alpn], [200, '*.wild.test', 'h2'])
+      assert.equal((await fetchH2('exact.wild.test', 'exact.wild.test')).cert, 'a.test')
+      assert.equal((await fetchH2('myapp.localhost')).cert, 'a.test', 'no app certificate')
+      assert.equal((await fetchH2('nowhere.test')).cert, 'a.test', 'an unknown name')
+      // Trusted ranges apply on HTTPS and custom domains alike.
+      const refused = await fetchH2('www.example.test', 'www.example.test', OTHER)
+      assert.deepEqual([refused.status, refused.cert], [403, 'www.example.test'])
+
+      // curl verifies the chain against the app's certificate alone: only the right one passes.
+      const wwwCrt = join(certDir, 'www.crt')
+      writeFileSync(wwwCrt, www.cert)
+      const curl = (...args: string[]) =>
+        promisify(execFile)('curl', ['-s', '--interface', TRUSTED, '--cacert', wwwCrt, ...args], {
+          encoding: 'utf8',
+        }).then(
+          (r) => r.stdout,
+          (e: { code?: number }) => `curl exit ${e.code}`,
+        )
+      const resolve = `www.example.test:${tlsPort}:127.0.0.1`
+      assert.equal(
+        await curl(
+          '--resolve',
+          resolve,
+          '-w',
+          ' %{http_version}',
+          `https://www.example.test:${tlsPort}/`,
+        ),
+        'ok 2',
+      )
+      assert.equal(
+        await curl(
+          '--http1.1',
+          '--resolve',
+          resolve,
+          '-w',
+          ' %{http_version}',
+          `https://www.example.test:${tlsPort}/`,
+        ),
+        'ok 1.1',
+      )
+      const wrongName = `myapp.localhost:${tlsPort}:127.0.0.1`
+      assert.equal(
+        await curl('--resolve', wrongName, `https://myapp.localhost:${tlsPort}/`),
+        'curl exit 60',
+        'the default certificate is not the app’s',
+      )
+
+      router.table.setApp(app1) // the certificates removed
+      assert.equal((await fetchH2('www.example.test', 'www.example.test')).cert, 'a.test')
       assert.match(lastLine(/protocol=https/) ?? '', /status=200/)
     })
 
@@ -602,6 +698,7 @@ if (sandboxed(import.meta.url)) {
           name: 'inapp',
           spaceId: 'space-1',
           internalRouting: true,
+          domains: ['in.example.test'],
         })
         router.table.setDynos('app-i', [{ name: 'web.1', address: '127.0.0.1', port: dynoPort }])
       })
@@ -622,11 +719,13 @@ if (sandboxed(import.meta.url)) {
           lastLine(/host=inapp/) ?? '',
           /fwd="10\.70\.128\.5".*status=200 .*protocol=http/,
         )
+        assert.equal(await nsCurl('rtdyno1', 'http://10.70.0.3/', 'in.example.test'), '200')
         assert.equal(
           await nsCurl('rtdyno1', 'http://10.70.0.3/', 'myapp.localhost'),
           '404',
           'public apps are not internal',
         )
+        assert.equal(await nsCurl('rtdyno1', 'http://10.70.0.3/', 'www.example.test'), '404')
         assert.equal(
           await nsCurl('rtdyno2', 'http://10.70.0.3/', 'inapp.localhost'),
           '000',
@@ -643,6 +742,7 @@ if (sandboxed(import.meta.url)) {
 
       test('never on the public listener', async () => {
         assert.equal((await request('/', { host: 'inapp.localhost' })).status, 404)
+        assert.equal((await request('/', { host: 'in.example.test' })).status, 404)
         assert.equal(await nsCurl('rtdyno1', `http://10.70.0.1:${port}/`, 'inapp.localhost'), '404')
         assert.equal(
           await nsCurl('rtdyno1', `http://10.70.0.1:${port}/`, 'myapp.localhost'),

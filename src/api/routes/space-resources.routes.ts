@@ -152,7 +152,10 @@ export function spaceResourceRoutes(app: FastifyInstance): void {
       // The schema says `formation`, the CLI reads `formations`: send both.
       return {
         id: a.id,
-        domains: [`${a.name}.${app.ctx.domain}`],
+        domains: [
+          `${a.name}.${app.ctx.domain}`,
+          ...store.domains.forApp(a.id).map((d) => d.hostname),
+        ],
         formation,
         formations: formation,
       }

@@ -1,0 +1,215 @@
+/**
+ * Custom domains (`heroku domains`, `domains:add`, `domains:info`, `domains:update --cert`,
+ * `domains:remove`; schema `domain`): /apps/{app}/domains[/{id|hostname}]. The list starts
+ * with the app's default domain, `<app>.<domain>` (kind `heroku`), which cannot be removed.
+ * The router serves an app at every domain it has, told by `domains.changed`.
+ *
+ * What Heroku's fields mean here (a self-hosted router, nothing to provision):
+ * - `cname`: the DNS target to point the domain at, the app's default hostname `<app>.<domain>`
+ *   (the operator's wildcard record for the domain leads to the router);
+ * - `status`: `succeeded` at once, since the router serves the domain as soon as it is added;
+ *   the default domain's is `none`, as on Heroku;
+ * - `acm_status`, `acm_status_reason`: null, there is no automated certificate management;
+ *   certificates come from `heroku certs:add`.
+ */
+import type { FastifyInstance } from 'fastify'
+import {
+  MAX_DOMAINS_PER_APP,
+  parseHostname,
+  underDomain,
+  type AppDomain,
+  type SniEndpoint,
+} from '../../core/domains.js'
+import { errors } from '../../core/errors.js'
+import { newId, nowIso, stableId } from '../../core/ids.js'
+import type { App } from '../../core/types.js'
+import type { Store } from '../../store/store.js'
+import { findApp } from '../access.js'
+import { sendList } from '../plugins/pagination.js'
+import { endpointCovers, findSniEndpoint } from './sni-endpoints.routes.js'
+
+const ref = (e: SniEndpoint | undefined) => (e ? { id: e.id, name: e.name } : null)
+
+export function customDomainJson(d: AppDomain, app: App, domain: string, endpoint?: SniEndpoint) {
+  return {
+    id: d.id,
+    hostname: d.hostname,
+    kind: 'custom' as const,
+    cname: `${app.name}.${domain}`,
+    status: 'succeeded',
+    acm_status: null,
+    acm_status_reason: null,
+    app: { id: app.id, name: app.name },
+    sni_endpoint: ref(endpoint),
+    created_at: d.createdAt,
+    updated_at: d.updatedAt,
+  }
+}
+
+/** `<app>.<domain>`: every app has it; its id is stable, derived from the app's. */
+export function defaultDomainJson(app: App, domain: string) {
+  return {
+    id: stableId('domain', app.id),
+    hostname: `${app.name}.${domain}`,
+    kind: 'heroku' as const,
+    cname: null,
+    status: 'none',
+    acm_status: null,
+    acm_status_reason: null,
+    app: { id: app.id, name: app.name },
+    sni_endpoint: null,
+    created_at: app.createdAt,
+    updated_at: app.updatedAt,
+  }
+}
+
+const endpointOf = (store: Store, d: AppDomain) =>
+  d.sniEndpointId === null ? undefined : store.domains.findEndpoint(d.appId, d.sniEndpointId)
+
+/** The SNI endpoint a request names (`sni_endpoint`: id or name, or null for none). */
+function chosenEndpoint(
+  store: Store,
+  app: App,
+  hostname: string,
+  given: string | null | undefined,
+): SniEndpoint | undefined {
+  if (given === null || given === undefined) return undefined
+  const endpoint = findSniEndpoint(store, app, given)
+  if (!endpointCovers(endpoint, hostname)) {
+    throw errors.invalidParams(
+      `The certificate of SNI endpoint ${endpoint.name} does not cover ${hostname}.`,
+    )
+  }
+  return endpoint
+}
+
+interface DomainParams {
+  app: string
+  domain: string
+}
+
+const endpointField = { type: ['string', 'null'] }
+
+export function domainRoutes(app: FastifyInstance): void {
+  const { store, events } = app.ctx
+  const domain = () => app.ctx.domain
+
+  app.get<{ Params: { app: string } }>('/apps/:app/domains', async (request, reply) => {
+    const target = findApp(store, request.account, request.params.app)
+    const all = [
+      defaultDomainJson(target, domain()),
+      ...store.domains
+        .forApp(target.id)
+        .map((d) => customDomainJson(d, target, domain(), endpointOf(store, d))),
+    ]
+    return sendList(request, reply, all, ['id', 'hostname'])
+  })
+
+  app.post<{
+    Params: { app: string }
+    Body: { hostname: string; sni_endpoint?: string | null }
+  }>(
+    '/apps/:app/domains',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['hostname'],
+          properties: { hostname: { type: 'string' }, sni_endpoint: endpointField },
+        },
+      },
+    },
+    async (request, reply) => {
+      const target = findApp(store, request.account, request.params.app)
+      const parsed = parseHostname(request.body.hostname)
+      if ('error' in parsed) throw errors.invalidParams(parsed.error)
+      const { hostname } = parsed
+      if (underDomain(hostname, domain())) {
+        throw errors.invalidParams(
+          `${hostname} is under ${domain()}, where apps have their default domains; add a domain of your own.`,
+        )
+      }
+      const endpoint = chosenEndpoint(store, target, hostname, request.body.sni_endpoint)
+      const now = nowIso()
+      const record: AppDomain = {
+        id: newId(),
+        appId: target.id,
+        hostname,
+        sniEndpointId: endpoint?.id ?? null,
+        createdAt: now,
+        updatedAt: now,
+      }
+      store.transaction(() => {
+        const holder = store.domains.byHostname(hostname)
+        // Heroku's own messages for both cases.
+        if (holder?.appId === target.id)
+          throw errors.invalidParams('Domain already added to this app.')
+        if (holder) throw errors.invalidParams(`${hostname} is currently in use by another app.`)
+        if (store.domains.count(target.id) >= MAX_DOMAINS_PER_APP) {
+          throw errors.invalidParams(`An app may have at most ${MAX_DOMAINS_PER_APP} domains.`)
+        }
+        store.domains.insert(record)
+      })
+      events.emit('domains.changed', target.id)
+      return reply.code(201).send(customDomainJson(record, target, domain(), endpoint))
+    },
+  )
+
+  /** Is `idOrHostname` the app's default domain (its stable id or `<app>.<domain>`)? */
+  const isDefault = (target: App, idOrHostname: string) => {
+    const d = defaultDomainJson(target, domain())
+    return idOrHostname === d.id || idOrHostname.toLowerCase().replace(/\.$/, '') === d.hostname
+  }
+  /** A custom domain of the app, by id or hostname; `change` names what the default refuses. */
+  const findCustom = (target: App, idOrHostname: string, change: string): AppDomain => {
+    const found = store.domains.find(target.id, idOrHostname)
+    if (found) return found
+    if (isDefault(target, idOrHostname)) {
+      throw errors.invalidParams(
+        `${target.name}.${domain()} is the app's default domain; it cannot be ${change}.`,
+      )
+    }
+    throw errors.notFound('domain')
+  }
+
+  app.get<{ Params: DomainParams }>('/apps/:app/domains/:domain', async (request) => {
+    const target = findApp(store, request.account, request.params.app)
+    const d = store.domains.find(target.id, request.params.domain)
+    if (d) return customDomainJson(d, target, domain(), endpointOf(store, d))
+    if (isDefault(target, request.params.domain)) return defaultDomainJson(target, domain())
+    throw errors.notFound('domain')
+  })
+
+  app.patch<{ Params: DomainParams; Body: { sni_endpoint: string | null } }>(
+    '/apps/:app/domains/:domain',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['sni_endpoint'],
+          properties: { sni_endpoint: endpointField },
+        },
+      },
+    },
+    async (request) => {
+      const target = findApp(store, request.account, request.params.app)
+      // It is served with the router's own certificate (--tls-cert), or one that covers it.
+      const d = findCustom(target, request.params.domain, 'given an SNI endpoint')
+      const endpoint = chosenEndpoint(store, target, d.hostname, request.body.sni_endpoint)
+      const now = nowIso()
+      store.domains.setSniEndpoint(d.id, endpoint?.id ?? null, now)
+      events.emit('domains.changed', target.id)
+      const updated = { ...d, sniEndpointId: endpoint?.id ?? null, updatedAt: now }
+      return customDomainJson(updated, target, domain(), endpoint)
+    },
+  )
+
+  app.delete<{ Params: DomainParams }>('/apps/:app/domains/:domain', async (request) => {
+    const target = findApp(store, request.account, request.params.app)
+    const d = findCustom(target, request.params.domain, 'removed')
+    const shown = customDomainJson(d, target, domain(), endpointOf(store, d))
+    store.domains.delete(d.id)
+    events.emit('domains.changed', target.id)
+    return shown
+  })
+}

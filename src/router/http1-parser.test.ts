@@ -1,0 +1,214 @@
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import {
+  RequestParser,
+  ResponseParser,
+  type RequestHead,
+  type ResponseHead,
+} from './http1-parser.js'
+
+/** Feeds `parts` and records what the parser reported. */
+function parse(parts: string[], noBody = false) {
+  const seen = {
+    head: undefined as ResponseHead | undefined,
+    body: '',
+    end: undefined as boolean | undefined,
+    error: '',
+  }
+  const p = new ResponseParser(1024)
+  p.begin(
+    {
+      onHead: (h) => (seen.head = h),
+      onBody: (c) => (seen.body += c.toString()),
+      onEnd: (r) => (seen.end = r),
+      onError: (e) => (seen.error = e),
+    },
+    noBody,
+  )
+  for (const part of parts) if (!p.feed(Buffer.from(part))) break
+  return Object.assign(seen, { parser: p })
+}
+
+describe('ResponseParser', () => {
+  test('Content-Length body split across reads; connection reusable', () => {
+    const r = parse(['HTTP/1.1 200 OK\r\nContent-', 'Length: 5\r\nX-A: b\r\n\r\nhe', 'llo'])
+    assert.equal(r.head?.status, 200)
+    assert.deepEqual(r.head?.rawHeaders, ['Content-Length', '5', 'X-A', 'b'])
+    assert.equal(r.body, 'hello')
+    assert.equal(r.end, true)
+  })
+
+  test('chunked body is decoded, extensions and trailers dropped', () => {
+    const r = parse([
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;x=1\r\nabc\r',
+      '\n2\r\nde\r\n0\r\nT: v\r\n\r\n',
+    ])
+    assert.equal(r.body, 'abcde')
+    assert.equal(r.end, true)
+  })
+
+  test('a body delimited by close ends on close and is not reusable', () => {
+    const r = parse(['HTTP/1.1 200 OK\r\n\r\npart'])
+    assert.equal(r.end, undefined)
+    assert.equal(r.parser.closed(), true)
+    assert.equal(r.body, 'part')
+    assert.equal(r.end, false)
+  })
+
+  test('Connection: close, HEAD, 204 and 1xx', () => {
+    assert.equal(
+      parse(['HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n']).end,
+      false,
+    )
+    const head = parse(['HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n'], true)
+    assert.equal(head.end, true)
+    assert.equal(parse(['HTTP/1.1 204 No Content\r\n\r\n']).end, true)
+    const cont = parse([
+      'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 1\r\n\r\nx',
+    ])
+    assert.equal(cont.head?.status, 201)
+    assert.equal(cont.body, 'x')
+  })
+
+  test('ambiguous or malformed responses are refused', () => {
+    for (const bad of [
+      'HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n',
+      'HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n',
+      'HTTP/1.1 200 OK\r\nX: a\r\n folded\r\n\r\n',
+      'HTTP/1.1 200 OK\nX: a\r\n\r\n',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n',
+      'HTTP/2 200\r\n\r\n',
+      'HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n',
+    ]) {
+      assert.equal(parse([bad]).error, 'malformed', JSON.stringify(bad))
+    }
+    assert.equal(parse([`HTTP/1.1 200 OK\r\nX: ${'a'.repeat(2000)}`]).error, 'too-large')
+  })
+})
+
+/** Feeds requests in `parts`; records each request's head, body and end, or the error. */
+function parseRequests(parts: string[], maxHead = 1024) {
+  const seen: Array<{ head: RequestHead; body: string; ended: boolean }> = []
+  let error = ''
+  const p = new RequestParser(maxHead)
+  const events = {
+    onHead: (h: RequestHead) => seen.push({ head: h, body: '', ended: false }),
+    onBody: (c: Buffer) => (seen.at(-1)!.body += c.toString()),
+    onEnd: () => (seen.at(-1)!.ended = true),
+    onError: (e: string) => (error = e),
+  }
+  p.begin(events)
+  for (const part of parts) {
+    if (!p.feed(Buffer.from(part))) break
+    // The next request starts once the last one is complete, as the server does it.
+    while (p.done && p.buffered > 0 && !error) p.begin(events)
+  }
+  return { seen, error, parser: p }
+}
+
+describe('RequestParser', () => {
+  test('a head split anywhere, with its Content-Length body', () => {
+    const r = parseRequests([
+      'POST /a?b=1 HT',
+      'TP/1.1\r\nHost: x\r\nContent-Len',
+      'gth: 3\r\n\r\nab',
+      'c',
+    ])
+    assert.equal(r.error, '')
+    assert.equal(r.seen.length, 1)
+    const { head, body, ended } = r.seen[0]!
+    assert.deepEqual([head.method, head.url, head.minor, head.host], ['POST', '/a?b=1', 1, 'x'])
+    assert.deepEqual([head.body, head.contentLength, head.keepAlive], ['length', 3, true])
+    assert.deepEqual(head.rawHeaders, ['Host', 'x', 'Content-Length', '3'])
+    assert.deepEqual([body, ended], ['abc', true])
+  })
+
+  test('a head sent one byte at a time, leading empty lines included', () => {
+    const text = '\r\nGET /slow HTTP/1.1\r\nHost: x\r\nX-A: b\r\n\r\n'
+    const r = parseRequests([...text])
+    assert.equal(r.error, '')
+    assert.deepEqual(r.seen[0]?.head.rawHeaders, ['Host', 'x', 'X-A', 'b'])
+    assert.equal(r.seen[0]?.ended, true)
+  })
+
+  test('pipelined requests are kept until the next one begins', () => {
+    const r = parseRequests([
+      'GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\nGET /3 HTTP/1.1\r\nHo',
+      'st: x\r\n\r\n',
+    ])
+    assert.deepEqual(
+      r.seen.map((s) => [s.head.url, s.ended]),
+      [
+        ['/1', true],
+        ['/2', true],
+        ['/3', true],
+      ],
+    )
+  })
+
+  test('chunked bodies are decoded; keep-alive follows the version and Connection', () => {
+    const r = parseRequests([
+      'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\nConnection: close\r\n\r\n2;ext\r\nab\r\n0\r\n\r\n',
+    ])
+    assert.deepEqual(
+      [r.seen[0]!.body, r.seen[0]!.head.body, r.seen[0]!.head.keepAlive],
+      ['ab', 'chunked', false],
+    )
+    const old = parseRequests(['GET / HTTP/1.0\r\n\r\n']).seen[0]!.head
+    assert.deepEqual([old.keepAlive, old.host], [false, ''], 'HTTP/1.0 needs no Host')
+    const kept = parseRequests(['GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n']).seen[0]!.head
+    assert.equal(kept.keepAlive, true)
+  })
+
+  test('upgrades and 100-continue are noted; leading empty lines are skipped', () => {
+    const ws = parseRequests([
+      '\r\nGET /ws HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n',
+    ]).seen[0]!.head
+    assert.equal(ws.upgrade, 'websocket')
+    const noConnection = parseRequests(['GET / HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\n\r\n'])
+    assert.equal(noConnection.seen[0]!.head.upgrade, undefined)
+    const expect = parseRequests([
+      'PUT / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n',
+    ])
+    assert.equal(expect.seen[0]!.head.expectContinue, true)
+  })
+
+  test('ambiguous or malformed requests are refused at once', () => {
+    for (const bad of [
+      'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n',
+      'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n',
+      'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3, 3\r\n\r\n',
+      'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: +3\r\n\r\n',
+      'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n',
+      'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n folded\r\n\r\n',
+      'GET / HTTP/1.1\nHost: x\n\n',
+      'GET / HTTP/1.1\r\nHost: x\rX: y\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: x\r\nX: a\x00b\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: x\r\nBad Name: y\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost : x\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n',
+      'GET / HTTP/1.1\r\n\r\n',
+      'GET /a b HTTP/1.1\r\nHost: x\r\n\r\n',
+      'GET / HTTP/2.0\r\nHost: x\r\n\r\n',
+      'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n',
+      'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n',
+      'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n',
+    ]) {
+      const r = parseRequests([bad])
+      assert.equal(r.error, 'malformed', JSON.stringify(bad))
+    }
+    // A bare LF is refused before the head is complete: a client cannot hold a connection open.
+    assert.equal(parseRequests(['GET / HTTP/1.1\nHost: x']).error, 'malformed')
+  })
+
+  test('heads over the limit, and too many fields, are too large', () => {
+    assert.equal(parseRequests([`GET / HTTP/1.1\r\nX: ${'a'.repeat(2000)}`]).error, 'too-large')
+    const fields = Array.from({ length: 2001 }, (_, i) => `X${i}: y\r\n`).join('')
+    assert.equal(
+      parseRequests([`GET / HTTP/1.1\r\nHost: x\r\n${fields}\r\n`], 1 << 20).error,
+      'too-large',
+    )
+  })
+})
