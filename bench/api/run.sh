@@ -71,7 +71,7 @@ cpus=$(nproc --all)
 }
 # The daemon manages the network of the host it runs on (a space gets bridges and firewall
 # rules): measure inside a throw-away network namespace, never on the real host.
-if [[ ${LOCALSPACE_SANDBOX:-} != 1 ]]; then exec scripts/sandbox "$0" "$@"; fi
+scripts/sandbox --inside || exec scripts/sandbox "$0" "$@"
 
 # --- work dir, processes, cleanup --------------------------------------------------------------
 WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/localspace-bench-api.XXXXXX")

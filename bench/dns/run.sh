@@ -13,7 +13,7 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
-if [ "${LOCALSPACE_SANDBOX:-}" != 1 ]; then exec "$REPO/scripts/sandbox" "$0" "$@"; fi
+"$REPO/scripts/sandbox" --inside || exec "$REPO/scripts/sandbox" "$0" "$@"
 DURATION="${DURATION:-10}" RUNS="${RUNS:-3}" DYNOS="${DYNOS:-50}" RATE="${RATE:-10000}"
 SERVER_CPU="${SERVER_CPU:-0}" LOADGEN_CPU="${LOADGEN_CPU:-1}"
 WAIT_QUIET="${WAIT_QUIET:-0}" QUIET_BUSY="${QUIET_BUSY:-15}" MODES="${MODES:-throughput latency}"
@@ -62,19 +62,9 @@ cpu_ticks() {
     END { print b[s], T[s], b[l], T[l] }' /proc/stat
 }
 proc_ticks() { local st; read -r -a st <"/proc/$1/stat"; echo $((st[13] + st[14])); }
-cpus_busy() { # the busier of the two CPUs over the next second, in %
-  local a b
-  a=$(cpu_ticks); sleep 1; b=$(cpu_ticks)
-  echo "$a $b" | awk '{ s = 100 * ($5 - $1) / ($6 - $2); l = 100 * ($7 - $3) / ($8 - $4)
-    printf "%d\n", (s > l ? s : l) }'
-}
-wait_quiet() { # other work skews everything: wait up to WAIT_QUIET s for both CPUs to calm down
-  ((WAIT_QUIET > 0)) || return 0
-  local deadline=$((SECONDS + WAIT_QUIET)) busy
-  while busy=$(cpus_busy) && ((busy >= QUIET_BUSY)); do
-    ((SECONDS < deadline)) || { echo "CPUs still ${busy} % busy: measuring anyway" >&2; return 0; }
-  done
-}
+log() { echo "[bench/dns] $*" >&2; }
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 # One dnsperf run against a server: prints "qps lost avg_ms p99_ms other_% dnsperf_% us", where
 # other_% is the larger share of either CPU that went to anything but that server and dnsperf,

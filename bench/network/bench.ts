@@ -32,6 +32,7 @@ import { renderFirewall, renderInetTable } from '../../src/network/nft/render.js
 import { ensureForwarding } from '../../src/network/host-files.js'
 import { observeHost, parseAddresses, parseLinks } from '../../src/network/observe.js'
 import { Store } from '../../src/store/store.js'
+import { inSandbox } from '../../test/helpers/sandbox.js'
 
 const { values } = parseArgs({
   options: {
@@ -43,7 +44,7 @@ const { values } = parseArgs({
     cpu: { type: 'string', default: '0' },
   },
 })
-if (!values.work || process.env.LOCALSPACE_SANDBOX !== '1') {
+if (!values.work || !inSandbox()) {
   console.error('usage (inside scripts/sandbox, as bench/network/run.sh does): bench.ts --work DIR')
   process.exit(2)
 }

@@ -48,7 +48,7 @@ for tool in wrk nginx taskset curl; do
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >&2
   }
 done
-if [[ ${LOCALSPACE_SANDBOX:-} != 1 ]]; then exec scripts/sandbox "$0" "$@"; fi
+scripts/sandbox --inside || exec scripts/sandbox "$0" "$@"
 
 WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/localspace-bench-router.XXXXXX")
 pids=()

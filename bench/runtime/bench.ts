@@ -53,6 +53,7 @@ import {
 } from '../../src/runtime/index.js'
 import { Store } from '../../src/store/store.js'
 import { NamePoller } from './name-poller.js'
+import { inSandbox } from '../../test/helpers/sandbox.js'
 
 const { values } = parseArgs({
   options: {
@@ -67,7 +68,7 @@ const { values } = parseArgs({
     'dns-reps': { type: 'string', default: '50' },
   },
 })
-if (!values.work || process.env.LOCALSPACE_SANDBOX !== '1') {
+if (!values.work || !inSandbox()) {
   console.error('usage (inside scripts/sandbox, as bench/runtime/run.sh does): bench.ts --work DIR')
   process.exit(2)
 }

@@ -47,7 +47,7 @@ done
 [[ -d /sys/fs/cgroup/memory ]] || die "needs the cgroup v1 memory controller at /sys/fs/cgroup/memory"
 ((CPU < $(nproc --all))) || die "there is no CPU $CPU"
 # Never on the real host: re-run inside a throw-away network and mount namespace.
-if [[ ${LOCALSPACE_SANDBOX:-} != 1 ]]; then exec scripts/sandbox "$0" "$@"; fi
+scripts/sandbox --inside || exec scripts/sandbox "$0" "$@"
 
 # Under /var/tmp (a real disk, as a daemon's data dir), searchable by the apps' uid.
 WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/localspace-bench-runtime.XXXXXX")
@@ -64,26 +64,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-cpus_busy() { # the busiest CPU over the next second, in %
-  local a b
-  a=$(grep -E '^cpu[0-9]+ ' /proc/stat)
-  sleep 1
-  b=$(grep -E '^cpu[0-9]+ ' /proc/stat)
-  paste <(echo "$a") <(echo "$b") | awk '{
-    t1 = 0; for (i = 2; i <= 11; i++) t1 += $i; t2 = 0; for (i = 13; i <= 22; i++) t2 += $i
-    busy = 100 * ((t2 - $16 - $17) - (t1 - $5 - $6)) / (t2 - t1); if (busy > max) max = busy }
-    END { printf "%d\n", max }'
-}
-if ((WAIT_QUIET > 0)); then
-  deadline=$((SECONDS + WAIT_QUIET))
-  while busy=$(cpus_busy) && ((busy >= QUIET_BUSY)); do
-    if ((SECONDS >= deadline)); then
-      log "CPUs still ${busy} % busy after ${WAIT_QUIET} s of waiting: measuring anyway"
-      break
-    fi
-    log "waiting for the CPUs to be quiet (${busy} % busy)"
-  done
-fi
+# Every CPU: the bench's processes run on one, the kernel's work for them lands on any.
+BUSY_CPUS='[0-9]+'
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+wait_quiet
 
 mkdir -p bench/results
 report="bench/results/runtime-$(date -u +%Y-%m-%d-%H%M%S).md"
