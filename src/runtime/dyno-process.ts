@@ -213,16 +213,28 @@ export class DynoProcess {
     if (this.exitResult === undefined) {
       // The app's processes, not bwrap's: bwrap's monitor would die of SIGTERM at once and
       // take the dyno with it before the app had its grace period. While the dyno is still
-      // starting there is no app yet, and the launch steps can simply be terminated.
+      // starting there is no app yet: the launch steps are killed, again and again until the
+      // run has ended, since the first of them may not have joined the cgroup yet (and a
+      // SIGTERM could land on one that does not die of it), and the app would start after all,
+      // unsignalled.
       const app = await this.appPids()
-      signalAll(app.length > 0 ? app : await members(this.meta.cgroup), 'SIGTERM')
-      const grace = new AbortController()
-      const inTime = await Promise.race([
-        exited.then(() => true),
-        sleep(graceMs, false, { signal: grace.signal }).catch(() => false),
-      ])
-      grace.abort()
-      if (!inTime) await this.killAll()
+      if (app.length === 0) {
+        const deadline = Date.now() + graceMs
+        do await this.killAll()
+        while (
+          !(await Promise.race([exited.then(() => true), sleep(10, false)])) &&
+          Date.now() < deadline
+        )
+      } else {
+        signalAll(app, 'SIGTERM')
+        const grace = new AbortController()
+        const inTime = await Promise.race([
+          exited.then(() => true),
+          sleep(graceMs, false, { signal: grace.signal }).catch(() => false),
+        ])
+        grace.abort()
+        if (!inTime) await this.killAll()
+      }
     }
     const result = await exited
     // A lost wrapper may leave processes behind; nothing of a stopped dyno may survive.

@@ -285,6 +285,20 @@ if (sandboxed(import.meta.url)) {
       await dispose(d)
     })
 
+    test('a stop as soon as the start returns ends the run, without waiting out the grace', async () => {
+      for (let i = 0; i < 5; i++) {
+        // The launch steps are still on their way in (maybe not even in the cgroup yet); a
+        // SIGTERM to them could be lost and leave the app to start unsignalled.
+        const d = await start(spec('sleep 600'))
+        const t0 = Date.now()
+        const end = await d.stop({ graceMs: 20_000 })
+        assert.ok(Date.now() - t0 < 10_000, `stopped in ${Date.now() - t0} ms`)
+        assert.equal(end.stopRequested, true)
+        assert.deepEqual(await members(d.meta.cgroup), [], 'nothing of the run is left')
+        await dispose(d)
+      }
+    })
+
     test('a memory hog is killed at its limit and reported as OOM', async () => {
       const hog = 'exec python3 -c "b = []\nwhile True: b.append(bytearray(1 << 20))"'
       const d = await start(spec(hog, { memoryMb: 32 }))
