@@ -11,7 +11,6 @@
  * it ran. Builds of one app run one after another, so releases keep the order of the builds.
  */
 import { chmod, chown, cp, lstat, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { slugDir, type BuildExecutor, type SourceStore } from '../core/builds.js'
 import type { EventBus } from '../core/events.js'
@@ -30,6 +29,8 @@ import { SourceError, unpackSource } from './unpack.js'
 /** Heroku's limit for one build. */
 export const BUILD_TIMEOUT_MS = 15 * 60_000
 export const STACK = 'heroku-24'
+/** Builds' work directories: `<dataDir>/build-work`. */
+export const BUILD_WORK_DIR = 'build-work'
 /** The host's programs, for build commands; the app's own bin/ comes first. */
 export const HOST_PATH = '/usr/local/bin:/usr/bin:/bin'
 
@@ -42,7 +43,10 @@ export interface BuilderOptions {
   dataDir: string
   /** Uploaded sources, read from disk instead of over HTTP. */
   sources?: SourceStore
-  /** Where work directories are made; the apps' uids must be able to reach it (/tmp is). */
+  /**
+   * Where work directories are made (default `<dataDir>/build-work`, emptied at start: what a
+   * build killed with its daemon left). The apps' uids must be able to pass through it.
+   */
   workRoot?: string
   maxSourceBytes?: number
   timeoutMs?: number
@@ -116,8 +120,14 @@ export class Builder {
 
   constructor(private readonly options: BuilderOptions) {}
 
+  private get workRoot(): string {
+    return this.options.workRoot ?? join(this.options.dataDir, BUILD_WORK_DIR)
+  }
+
   /** Fails builds a previous daemon left unfinished, then takes new ones. */
   async start(): Promise<void> {
+    await rm(this.workRoot, { recursive: true, force: true })
+    await mkdir(this.workRoot, { recursive: true, mode: 0o711 })
     for (const build of this.options.store.builds.pending()) {
       await this.options.executor.recover(build.id)
       const out = this.options.output.begin(build.id)
@@ -165,7 +175,7 @@ export class Builder {
       this.options.timeoutMs ?? BUILD_TIMEOUT_MS,
     )
     this.running.add(controller)
-    const work = await mkdtemp(join(this.options.workRoot ?? tmpdir(), 'localspace-build-'))
+    const work = await mkdtemp(join(this.workRoot, 'build-'))
     let slugPath: string | undefined
     let slugId: string | undefined
     try {

@@ -182,6 +182,7 @@ if (sandboxed(import.meta.url)) {
       assert.equal(done.status, 'failed')
       assert.ok(!(await owners()).includes(build.id), 'its attachment is gone')
       assert.deepEqual(cgroups(), [], 'its cgroup is gone')
+      assert.deepEqual(readdirSync(join(data.dir, 'build-work')), [], 'its work directory is gone')
       const sleeping = (await run('pgrep', ['-f', '^sleep 600$']).catch(() => ({ stdout: '' })))
         .stdout
       assert.equal(sleeping.trim(), '', 'its processes died with the daemon')

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import {
+  chmodSync,
   cpSync,
   existsSync,
   mkdirSync,
@@ -92,6 +93,7 @@ describe('deploying from source', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'localspace-builds-'))
+    chmodSync(dir, 0o711) // as the daemon's data dir: the apps' uids pass through it to builds
     sources = new FileSourceStore(join(dir, 'blobs'), { maxBytes: MAX_SOURCE_BYTES })
     const output = new BuildOutputs(join(dir, 'build-output'))
     api = await startTestApi({ sources, buildOutput: output })

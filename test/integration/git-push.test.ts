@@ -8,6 +8,7 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import {
+  chmodSync,
   cpSync,
   existsSync,
   mkdtempSync,
@@ -111,6 +112,7 @@ describe('git push deploys', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'localspace-gitpush-'))
+    chmodSync(dir, 0o711) // as the daemon's data dir: the apps' uids pass through it to builds
     home = mkdtempSync(join(tmpdir(), 'localspace-git-home-'))
     const sources = new FileSourceStore(join(dir, 'blobs'))
     const output = new BuildOutputs(join(dir, 'build-output'))
