@@ -16,11 +16,13 @@ import { run } from '../../src/exec/run.js'
 import { DEFAULT_CGROUP_ROOT } from '../../src/runtime/index.js'
 import {
   apiRequest as api,
+  createSpaceApp,
   freePort,
   REPO,
   startDaemonProcess,
   tempDataDir,
   type DaemonProcess,
+  uploadSource,
 } from '../helpers/daemon.js'
 import { killDynosUnder } from '../helpers/dynos.js'
 import { sandboxed } from '../helpers/sandbox.js'
@@ -75,24 +77,7 @@ if (sandboxed(import.meta.url)) {
       server = await makeInternet()
       port = await freePort()
       d = await startDaemonProcess(data.dir, port, daemonArgs)
-      assert.equal((await api(d.url, d.key, 'POST', '/teams', { name: 'bn-team' })).status, 201)
-      const space = await api(d.url, d.key, 'POST', '/spaces', {
-        name: 'bn-space',
-        team: 'bn-team',
-        region: 'virginia',
-      })
-      assert.equal(space.status, 201)
-      spaceId = space.body.id as string
-      await waitUntil('the space to be allocated', async () => {
-        const s = await api(d.url, d.key, 'GET', '/spaces/bn-space')
-        return s.body.state === 'allocated'
-      })
-      const app = await api(d.url, d.key, 'POST', '/teams/apps', {
-        name: 'bn-app',
-        team: 'bn-team',
-        space: 'bn-space',
-      })
-      assert.equal(app.status, 201)
+      spaceId = await createSpaceApp(d, { team: 'bn-team', space: 'bn-space', app: 'bn-app' })
     })
     after(async () => {
       await api(d.url, d.key, 'PATCH', '/apps/bn-app/formation/web', { quantity: 0 }).catch(
@@ -113,15 +98,8 @@ if (sandboxed(import.meta.url)) {
       pkg.scripts.build = build
       writeFileSync(join(src, 'package.json'), JSON.stringify(pkg))
       const tarball = execFileSync('tar', ['-czf', '-', '-C', src, '.'])
-      const source = await api(d.url, d.key, 'POST', '/apps/bn-app/sources')
-      const put = await fetch(source.body.source_blob.put_url as string, {
-        method: 'PUT',
-        body: tarball,
-      })
-      assert.equal(put.status, 200)
-      const res = await api(d.url, d.key, 'POST', '/apps/bn-app/builds', {
-        source_blob: { url: source.body.source_blob.get_url },
-      })
+      const url = await uploadSource(d, 'bn-app', tarball)
+      const res = await api(d.url, d.key, 'POST', '/apps/bn-app/builds', { source_blob: { url } })
       assert.equal(res.status, 201)
       return res.body as { id: string; output_stream_url: string }
     }

@@ -12,11 +12,13 @@ import { after, before, describe, test } from 'node:test'
 import { run } from '../../src/exec/run.js'
 import {
   apiRequest as api,
+  createSpaceApp,
   freePort,
   REPO,
   startDaemonProcess,
   tempDataDir,
   type DaemonProcess,
+  uploadSource,
 } from '../helpers/daemon.js'
 import { killDynosUnder } from '../helpers/dynos.js'
 import { sandboxed } from '../helpers/sandbox.js'
@@ -69,28 +71,10 @@ if (sandboxed(import.meta.url)) {
       )
 
     test('a space and an app in it', async () => {
-      assert.equal((await api(d.url, d.key, 'POST', '/teams', { name: 'e2e-team' })).status, 201)
-      const space = await api(d.url, d.key, 'POST', '/spaces', {
-        name: 'e2e-space',
-        team: 'e2e-team',
-        region: 'virginia',
-      })
-      assert.equal(space.status, 201)
-      await waitUntil('the space to be allocated', async () => {
-        const s = await api(d.url, d.key, 'GET', '/spaces/e2e-space')
-        return s.body.state === 'allocated'
-      })
-      const app = await api(d.url, d.key, 'POST', '/teams/apps', {
-        name: 'e2e-web',
-        team: 'e2e-team',
-        space: 'e2e-space',
-      })
-      assert.equal(app.status, 201)
+      await createSpaceApp(d, { team: 'e2e-team', space: 'e2e-space', app: 'e2e-web' })
     })
 
     test('a deploy through sources and builds makes a release', async () => {
-      const source = await api(d.url, d.key, 'POST', '/apps/e2e-web/sources')
-      assert.equal(source.status, 201)
       const tarball = execFileSync('tar', [
         '-czf',
         '-',
@@ -98,13 +82,9 @@ if (sandboxed(import.meta.url)) {
         join(REPO, 'examples', 'node-web'),
         '.',
       ])
-      const put = await fetch(source.body.source_blob.put_url as string, {
-        method: 'PUT',
-        body: tarball,
-      })
-      assert.equal(put.status, 200)
+      const url = await uploadSource(d, 'e2e-web', tarball)
       const build = await api(d.url, d.key, 'POST', '/apps/e2e-web/builds', {
-        source_blob: { url: source.body.source_blob.get_url },
+        source_blob: { url },
       })
       assert.equal(build.status, 201)
       await waitUntil(

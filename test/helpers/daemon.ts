@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import assert from 'node:assert/strict'
 import { checkResponse } from './schema.js'
+import { waitUntil } from './wait.js'
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const BIN = join(REPO, 'bin', 'localspace')
@@ -145,4 +146,47 @@ export async function apiRequest(
     assert.equal(typeof (parsed as { id?: unknown }).id, 'string', `${method} ${path}: no error id`)
   }
   return { status: res.status, body: parsed }
+}
+
+/**
+ * What most daemon tests start from: a team, a space in it that is `allocated` (its network
+ * exists), and an app in the space. Returns the space's id.
+ */
+export async function createSpaceApp(
+  d: { url: string; key: string },
+  names: { team: string; space: string; app: string },
+): Promise<string> {
+  const call = (method: string, path: string, body?: unknown) =>
+    apiRequest(d.url, d.key, method, path, body)
+  assert.equal((await call('POST', '/teams', { name: names.team })).status, 201)
+  const space = await call('POST', '/spaces', {
+    name: names.space,
+    team: names.team,
+    region: 'virginia',
+  })
+  assert.equal(space.status, 201)
+  await waitUntil(
+    'the space to be allocated',
+    async () => (await call('GET', `/spaces/${names.space}`)).body.state === 'allocated',
+  )
+  const app = await call('POST', '/teams/apps', {
+    name: names.app,
+    team: names.team,
+    space: names.space,
+  })
+  assert.equal(app.status, 201)
+  return space.body.id as string
+}
+
+/** Uploads a .tar.gz as the app's source (POST /sources, PUT); returns its get_url. */
+export async function uploadSource(
+  d: { url: string; key: string },
+  app: string,
+  tarball: Buffer,
+): Promise<string> {
+  const source = await apiRequest(d.url, d.key, 'POST', `/apps/${app}/sources`)
+  const blob = source.body.source_blob as { put_url: string; get_url: string }
+  const put = await fetch(blob.put_url, { method: 'PUT', body: tarball })
+  assert.equal(put.status, 200)
+  return blob.get_url
 }
