@@ -46,15 +46,17 @@ export class LinuxSpaceHost implements SpaceHost {
   private applied: AppliedFirewall | undefined
   private readonly pool: WarmPool | undefined
   private readonly hostShell: Shell | undefined
-  private readonly nftShell: Shell | undefined
+  private readonly nftShells: Shell[]
 
   constructor(
     private readonly exec: Exec,
     options: LinuxSpaceHostOptions = {},
   ) {
     const { openShell } = options
-    this.nftShell = openShell?.({ tool: 'nft' })
-    this.firewall = new Firewall(exec, this.nftShell)
+    const change = openShell?.({ tool: 'nft' })
+    const read = openShell?.({ tool: 'nft-json' })
+    this.nftShells = [change, read].filter((s) => s !== undefined)
+    this.firewall = new Firewall(exec, { change, read })
     if (openShell) {
       this.pool = new WarmPool(exec, openShell, options.warmNamespaces)
       this.hostShell = retryingShell(() => openShell({ tool: 'ip' }))
@@ -90,7 +92,7 @@ export class LinuxSpaceHost implements SpaceHost {
   async stop(): Promise<void> {
     await this.pool?.stop()
     this.hostShell?.close()
-    this.nftShell?.close()
+    for (const shell of this.nftShells) shell.close()
   }
 
   /**

@@ -92,6 +92,37 @@ if (sandboxed(import.meta.url)) {
         }
       })
 
+      test('a JSON nft shell reads what the kernel holds now, and reports errors', async () => {
+        const table = `lst_read_${tag}`
+        const shell = openShell({ tool: 'nft-json' })
+        const elements = async () => {
+          const [line, ...more] = await shell.read(`list set inet ${table} s`)
+          assert.equal(more.length, 0, 'one listing, one line')
+          type Item = { set?: { elem?: string[] } }
+          const items = (JSON.parse(line!) as { nftables: Item[] }).nftables
+          return items.find((i) => i.set)?.set?.elem ?? []
+        }
+        try {
+          await run('nft', ['-f', '-'], {
+            input: `add table inet ${table}\nadd set inet ${table} s { type ipv4_addr; }\n`,
+          })
+          assert.deepEqual(await elements(), [])
+          // Changed by another process: the long-lived one does not answer from a stale cache.
+          await run('nft', ['add', 'element', 'inet', table, 's', '{ 198.51.100.9 }'])
+          assert.deepEqual(await elements(), ['198.51.100.9'])
+          await assert.rejects(shell.read(`list set inet ${table} nope`), (e) => {
+            assert.ok(e instanceof ExecError)
+            assert.match(e.stderr, /No such file or directory/)
+            return true
+          })
+        } finally {
+          shell.close()
+          await run('nft', ['-f', '-'], {
+            input: `table inet ${table}\ndelete table inet ${table}\n`,
+          })
+        }
+      })
+
       test('a tool that exits fails the script it was given; the next one gets a new tool', async () => {
         const shell = openShell({ tool: 'nft' })
         try {

@@ -7,20 +7,30 @@
  * whose output is known (`link show dev lo`, whose index is 1 in every namespace; `describe meta
  * mark`, which does not touch the kernel). The tool's stderr is merged into its stdout by the
  * shell that starts it and stdout is line-buffered (`stdbuf -oL`), so everything the script
- * printed arrives, in order, before the sentinel's line. The scripts sent here print nothing
- * when they succeed, so any line before the sentinel is an error message.
+ * printed arrives, in order, before the sentinel's line. Scripts given to `run` print nothing
+ * when they succeed, so any line before the sentinel is an error message. `read` is for the
+ * JSON `nft` shell, whose listings are one line of JSON each (`{"nftables": …}`): those lines
+ * are the result, any other line an error message.
  */
 // eslint-disable-next-line no-restricted-imports -- src/exec is the sanctioned spawner
 import { spawn } from 'node:child_process'
 import type { Readable, Writable } from 'node:stream'
 import { ExecError } from './run.js'
 
-/** Which tool, and for `ip`, which namespace it works in (the host's when absent). */
-export type ShellKind = { tool: 'ip'; netns?: string } | { tool: 'nft' }
+/**
+ * Which tool, and for `ip`, which namespace it works in (the host's when absent); `nft-json`
+ * is `nft -j -s`, for listings (`read`).
+ */
+export type ShellKind = { tool: 'ip'; netns?: string } | { tool: 'nft' } | { tool: 'nft-json' }
 
 export interface Shell {
   /** Runs the script's lines; resolves when all have run, rejects with ExecError on any error. */
   run(script: string): Promise<void>
+  /**
+   * Runs the script's lines and resolves with what they printed (the JSON `nft` shell's
+   * listings, one line each); rejects with ExecError on any error message.
+   */
+  read(script: string): Promise<string[]>
   /** Ends the process (it exits once it has read the end of its input). */
   close(): void
 }
@@ -35,14 +45,22 @@ interface Spec {
   argv: string[]
   sentinel: string
   isSentinelOutput: (line: string) => boolean
+  /** Lines `read` returns; every other line is an error message. */
+  isResult: (line: string) => boolean
+}
+
+const NFT_SENTINEL = {
+  sentinel: 'describe meta mark',
+  isSentinelOutput: (line: string) => line.startsWith('meta expression, datatype mark'),
 }
 
 function specOf(kind: ShellKind): Spec {
-  if (kind.tool === 'nft') {
+  if (kind.tool === 'nft') return { argv: ['nft', '-i'], ...NFT_SENTINEL, isResult: () => false }
+  if (kind.tool === 'nft-json') {
     return {
-      argv: ['nft', '-i'],
-      sentinel: 'describe meta mark',
-      isSentinelOutput: (line) => line.startsWith('meta expression, datatype mark'),
+      argv: ['nft', '-j', '-s', '-i'],
+      ...NFT_SENTINEL,
+      isResult: (line) => line.startsWith('{"nftables"'),
     }
   }
   return {
@@ -57,6 +75,7 @@ function specOf(kind: ShellKind): Spec {
     ],
     sentinel: 'link show dev lo',
     isSentinelOutput: (line) => line.startsWith('1: lo:'),
+    isResult: () => false,
   }
 }
 
@@ -65,7 +84,7 @@ const DEFAULT_TIMEOUT_MS = 10_000
 interface Job {
   script: string
   output: string[]
-  resolve: () => void
+  resolve: (results: string[]) => void
   reject: (e: Error) => void
   timer?: NodeJS.Timeout
 }
@@ -156,11 +175,16 @@ export class PipeShell implements Shell {
     const cause = `${this.#spec.argv[0]} ${how} before finishing its script`
     for (const job of session.jobs.splice(0)) {
       clearTimeout(job.timer)
-      job.reject(this.#error(job, [...job.output, cause].join('\n')))
+      job.reject(this.#error(job.script, [...job.output, cause].join('\n')))
     }
   }
 
-  run(script: string): Promise<void> {
+  async run(script: string): Promise<void> {
+    const printed = await this.read(script)
+    if (printed.length > 0) throw this.#error(script, printed.join('\n'))
+  }
+
+  read(script: string): Promise<string[]> {
     return new Promise((resolve, reject) => {
       const session = (this.#session ??= this.#open())
       const job: Job = { script, output: [], resolve, reject }
@@ -199,15 +223,16 @@ export class PipeShell implements Shell {
       }
       session.jobs.shift()
       clearTimeout(job.timer)
-      const errors = job.output.filter((l) => l.trim() !== '')
-      if (errors.length === 0) job.resolve()
-      else job.reject(this.#error(job, errors.join('\n')))
+      const printed = job.output.filter((l) => l.trim() !== '')
+      const errors = printed.filter((l) => !this.#spec.isResult(l))
+      if (errors.length === 0) job.resolve(printed)
+      else job.reject(this.#error(job.script, errors.join('\n')))
     }
   }
 
-  #error(job: Job, stderr: string): ExecError {
+  #error(script: string, stderr: string): ExecError {
     const [cmd, ...args] = this.#spec.argv
-    return new ExecError(cmd!, [...args, `<<< ${job.script.trim()}`], 1, stderr)
+    return new ExecError(cmd!, [...args, `<<< ${script.trim()}`], 1, stderr)
   }
 }
 
@@ -220,16 +245,18 @@ export const openLocalShell: OpenShell = (kind) => new PipeShell(kind, spawnTool
  */
 export function retryingShell(open: () => Shell): Shell {
   let shell = open()
+  async function retried<T>(use: (s: Shell) => Promise<T>): Promise<T> {
+    try {
+      return await use(shell)
+    } catch {
+      shell.close()
+      shell = open()
+      return use(shell)
+    }
+  }
   return {
-    async run(script) {
-      try {
-        await shell.run(script)
-      } catch {
-        shell.close()
-        shell = open()
-        await shell.run(script)
-      }
-    },
+    run: (script) => retried((s) => s.run(script)),
+    read: (script) => retried((s) => s.read(script)),
     close: () => shell.close(),
   }
 }

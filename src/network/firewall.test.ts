@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { ExecError } from '../exec/run.js'
 import { Firewall, splitListing } from './firewall.js'
-import { renderAttachmentDelta, renderFirewall, type FirewallState } from './nft/render.js'
+import { renderDelta, renderFirewall, type FirewallState } from './nft/render.js'
 import { recordingExec, type RecordedCall } from './testing/recording-exec.js'
 
 const space = (n: number) => ({
@@ -148,7 +148,7 @@ function fakeNft() {
   const kernel = { listing: listing(), failDelta: false }
   const exec = recordingExec((call: RecordedCall) => {
     if (call.args.includes('list')) return kernel.listing
-    if (kernel.failDelta && / element /.test(call.input ?? '')) {
+    if (kernel.failDelta && /^(add|delete) /.test(call.input ?? '')) {
       return new ExecError('nft', call.args, 1, 'Error: Could not process rule: No such file')
     }
     return undefined
@@ -230,15 +230,73 @@ describe('firewall', () => {
     assert.equal(exec.calls.length, before)
   })
 
-  test('another space changes the structure: both tables whole again, and a read-back', async () => {
+  test('a space that comes or goes is a delta of its elements and chain, then a read-back', async () => {
     const { exec } = fakeNft()
     const firewall = new Firewall(exec)
     await firewall.apply(state)
-    const before = exec.calls.length
+    let before = exec.calls.length
     const twoSpaces = { ...state, spaces: [space(0), space(1)] }
     await firewall.apply(twoSpaces)
     assert.deepEqual(commands(exec.calls.slice(before)), ['nft -f -', READ])
-    assert.equal(exec.calls[before]!.input, renderFirewall(twoSpaces))
+    const added = exec.calls[before]!.input!
+    assert.equal(added, renderDelta({ addSpaces: [space(1)] }).join('\n') + '\n')
+    assert.match(added, /^add chain inet localspace snat-00000001\n/)
+    assert.match(
+      added,
+      /add element inet localspace snat_spaces \{ 10\.42\.0\.0\/16 : jump snat-00000001 \}/,
+    )
+    assert.doesNotMatch(added, /00000000|table/, 'nothing of the space that stays')
+    before = exec.calls.length
+    await firewall.apply(state)
+    assert.deepEqual(commands(exec.calls.slice(before)), ['nft -f -', READ])
+    const removed = exec.calls[before]!.input!
+    assert.match(
+      removed,
+      /delete element inet localspace space_nets \{ 10\.42\.0\.0\/16, 10\.43\.0\.0\/16 \}/,
+    )
+    assert.match(
+      removed,
+      /flush chain inet localspace snat-00000001\ndelete chain inet localspace snat-00000001\n$/,
+    )
+  })
+
+  test('a space changed in place (its outbound addresses) or another setting: both tables whole', async () => {
+    const { exec } = fakeNft()
+    const firewall = new Firewall(exec)
+    await firewall.apply(state)
+    let before = exec.calls.length
+    const egress = { ...state, spaces: [{ ...space(0), egress: ['203.0.113.5'] }] }
+    await firewall.apply(egress)
+    assert.deepEqual(commands(exec.calls.slice(before)), ['nft -f -', READ])
+    assert.equal(exec.calls[before]!.input, renderFirewall(egress))
+    before = exec.calls.length
+    const listener = { ...egress, routerListeners: [{ address: '0.0.0.0', port: 8080 }] }
+    await firewall.apply(listener)
+    assert.equal(exec.calls[before]!.input, renderFirewall(listener))
+  })
+
+  test('with shells, an apply, a space delta and the drift check start no process', async () => {
+    const { kernel, exec } = fakeNft()
+    const changes: string[] = []
+    const reads: string[] = []
+    const shell = (log: string[], answer: () => string[]) => ({
+      run: async (script: string) => void log.push(script),
+      read: async (script: string) => (log.push(script), answer()),
+      close: () => undefined,
+    })
+    const firewall = new Firewall(exec, {
+      change: shell(changes, () => []),
+      read: shell(reads, () => [kernel.listing]),
+    })
+    await firewall.apply(state) // the whole replace is a script of its own: one nft -f
+    assert.deepEqual(commands(exec.calls), ['nft -f -'])
+    await firewall.apply({ ...state, spaces: [space(0), space(1)] })
+    assert.equal(exec.calls.length, 1)
+    // One transaction: one line.
+    assert.deepEqual(changes, [renderDelta({ addSpaces: [space(1)] }).join('; ')])
+    assert.equal(await firewall.drifted(), false)
+    assert.deepEqual(reads, ['list ruleset', 'list ruleset', 'list ruleset'])
+    assert.equal(exec.calls.length, 1)
   })
 
   test('a delta the kernel refuses changed nothing: both tables are replaced whole', async () => {
@@ -325,7 +383,7 @@ describe('firewall', () => {
     await firewall.addAttachment(dyno(2).veth, dyno(2).address)
     await firewall.removeAttachment(dyno(1).veth, dyno(1).address)
     await firewall.apply(withDynos(2, 3))
-    assert.equal(exec.calls.at(-1)!.input, renderAttachmentDelta({ add: [dyno(3)], remove: [] }))
+    assert.equal(exec.calls.at(-1)!.input, `${renderDelta({ add: [dyno(3)] }).join('\n')}\n`)
   })
 
   test('removing an attachment that is not there is fine', async () => {

@@ -1,24 +1,26 @@
 /**
  * Puts the rendered firewall (nft/render.ts) into the kernel and notices when someone changes
- * it. Every change is one `nft -f` transaction: when any line of it fails, nothing of it is
- * applied, so no separate `nft -c` is needed (it would only parse the same script again).
+ * it. Every change is one transaction (one `nft -f`, or one line of a long-lived `nft -i`):
+ * when any command of it fails, nothing of it is applied, so no separate `nft -c` is needed
+ * (it would only parse the same script again).
  *
- * - The first apply, an apply after drift or a failure, and an apply whose structure changed
- *   (anything but the per-dyno elements: a space, an outbound address, a setting) replace both
- *   tables whole with `renderFirewall(state)`, then read them back once as the reference for
- *   drift. Rules only ever reach the kernel this way: rendered whole, never edited.
- * - Otherwise only dynos came or went: the transaction deletes and adds just the `attachments`
- *   elements that changed (`renderAttachmentDelta`), on top of tables known to hold the same
- *   structure. What it writes is known exactly, so it is not read back. The rules are not sent
- *   again (flushed and declared anew): with 1,000 dynos that alone costs nft ~47 ms of CPU,
- *   twice the ~24 ms of the delta, and a hand-made change is repaired after the next drift
- *   check either way (below).
+ * - The first apply, an apply after drift or a failure, and an apply whose settings changed
+ *   (router listeners, egress interface, allowed ranges) or that changes a space in place
+ *   (its outbound addresses) replace both tables whole with `renderFirewall(state)`, then read
+ *   them back as the reference for drift. Rules only ever reach the kernel this way: rendered
+ *   whole, never edited.
+ * - Otherwise only whole spaces or dynos came or went: the transaction deletes and adds just
+ *   their elements and per-space chains (`renderDelta`), on top of tables known to hold the
+ *   rest. A new space then costs a few elements instead of both tables made again (~16 ms of
+ *   nft and kernel work here, most of it unhooking and hooking the base chains). What a dyno
+ *   delta writes is known exactly, so it is not read back; after a space delta the structure
+ *   is read back as the new reference.
  * - Dyno starts and stops (`addAttachment`/`removeAttachment`) change one element and update
  *   the remembered elements in memory, without a re-read that could absorb a manual change.
  *
- * Drift: `drifted()` reads both tables (one `nft -j -s list ruleset`) and compares them with
- * the reference: the structure (rules, chains, sets with their elements; handles dropped) and
- * the `attachments` elements. Drift found also drops the reference, so the next apply replaces
+ * Drift: `drifted()` reads both tables (`list ruleset`, JSON) and compares them with the
+ * reference: the structure (rules, chains, sets with their elements; handles dropped) and the
+ * `attachments` elements. Drift found also drops the reference, so the next apply replaces
  * both tables whole: a delta is never applied on top of tables changed by someone else.
  */
 import { ExecError, type Exec } from '../exec/run.js'
@@ -26,17 +28,19 @@ import type { Shell } from '../exec/shell.js'
 import { NFT_TABLE } from './names.js'
 import {
   ATTACHMENTS_SET,
-  renderAttachmentDelta,
+  renderDelta,
   renderFirewall,
-  renderStructure,
+  renderSettings,
+  renderSpace,
   type FirewallAttachment,
+  type FirewallSpace,
   type FirewallState,
 } from './nft/render.js'
 import { checkIpv4, checkName, VETH } from './validate.js'
 
 const missing = (e: unknown) => e instanceof ExecError && /No such file or directory/.test(e.stderr)
 const elementKey = (veth: string, address: string) => `"${veth}" . ${address}`
-/** Our tables' families, in the order the structure lists them. */
+/** Our tables' families. */
 const FAMILIES = ['inet', 'bridge']
 
 export interface FirewallListing {
@@ -71,16 +75,18 @@ function attachmentKey(elem: unknown): string {
  */
 export function splitListing(json: string): FirewallListing {
   const items = (JSON.parse(json) as { nftables?: NftObject[] }).nftables ?? []
-  // By family: nft lists tables in the order they were made, and one table replaced alone
-  // (by hand, or by an older localspace) comes last without anything in it having changed.
-  const lines = new Map<unknown, string[]>(FAMILIES.map((f) => [f, []]))
+  // Order-free where order means nothing: nft lists tables, sets and chains in the order they
+  // were made, so a table replaced alone (by hand, or by an older localspace) comes last, and
+  // a chain added by a delta (a new space's) after those the whole render declares. Objects
+  // are sorted; rules keep their order, chain by chain.
+  const objects: string[] = []
+  const rules = new Map<string, string[]>()
   const elements = new Set<string>()
   for (const item of items) {
     const [kind, body] = Object.entries(item)[0] ?? []
     if (!kind || typeof body !== 'object' || body === null) continue
     const o = body as NftObject
-    const family = lines.get(o.family)
-    if (!family) continue
+    if (!FAMILIES.includes(o.family as string)) continue
     if ((kind === 'table' ? o.name : o.table) !== NFT_TABLE) continue
     const { handle: _handle, elem, ...rest } = o
     if (Array.isArray(elem)) {
@@ -90,9 +96,18 @@ export function splitListing(json: string): FirewallListing {
         rest.elem = elem.map((e) => JSON.stringify(e)).sort()
       }
     }
-    family.push(JSON.stringify({ [kind]: rest }))
+    const line = JSON.stringify({ [kind]: rest })
+    if (kind !== 'rule') objects.push(line)
+    else {
+      const chain = `${o.family as string} ${o.chain as string}`
+      const inChain = rules.get(chain) ?? []
+      inChain.push(line)
+      rules.set(chain, inChain)
+    }
   }
-  return { structure: [...lines.values()].flat().join('\n'), elements }
+  const chains = [...rules.keys()].sort()
+  const structure = [...objects.sort(), ...chains.flatMap((c) => rules.get(c)!)].join('\n')
+  return { structure, elements }
 }
 
 const sameElements = (a: ReadonlySet<string>, b: ReadonlySet<string>) =>
@@ -100,12 +115,22 @@ const sameElements = (a: ReadonlySet<string>, b: ReadonlySet<string>) =>
 
 /** What the kernel holds, as far as this Firewall knows: the reference for drift and deltas. */
 interface Applied {
-  /** `renderStructure` of the state applied whole; a delta applies only on top of the same. */
-  rendered: string
-  /** The kernel's own listing of it, read back after that whole apply. */
+  /** `renderSettings` of the state applied; a delta applies only on top of the same. */
+  settings: string
+  /** Its spaces by dyno bridge, as `renderSpace` renders each. */
+  spaces: Map<string, { space: FirewallSpace; rendered: string }>
+  /** The kernel's own listing of the structure, read back after the spaces last changed. */
   structure: string
   /** The `attachments` elements now, by key. */
   attachments: Map<string, FirewallAttachment>
+}
+
+/** The long-lived `nft` processes a Firewall works through (src/exec/shell.ts). */
+export interface FirewallShells {
+  /** `nft -i`: changes, one transaction a line; without it, each change is one `nft -f`. */
+  change?: Shell | undefined
+  /** `nft -j -s -i`: the read-back and drift reads; without it, each is one `nft -j -s list`. */
+  read?: Shell | undefined
 }
 
 export class Firewall {
@@ -115,18 +140,18 @@ export class Firewall {
   #inFlight = 0
 
   /**
-   * @param nft a long-lived `nft -i` (src/exec/shell.ts) for the per-dyno elements, so a dyno's
-   * start or stop starts no process; without it each element change is one `nft -f`.
+   * @param shells long-lived `nft` processes, so that a dyno's start or stop, a space's
+   * allocation and the drift check start no process.
    */
   constructor(
     private readonly exec: Exec,
-    private readonly nft?: Shell,
+    private readonly shells: FirewallShells = {},
   ) {}
 
-  /** One element change: through the shell when there is one (one line is one transaction). */
-  async #element(line: string): Promise<void> {
-    if (this.nft) await this.nft.run(line)
-    else await this.exec('nft', ['-f', '-'], { input: `${line}\n` })
+  /** Commands as one transaction: one line of the shell (`;` between them), or one `nft -f`. */
+  async #transaction(commands: readonly string[]): Promise<void> {
+    if (this.shells.change) await this.shells.change.run(commands.join('; '))
+    else await this.exec('nft', ['-f', '-'], { input: commands.map((c) => `${c}\n`).join('') })
   }
 
   /**
@@ -145,33 +170,43 @@ export class Firewall {
   }
 
   /**
-   * Both tables in one process. `list ruleset`, because nft 1.0.6 cannot list two tables from
-   * one `-f` script (its cache then holds only the first); JSON, because the text printer
-   * flushes after every token (~12,000 writes with 1,000 dynos, twice the time).
+   * Both tables at once. `list ruleset`, because nft 1.0.6 cannot list two tables from one
+   * `-f` script (its cache then holds only the first); JSON, because the text printer flushes
+   * after every token (~12,000 writes with 1,000 dynos, twice the time).
    */
   async #read(): Promise<FirewallListing> {
+    if (this.shells.read) {
+      const [listing] = await this.shells.read.read('list ruleset')
+      return splitListing(listing ?? '{}')
+    }
     const { stdout } = await this.exec('nft', ['-j', '-s', 'list', 'ruleset'])
     return splitListing(stdout)
   }
 
   /**
    * Makes the kernel's tables `renderFirewall(state)`, in one transaction (all or nothing):
-   * the per-dyno delta when only dynos changed since the last apply (nothing at all when none
-   * did), else both tables whole, then read back as the new reference for drift.
+   * the delta (`renderDelta`) when only whole spaces or dynos came or went since the last
+   * apply (nothing at all when none did), else both tables whole. The structure is read back
+   * as the new reference for drift whenever spaces changed.
    */
   apply(state: FirewallState): Promise<void> {
     return this.#serial(async () => {
-      const rendered = renderStructure(state)
+      const settings = renderSettings(state)
+      const spaces = new Map(
+        state.spaces.map((space) => [space.dynoBridge, { space, rendered: renderSpace(space) }]),
+      )
       const wanted = new Map(state.attachments.map((a) => [elementKey(a.veth, a.address), a]))
       const applied = this.#applied
       this.#applied = undefined // until this apply is known to have succeeded
-      if (applied?.rendered === rendered) {
-        const add = [...wanted].filter(([k]) => !applied.attachments.has(k)).map(([, a]) => a)
-        const remove = [...applied.attachments].filter(([k]) => !wanted.has(k)).map(([, a]) => a)
+      const delta = applied?.settings === settings && deltaOf(applied, spaces, wanted)
+      if (applied && delta) {
         try {
-          const delta = renderAttachmentDelta({ add, remove })
-          if (delta !== '') await this.exec('nft', ['-f', '-'], { input: delta })
-          this.#applied = { ...applied, attachments: wanted }
+          const commands = renderDelta(delta)
+          if (commands.length > 0) await this.#transaction(commands)
+          const spacesChanged = delta.addSpaces.length + delta.removeSpaces.length > 0
+          // What the delta wrote to the set of dynos is known exactly: not read back.
+          const structure = spacesChanged ? (await this.#read()).structure : applied.structure
+          this.#applied = { settings, spaces, structure, attachments: wanted }
           return
         } catch (e) {
           // The table or an element is not where the reference says (changed since the last
@@ -183,7 +218,7 @@ export class Firewall {
       const { structure } = await this.#read()
       // The elements are the ones just written, atomically: a read that differs from them
       // (someone changed the set in between) shows up as drift at the next check.
-      this.#applied = { rendered, structure, attachments: wanted }
+      this.#applied = { settings, spaces, structure, attachments: wanted }
     })
   }
 
@@ -210,9 +245,7 @@ export class Firewall {
     checkName(veth, VETH, 'veth')
     checkIpv4(address, 'address')
     return this.#serial(async () => {
-      await this.#element(
-        `add element bridge ${NFT_TABLE} ${ATTACHMENTS_SET} { ${elementKey(veth, address)} }`,
-      )
+      await this.#transaction(renderDelta({ add: [{ veth, address }] }))
       this.#applied?.attachments.set(elementKey(veth, address), { veth, address })
     })
   }
@@ -223,9 +256,7 @@ export class Firewall {
     checkIpv4(address, 'address')
     return this.#serial(async () => {
       try {
-        await this.#element(
-          `delete element bridge ${NFT_TABLE} ${ATTACHMENTS_SET} { ${elementKey(veth, address)} }`,
-        )
+        await this.#transaction(renderDelta({ remove: [{ veth, address }] }))
       } catch (e) {
         if (!missing(e)) throw e
       }
@@ -246,5 +277,25 @@ export class Firewall {
           .join(''),
       })
     })
+  }
+}
+
+/**
+ * The spaces and dynos to add and remove to go from `applied` to the wanted ones; false when a
+ * space is in both but changed (its outbound addresses, say): that takes a whole apply.
+ */
+function deltaOf(applied: Applied, spaces: Applied['spaces'], wanted: Applied['attachments']) {
+  const changed = [...spaces].some(([bridge, s]) => {
+    const before = applied.spaces.get(bridge)
+    return before !== undefined && before.rendered !== s.rendered
+  })
+  if (changed) return false
+  const fresh = <T>(m: Map<string, T>, other: Map<string, unknown>) =>
+    [...m].filter(([k]) => !other.has(k)).map(([, v]) => v)
+  return {
+    addSpaces: fresh(spaces, applied.spaces).map((s) => s.space),
+    removeSpaces: fresh(applied.spaces, spaces).map((s) => s.space),
+    add: fresh(wanted, applied.attachments),
+    remove: fresh(applied.attachments, wanted),
   }
 }

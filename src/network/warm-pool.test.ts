@@ -16,6 +16,7 @@ function fakeShells() {
     opened.push(record)
     const shell: Shell = {
       run: async (script) => void record.scripts.push(script),
+      read: async (script) => (record.scripts.push(script), []),
       close: () => void (record.closed = true),
     }
     return shell

@@ -16,7 +16,7 @@ import {
   startDaemonProcess,
   type DaemonProcess,
 } from '../helpers/daemon.js'
-import { checkResponse } from '../helpers/schema.js'
+import { checkResponse, SCHEMA_PATH } from '../helpers/schema.js'
 
 const HEROKU_RUN = join(REPO, 'node_modules', 'heroku', 'bin', 'run.js')
 const DAEMON_START_TIMEOUT_MS = 20_000
@@ -72,7 +72,12 @@ class RecordingProxy {
           up.on('data', (c: Buffer) => chunks.push(c))
           up.on('end', () => {
             const buf = Buffer.concat(chunks)
-            this.record(req.method ?? 'GET', req.url ?? '/', up, buf)
+            try {
+              this.record(req.method ?? 'GET', req.url ?? '/', up, buf)
+            } catch (e) {
+              // Still answered: a check that throws must fail the test, not hang the CLI.
+              this.failures.push(`${req.method} ${req.url}: the check threw: ${String(e)}`)
+            }
             res.writeHead(up.statusCode ?? 502, up.headers)
             res.end(buf)
           })
@@ -153,6 +158,11 @@ export interface Compat {
 export async function startCompat(options: CompatOptions = {}): Promise<Compat> {
   if (!existsSync(join(REPO, 'dist', 'main.js'))) {
     throw new Error('localspace is not built: run `npm run build` before the compat tests')
+  }
+  if (!existsSync(SCHEMA_PATH)) {
+    throw new Error(
+      `Heroku's schema, which every response is checked against, is not at ${SCHEMA_PATH}`,
+    )
   }
   const tmp = mkdtempSync(join(tmpdir(), 'localspace-compat-'))
   const dataDir = join(tmp, 'data')

@@ -10,18 +10,20 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { run, type Exec } from '../../src/exec/run.js'
-import { Firewall } from '../../src/network/firewall.js'
+import { openLocalShell } from '../../src/exec/shell.js'
+import { Firewall, splitListing } from '../../src/network/firewall.js'
 import {
-  renderAttachmentDelta,
+  renderDelta,
   type FirewallAttachment,
+  type FirewallSpace,
   type FirewallState,
 } from '../../src/network/nft/render.js'
 import { sandboxed } from '../helpers/sandbox.js'
 
 const hex = (n: number) => n.toString(16).padStart(8, '0')
 
-/** 10 spaces, each with two outbound addresses (SNAT through an anonymous jhash map). */
-const spaces = Array.from({ length: 10 }, (_, n) => ({
+/** Space n, with two outbound addresses (SNAT through an anonymous jhash map). */
+const space = (n: number): FirewallSpace => ({
   dynoBridge: `lsb-${hex(n)}`,
   dataBridge: `lsd-${hex(n)}`,
   cidr: `10.${100 + 2 * n}.0.0/16`,
@@ -29,7 +31,8 @@ const spaces = Array.from({ length: 10 }, (_, n) => ({
   gateway: `10.${100 + 2 * n}.0.1`,
   internalRouter: `10.${100 + 2 * n}.0.3`,
   egress: [`203.0.113.${2 * n + 1}`, `203.0.113.${2 * n + 2}`],
-}))
+})
+const spaces = Array.from({ length: 10 }, (_, n) => space(n))
 const dyno = (i: number): FirewallAttachment => ({
   veth: `lsv-${hex(i)}`,
   address: `10.${100 + 2 * (i % 10)}.128.${Math.floor(i / 10) + 1}`,
@@ -68,7 +71,8 @@ if (sandboxed(import.meta.url)) {
       return run(cmd, args, options)
     }
     const firewall = new Firewall(recording)
-    const isDelta = (script: string | undefined) => /^(add|delete) element /.test(script ?? '')
+    const isDelta = (script: string | undefined) =>
+      /^(add|delete) (element|chain) /.test(script ?? '')
 
     test('the first apply is whole; a change of dynos only is a delta, and no drift', async () => {
       await firewall.apply(stateWith(dynos(0, 200)))
@@ -87,11 +91,11 @@ if (sandboxed(import.meta.url)) {
 
     test('a delta whose last line fails changes nothing', async () => {
       const before = await kernelElements()
-      const script = renderAttachmentDelta({
+      const script = renderDelta({
         add: [dyno(900)],
         remove: [dyno(10), dyno(901)], // dyno 901 is not in the set: nft refuses the delete
       })
-      await assert.rejects(nftScript(script), /No such file or directory/)
+      await assert.rejects(nftScript(`${script.join('\n')}\n`), /No such file or directory/)
       assert.deepEqual(await kernelElements(), before)
     })
 
@@ -172,6 +176,64 @@ if (sandboxed(import.meta.url)) {
       await nft('delete', 'table', 'inet', 'localspace')
       assert.equal(await firewall.drifted(), true)
       await firewall.remove()
+    })
+
+    test('a space that comes and goes is a delta; the kernel then holds what a whole apply gives', async () => {
+      const base = stateWith(dynos(0, 50))
+      const more = { ...base, spaces: [...spaces, space(10)] }
+      await firewall.apply(base) // whole: the tables were removed above
+      sent.length = 0
+      await firewall.apply(more)
+      assert.equal(sent.length, 1)
+      assert.match(sent[0]!, /^add chain inet localspace snat-0000000a\n/)
+      assert.equal(await firewall.drifted(), false)
+      const structure = async () => splitListing((await nft('-j', '-s', 'list', 'ruleset')).stdout)
+      const afterDelta = await structure()
+      await new Firewall(run).apply(more) // whole, by another Firewall
+      const afterWhole = await structure()
+      assert.equal(afterDelta.structure, afterWhole.structure)
+      assert.deepEqual([...afterDelta.elements].sort(), [...afterWhole.elements].sort())
+      assert.equal(await firewall.drifted(), false, 'the same tables, whoever made them')
+
+      sent.length = 0
+      await firewall.apply(stateWith(dynos(0, 50)))
+      assert.equal(sent.length, 1)
+      assert.ok(isDelta(sent[0]), sent[0])
+      const chains = (await nft('list', 'table', 'inet', 'localspace')).stdout
+      assert.doesNotMatch(chains, /snat-0000000a|10\.120\.0\.0/)
+      assert.match(chains, /snat-00000009/)
+      const afterRemoval = (await structure()).structure
+      await new Firewall(run).apply(stateWith(dynos(0, 50)))
+      assert.equal((await structure()).structure, afterRemoval)
+      assert.equal(await firewall.drifted(), false)
+      await firewall.remove()
+    })
+
+    test('through long-lived nft shells: the same tables, and a failed delta changes nothing', async () => {
+      const change = openLocalShell({ tool: 'nft' })
+      const read = openLocalShell({ tool: 'nft-json' })
+      const shelled = new Firewall(run, { change, read })
+      try {
+        await shelled.apply(stateWith(dynos(0, 20)))
+        await shelled.apply({ ...stateWith(dynos(0, 21)), spaces: [...spaces, space(10)] })
+        await shelled.addAttachment(dyno(22).veth, dyno(22).address)
+        assert.equal(await shelled.drifted(), false)
+        const listed = (await nft('list', 'table', 'inet', 'localspace')).stdout
+        assert.match(listed, /chain snat-0000000a \{\n\s+snat ip to jhash/)
+        assert.deepEqual(await kernelElements(), keys([...dynos(0, 21), dyno(22)]))
+        // One line of the shell is one transaction: a delete that fails undoes the space.
+        const before = (await nft('-j', '-s', 'list', 'ruleset')).stdout
+        await assert.rejects(
+          change.run(renderDelta({ addSpaces: [space(11)], remove: [dyno(999)] }).join('; ')),
+          /No such file or directory/,
+        )
+        assert.equal((await nft('-j', '-s', 'list', 'ruleset')).stdout, before)
+        assert.equal(await shelled.drifted(), false)
+      } finally {
+        await shelled.remove()
+        change.close()
+        read.close()
+      }
     })
   })
 }

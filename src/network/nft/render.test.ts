@@ -5,9 +5,10 @@ import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { run } from '../../exec/run.js'
 import {
+  renderDelta,
   renderFirewall,
-  renderAttachmentDelta,
   renderInetTable,
+  renderSpace,
   renderStructure,
   type FirewallState,
 } from './render.js'
@@ -52,12 +53,15 @@ describe('firewall rendering', () => {
   test('a space with two outbound addresses picks one by a hash of the dyno address', () => {
     assert.match(
       renderInetTable(state),
-      /ip saddr 10\.2\.0\.0\/16 oifname "eth-out" snat ip to jhash ip saddr mod 2 seed 0x6c73 map \{ 0 : 203\.0\.113\.10, 1 : 203\.0\.113\.11 \}/,
+      /chain snat-00000001 \{\n\s+snat ip to jhash ip saddr mod 2 seed 0x6c73 map \{ 0 : 203\.0\.113\.10, 1 : 203\.0\.113\.11 \}\n/,
     )
+    // Reached from postrouting, for the space's addresses only, when they leave for outside.
+    assert.match(renderInetTable(state), /10\.2\.0\.0\/16 : jump snat-00000001/)
+    assert.match(renderInetTable(state), /oifname "eth-out" ip saddr vmap @snat_spaces/)
   })
 
   test('a space without outbound addresses is masqueraded', () => {
-    assert.match(renderInetTable(state), /ip saddr 10\.4\.0\.0\/16 oifname "eth-out" masquerade/)
+    assert.match(renderInetTable(state), /chain snat-00000002 \{\n\s+masquerade\n/)
   })
 
   test('dynos reach only DNS and the internal router of their own gateway', () => {
@@ -95,24 +99,45 @@ describe('firewall rendering', () => {
     assert.equal(rules(renderFirewall(many)), rules(renderFirewall(state)))
   })
 
-  test('the delta deletes and adds exactly the dyno elements it is given, in one script', () => {
-    const delta = renderAttachmentDelta({
+  test('the delta deletes and adds exactly the dyno elements it is given', () => {
+    const delta = renderDelta({
       add: [{ veth: 'lsv-00000003', address: '10.2.128.3' }],
       remove: [
         { veth: 'lsv-00000001', address: '10.2.128.1' },
         { veth: 'lsv-00000004', address: '10.2.128.4' },
       ],
     })
-    assert.equal(
-      delta,
-      'delete element bridge localspace attachments { "lsv-00000001" . 10.2.128.1, "lsv-00000004" . 10.2.128.4 }\n' +
-        'add element bridge localspace attachments { "lsv-00000003" . 10.2.128.3 }\n',
-    )
+    assert.deepEqual(delta, [
+      'delete element bridge localspace attachments { "lsv-00000001" . 10.2.128.1, "lsv-00000004" . 10.2.128.4 }',
+      'add element bridge localspace attachments { "lsv-00000003" . 10.2.128.3 }',
+    ])
     // The elements are written as the whole render writes them, so a listing of either
     // compares equal.
     assert.ok(renderFirewall(state).includes('"lsv-00000001" . 10.2.128.1'))
-    // Nothing changed: no script at all (nft refuses an empty `{ }`).
-    assert.equal(renderAttachmentDelta({ add: [], remove: [] }), '')
+    // Nothing changed: no commands at all (nft refuses an empty `{ }`).
+    assert.deepEqual(renderDelta({ add: [], remove: [] }), [])
+  })
+
+  test('a space as a delta carries every element the whole render gives it, and its chain', () => {
+    const s = state.spaces[0]!
+    const delta = renderDelta({ addSpaces: [s] })
+    assert.equal(delta.join('\n'), renderSpace(s))
+    assert.deepEqual(delta.slice(0, 2), [
+      'add chain inet localspace snat-00000001',
+      'add rule inet localspace snat-00000001 snat ip to jhash ip saddr mod 2 seed 0x6c73 map { 0 : 203.0.113.10, 1 : 203.0.113.11 }',
+    ])
+    const whole = renderInetTable(state)
+    for (const command of delta.slice(2)) {
+      const items = /^add element inet localspace \w+ \{ (.*) \}$/.exec(command)![1]!
+      for (const item of items.split(', ')) assert.ok(whole.includes(item), item)
+    }
+    // Removed: its elements first (the map's jump among them), then its chain, emptied.
+    const gone = renderDelta({ removeSpaces: [s] })
+    assert.deepEqual(gone.slice(-2), [
+      'flush chain inet localspace snat-00000001',
+      'delete chain inet localspace snat-00000001',
+    ])
+    assert.ok(gone.some((c) => /^delete element inet localspace snat_spaces /.test(c)))
   })
 
   test('the structure is everything but the dyno elements', () => {

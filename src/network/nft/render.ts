@@ -60,50 +60,76 @@ function set(name: string, type: string, items: readonly string[], interval = fa
   return `  set ${name} {\n    type ${type}${interval ? '\n    flags interval' : ''}${elements(items)}\n  }`
 }
 
-function snatRule(space: FirewallSpace, egressMatch: string): string {
-  if (space.egress.length === 0) return `    ip saddr ${space.cidr} ${egressMatch} masquerade`
-  if (space.egress.length === 1) {
-    return `    ip saddr ${space.cidr} ${egressMatch} snat ip to ${space.egress[0]}`
-  }
+/**
+ * A space's own chain: its source NAT, jumped to from `postrouting` through the `snat_spaces`
+ * map (space CIDR → jump). One chain per space, named after its bridge's short id, so that a
+ * space comes and goes as a few elements and a chain (`renderDelta`) while the rules stay.
+ */
+export const snatChain = (space: FirewallSpace): string => `snat-${space.dynoBridge.slice(4)}`
+
+function snatStatement(space: FirewallSpace): string {
+  if (space.egress.length === 0) return 'masquerade'
+  if (space.egress.length === 1) return `snat ip to ${space.egress[0]}`
   // A hash of the source address picks the outbound address: a dyno keeps the same one. The
   // seed is fixed: without one the kernel draws a new one at every load of the table, and
   // dynos would change address at each daemon restart or space change.
   const map = space.egress.map((ip, i) => `${i} : ${ip}`).join(', ')
-  return `    ip saddr ${space.cidr} ${egressMatch} snat ip to jhash ip saddr mod ${space.egress.length} seed ${JHASH_SEED} map { ${map} }`
+  return `snat ip to jhash ip saddr mod ${space.egress.length} seed ${JHASH_SEED} map { ${map} }`
 }
+
+/** The sets of the inet table that hold per-space elements, in the order they are declared. */
+const SPACE_SETS = [
+  'same_bridge',
+  'dyno_to_data',
+  'host_services',
+  'space_nets',
+  'snat_spaces',
+] as const
+type SpaceSet = (typeof SPACE_SETS)[number]
+
+/** What one space puts in each of those sets. */
+function spaceElements(s: FirewallSpace): Record<SpaceSet, string[]> {
+  return {
+    same_bridge: [`${q(s.dynoBridge)} . ${q(s.dynoBridge)}`],
+    dyno_to_data: [`${q(s.dynoBridge)} . ${q(s.dataBridge)}`],
+    host_services: [
+      `${q(s.dynoBridge)} . ${s.gateway} . udp . ${DNS_PORT}`,
+      `${q(s.dynoBridge)} . ${s.gateway} . tcp . ${DNS_PORT}`,
+      ...INTERNAL_ROUTER_PORTS.map((p) => `${q(s.dynoBridge)} . ${s.internalRouter} . tcp . ${p}`),
+    ],
+    space_nets: [s.cidr, s.dataCidr],
+    snat_spaces: [`${s.cidr} : jump ${snatChain(s)}`],
+  }
+}
+
+const allElements = (spaces: readonly FirewallSpace[], name: SpaceSet) =>
+  spaces.flatMap((s) => spaceElements(s)[name])
 
 export function renderInetTable(state: FirewallState): string {
   const egressMatch =
     state.egressInterface === undefined ? 'oifname != "ls*"' : `oifname ${q(state.egressInterface)}`
-  const hostServices = state.spaces.flatMap((s) => [
-    `${q(s.dynoBridge)} . ${s.gateway} . udp . ${DNS_PORT}`,
-    `${q(s.dynoBridge)} . ${s.gateway} . tcp . ${DNS_PORT}`,
-    ...INTERNAL_ROUTER_PORTS.map((p) => `${q(s.dynoBridge)} . ${s.internalRouter} . tcp . ${p}`),
-  ])
   const listeners = state.routerListeners.map(
     (l) => `${l.address === '0.0.0.0' ? '0.0.0.0/0' : l.address} . ${l.port}`,
   )
+  const snatChains = state.spaces.map(
+    (s) => `  chain ${snatChain(s)} {\n    ${snatStatement(s)}\n  }\n\n`,
+  )
   return `table inet ${NFT_TABLE} {
+${set('same_bridge', 'ifname . ifname', allElements(state.spaces, 'same_bridge'))}
+${set('dyno_to_data', 'ifname . ifname', allElements(state.spaces, 'dyno_to_data'))}
 ${set(
-  'same_bridge',
-  'ifname . ifname',
-  state.spaces.map((s) => `${q(s.dynoBridge)} . ${q(s.dynoBridge)}`),
+  'host_services',
+  'ifname . ipv4_addr . inet_proto . inet_service',
+  allElements(state.spaces, 'host_services'),
 )}
-${set(
-  'dyno_to_data',
-  'ifname . ifname',
-  state.spaces.map((s) => `${q(s.dynoBridge)} . ${q(s.dataBridge)}`),
-)}
-${set('host_services', 'ifname . ipv4_addr . inet_proto . inet_service', hostServices)}
 ${set('router_listeners', 'ipv4_addr . inet_service', listeners, true)}
-${set(
-  'space_nets',
-  'ipv4_addr',
-  state.spaces.flatMap((s) => [s.cidr, s.dataCidr]),
-  true,
-)}
+${set('space_nets', 'ipv4_addr', allElements(state.spaces, 'space_nets'), true)}
 ${set('reserved', 'ipv4_addr', [...RESERVED_RANGES], true)}
 ${set('allowed_private', 'ipv4_addr', state.allowedPrivate, true)}
+  map snat_spaces {
+    type ipv4_addr : verdict
+    flags interval${elements(allElements(state.spaces, 'snat_spaces'))}
+  }
 
   chain input {
     type filter hook input priority filter; policy accept;
@@ -130,9 +156,9 @@ ${set('allowed_private', 'ipv4_addr', state.allowedPrivate, true)}
     oifname { "lsb-*", "lsd-*" } counter drop
   }
 
-  chain postrouting {
+${snatChains.join('')}  chain postrouting {
     type nat hook postrouting priority srcnat; policy accept;
-${state.spaces.map((s) => snatRule(s, egressMatch)).join('\n')}
+    ${egressMatch} ip saddr vmap @snat_spaces
   }
 }
 `
@@ -187,21 +213,53 @@ export function renderFirewall(state: FirewallState): string {
 export const renderStructure = (state: FirewallState): string =>
   renderFirewall({ ...state, attachments: [] })
 
-export interface AttachmentDelta {
-  add: readonly FirewallAttachment[]
-  remove: readonly FirewallAttachment[]
+/** What changed since tables were made from a state: spaces and dynos that came or went. */
+export interface FirewallDelta {
+  addSpaces?: readonly FirewallSpace[]
+  removeSpaces?: readonly FirewallSpace[]
+  add?: readonly FirewallAttachment[]
+  remove?: readonly FirewallAttachment[]
+}
+
+const elementCommand = (verb: string, family: string, name: string, items: readonly string[]) =>
+  items.length === 0
+    ? []
+    : [`${verb} element ${family} ${NFT_TABLE} ${name} { ${items.join(', ')} }`]
+
+/**
+ * Turns tables that hold `renderFirewall(from)` into `renderFirewall(to)` when the two states
+ * differ only in whole spaces and dynos added or removed (the same settings, and every space
+ * in both the same): the commands, to be applied as one transaction (any that fails, such as
+ * a `delete` of an element that is not there, fails it whole). A space goes as its elements
+ * and its chain (emptied first), and comes as its chain and its elements. Empty when nothing
+ * changed (nft refuses an empty `{ }`).
+ */
+export function renderDelta(delta: FirewallDelta): string[] {
+  const { addSpaces = [], removeSpaces = [], add = [], remove = [] } = delta
+  const inet = (verb: string, spaces: readonly FirewallSpace[]) =>
+    SPACE_SETS.flatMap((name) => elementCommand(verb, 'inet', name, allElements(spaces, name)))
+  const chain = (verb: string, s: FirewallSpace) =>
+    `${verb} chain inet ${NFT_TABLE} ${snatChain(s)}`
+  return [
+    ...elementCommand('delete', 'bridge', ATTACHMENTS_SET, remove.map(attachmentElement)),
+    ...inet('delete', removeSpaces),
+    ...removeSpaces.flatMap((s) => [chain('flush', s), chain('delete', s)]),
+    ...addSpaces.flatMap((s) => [
+      chain('add', s),
+      `add rule inet ${NFT_TABLE} ${snatChain(s)} ${snatStatement(s)}`,
+    ]),
+    ...inet('add', addSpaces),
+    ...elementCommand('add', 'bridge', ATTACHMENTS_SET, add.map(attachmentElement)),
+  ]
 }
 
 /**
- * Turns tables that hold `renderFirewall(from)` into `renderFirewall(to)` when both have the
- * same `renderStructure`: the `attachments` elements to delete and to add, as one script, so
- * one transaction (a `delete` of an element that is not there fails it whole). Empty when
- * nothing changed (nft refuses an empty `{ }`).
+ * One space as its delta adds it: two spaces that render the same here are the same in the
+ * tables (the key by which an apply tells a kept space from a changed one).
  */
-export function renderAttachmentDelta(delta: AttachmentDelta): string {
-  const line = (verb: string, items: readonly FirewallAttachment[]) =>
-    items.length === 0
-      ? ''
-      : `${verb} element bridge ${NFT_TABLE} ${ATTACHMENTS_SET} { ${items.map(attachmentElement).join(', ')} }\n`
-  return line('delete', delta.remove) + line('add', delta.add)
-}
+export const renderSpace = (space: FirewallSpace): string =>
+  renderDelta({ addSpaces: [space] }).join('\n')
+
+/** The state's settings alone (no spaces, no dynos): a delta applies only on top of the same. */
+export const renderSettings = (state: FirewallState): string =>
+  renderFirewall({ ...state, spaces: [], attachments: [] })
