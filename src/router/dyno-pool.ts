@@ -79,6 +79,10 @@ export class DynoConnection {
     this.user = undefined
     if (reusable && this.parser.done && !this.socket.destroyed) {
       this.reused = true
+      // Reading again: a response may end in the very read after which its request paused the
+      // socket for a slow client. Left paused, the next request would never hear its answer
+      // (H12), nor the pool hear a dyno close the idle connection.
+      this.socket.resume()
       this.pool.putIdle(this)
     } else {
       this.socket.destroy()

@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict'
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { randomInt } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
@@ -147,7 +148,9 @@ if (sandboxed(import.meta.url)) {
     })
 
     test('a daemon killed during a build: the next one fails it and frees its network', async () => {
-      const build = await startBuild('echo started > /tmp/started && sleep 600')
+      // A duration of its own: other test files, running alongside, sleep 600 too.
+      const sleep = `sleep 600.${randomInt(1000, 10000)}`
+      const build = await startBuild(`echo started > /tmp/started && ${sleep}`)
       await waitUntil('the build to hold its network', async () =>
         (await owners()).includes(build.id),
       )
@@ -161,7 +164,7 @@ if (sandboxed(import.meta.url)) {
       assert.ok(!(await owners()).includes(build.id), 'its attachment is gone')
       assert.deepEqual(cgroups(), [], 'its cgroup is gone')
       assert.deepEqual(readdirSync(join(data.dir, 'build-work')), [], 'its work directory is gone')
-      const sleeping = (await run('pgrep', ['-f', '^sleep 600$']).catch(() => ({ stdout: '' })))
+      const sleeping = (await run('pgrep', ['-f', `^${sleep}$`]).catch(() => ({ stdout: '' })))
         .stdout
       assert.equal(sleeping.trim(), '', 'its processes died with the daemon')
       const output = await (await fetch(done.output_stream_url)).text()

@@ -559,7 +559,7 @@ if (sandboxed(import.meta.url)) {
           },
         )
       const plain = await fetchH2('myapp.localhost')
-      assert.equal(plain.status, 200)
+      assert.equal(plain.status, 200, lines.slice(-3).join('\n'))
       assert.equal(plain.cert, 'a.test')
       assert.equal(plain.alpn, 'h2')
       assert.equal((JSON.parse(plain.body) as Record<string, string>)['x-forwarded-proto'], 'https')
