@@ -745,14 +745,15 @@ async function leakCheck(): Promise<void> {
   check(
     'nft: elements in the per-space and per-dyno sets',
     items
-      .filter((x) => x.set?.table === NFT_TABLE && !constant.has(x.set.name) && x.set.elem)
-      .map((x) => `${x.set.name} (${x.set.elem.length})`),
+      .map((x) => (x.set ?? x.map) as { table: string; name: string; elem?: unknown[] } | undefined)
+      .filter((s) => s?.table === NFT_TABLE && !constant.has(s.name) && s.elem)
+      .map((s) => `${s!.name} (${s!.elem!.length})`),
   )
   check(
-    'nft: SNAT rules (postrouting)',
+    'nft: per-space SNAT chains (`snat-*`)',
     items
-      .filter((x) => x.rule?.table === NFT_TABLE && x.rule.chain === 'postrouting')
-      .map((x) => `rule ${x.rule.handle}`),
+      .filter((x) => x.chain?.table === NFT_TABLE && /^snat-/.test(x.chain.name))
+      .map((x) => `chain ${x.chain.name}`),
   )
   check('store: spaces, attachments or outbound addresses left', [
     ...store.spaces.all().map((s) => s.name),
