@@ -396,6 +396,9 @@ const S = {
   fwApply: new Series(
     `\`Firewall.apply\`, ${N} dynos, one dyno more or less (as a reconcile after a missed attach/detach)`,
   ),
+  fwSpace: new Series(
+    `\`Firewall.apply\`, ${N} dynos, one space more or less (its delta, then the read-back)`,
+  ),
   fwWhole: new Series(
     '  `Firewall.apply` when the structure changed (or first, or after drift): whole + read',
   ),
@@ -631,19 +634,28 @@ async function firewallUpdate(): Promise<void> {
     `delete table inet ${NFT_TABLE}`,
     renderInetTable(desired.firewall),
   ].join('\n')
-  const firewall = new Firewall(timedExec)
+  // As the daemon's LinuxSpaceHost has it: changes and reads through long-lived nft shells.
+  const shells = {
+    change: runner.openShell({ tool: 'nft' }),
+    read: runner.openShell({ tool: 'nft-json' }),
+  }
+  const firewall = new Firewall(timedExec, shells)
   await firewall.apply(desired.firewall) // the whole replace, as at a daemon's start
   const fewer = { ...desired.firewall, attachments: desired.firewall.attachments.slice(1) }
+  const lessOneSpace = { ...desired.firewall, spaces: desired.firewall.spaces.slice(1) }
   for (let i = 0; i < WARMUP + FW_REPS; i++) {
     const keep = i >= WARMUP
     // A reconcile that finds one dyno gone without its detach, then back: each a delta.
     await measure(keep ? S.fwApply : undefined, () => firewall.apply(fewer))
     await measure(keep ? S.fwApply : undefined, () => firewall.apply(desired.firewall))
+    // A space deleted, then one allocated: each its delta and a read-back.
+    await measure(keep ? S.fwSpace : undefined, () => firewall.apply(lessOneSpace))
+    await measure(keep ? S.fwSpace : undefined, () => firewall.apply(desired.firewall))
     const drifted = await measure(keep ? S.fwDrift : undefined, () => firewall.drifted())
     if (drifted) throw new Error('Firewall.drifted() is true right after its own apply')
     // A Firewall that has applied nothing yet replaces both tables whole and reads them back.
     await measure(keep ? S.fwWhole : undefined, () =>
-      new Firewall(timedExec).apply(desired.firewall),
+      new Firewall(timedExec, shells).apply(desired.firewall),
     )
     await measure(keep ? S.nftApply : undefined, () => run('nft', ['-f', '-'], { input: script }))
     await measure(keep ? S.nftRead : undefined, () => run('nft', ['-j', '-s', 'list', 'ruleset']))
@@ -704,6 +716,8 @@ async function firewallUpdate(): Promise<void> {
     await measure(keep ? S.fwAdd : undefined, () => firewall.addAttachment(veth, address))
     await measure(keep ? S.fwRemove : undefined, () => firewall.removeAttachment(veth, address))
   }
+  shells.change.close()
+  shells.read.close()
 }
 
 async function leakCheck(): Promise<void> {
@@ -840,6 +854,7 @@ async function report(whole: CpuUse): Promise<string> {
     row(S.fullReapply),
     row(S.steady),
     row(S.fwApply, 'p99 ≤ 50 ms', yes(p99(S.fwApply) <= 50)),
+    row(S.fwSpace, 'p99 ≤ 50 ms', yes(p99(S.fwSpace) <= 50)),
     row(S.fwWhole),
     row(S.nftApply),
     row(S.nftRead),
@@ -896,6 +911,7 @@ async function report(whole: CpuUse): Promise<string> {
     ...stepsTable('`attach()` alone', S.stepAttach),
     ...stepsTable(`dyno attach with 0–${N_DYNOS - 1} present`, S.scaleAttach),
     ...stepsTable(`\`Firewall.apply\`, ${N} dynos, one dyno more or less`, S.fwApply),
+    ...stepsTable(`\`Firewall.apply\`, ${N} dynos, one space more or less`, S.fwSpace),
     ...stepsTable('`Firewall.apply` when the structure changed', S.fwWhole),
     ...stepsTable(`reconcile after attaches, ${N} dynos`, S.fullReapply),
     ...stepsTable(`reconcile, nothing changed, ${N} dynos`, S.steady),

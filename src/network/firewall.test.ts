@@ -156,6 +156,7 @@ function fakeNft() {
   return { kernel, exec }
 }
 const READ = 'nft -j -s list ruleset'
+const READ_INET = 'nft -j -s list table inet localspace'
 const commands = (calls: readonly RecordedCall[]) =>
   calls.map((c) => `${c.cmd} ${c.args.join(' ')}`)
 
@@ -166,25 +167,30 @@ describe('firewall', () => {
       [...split.elements],
       ['"lsv-00000001" . 10.40.128.1', '"lsv-00000002" . 10.40.128.2'],
     )
-    assert.doesNotMatch(split.structure, /lsv-00000001|"other"|metainfo|handle/)
-    assert.match(split.structure, /"@space_nets"/)
+    const both = `${split.structure.inet}\n${split.structure.bridge}`
+    assert.doesNotMatch(both, /lsv-00000001|"other"|metainfo|handle/)
+    assert.match(split.structure.inet, /"@space_nets"/)
+    assert.match(split.structure.bridge, /"@attachments"/)
     // The same tables with other handles (rules declared again) and the elements of a set in
     // another order (a hash set dumps in bucket order) are the same structure.
     const again = splitListing(listing({ dynos: [], handle: 7, nets: ['10.41.0.0', '10.40.0.0'] }))
-    assert.equal(again.structure, split.structure)
+    assert.deepEqual(again.structure, split.structure)
     assert.equal(again.elements.size, 0)
     // Nor are the tables listed the other way round (one was replaced alone, so it is newer).
     const items = (JSON.parse(listing()) as { nftables: Array<Record<string, any>> }).nftables
     const bridge = items.slice(1, 5)
     const inetFirst = [items[0], ...items.slice(5, 9), ...bridge, ...items.slice(9)]
-    assert.equal(splitListing(JSON.stringify({ nftables: inetFirst })).structure, split.structure)
+    assert.deepEqual(
+      splitListing(JSON.stringify({ nftables: inetFirst })).structure,
+      split.structure,
+    )
     // A rule less, or another element in a set, is not.
-    assert.notEqual(splitListing(listing({ forwardRule: false })).structure, split.structure)
-    assert.notEqual(
+    assert.notDeepEqual(splitListing(listing({ forwardRule: false })).structure, split.structure)
+    assert.notDeepEqual(
       splitListing(listing({ nets: ['10.40.0.0', '10.41.0.0', '10.99.0.0'] })).structure,
       split.structure,
     )
-    assert.equal(splitListing(EMPTY_RULESET).structure, '')
+    assert.deepEqual(splitListing(EMPTY_RULESET).structure, { inet: '', bridge: '' })
   })
 
   test('an element of another shape is kept as it is, so it never passes for one of ours', () => {
@@ -237,7 +243,8 @@ describe('firewall', () => {
     let before = exec.calls.length
     const twoSpaces = { ...state, spaces: [space(0), space(1)] }
     await firewall.apply(twoSpaces)
-    assert.deepEqual(commands(exec.calls.slice(before)), ['nft -f -', READ])
+    // Only the inet table is read back: the dynos' elements, in the bridge table, did not change.
+    assert.deepEqual(commands(exec.calls.slice(before)), ['nft -f -', READ_INET])
     const added = exec.calls[before]!.input!
     assert.equal(added, renderDelta({ addSpaces: [space(1)] }).join('\n') + '\n')
     assert.match(added, /^add chain inet localspace snat-00000001\n/)
@@ -248,7 +255,7 @@ describe('firewall', () => {
     assert.doesNotMatch(added, /00000000|table/, 'nothing of the space that stays')
     before = exec.calls.length
     await firewall.apply(state)
-    assert.deepEqual(commands(exec.calls.slice(before)), ['nft -f -', READ])
+    assert.deepEqual(commands(exec.calls.slice(before)), ['nft -f -', READ_INET])
     const removed = exec.calls[before]!.input!
     assert.match(
       removed,
@@ -295,7 +302,7 @@ describe('firewall', () => {
     // One transaction: one line.
     assert.deepEqual(changes, [renderDelta({ addSpaces: [space(1)] }).join('; ')])
     assert.equal(await firewall.drifted(), false)
-    assert.deepEqual(reads, ['list ruleset', 'list ruleset', 'list ruleset'])
+    assert.deepEqual(reads, ['list ruleset', 'list table inet localspace', 'list ruleset'])
     assert.equal(exec.calls.length, 1)
   })
 

@@ -41,15 +41,18 @@ import { checkIpv4, checkName, VETH } from './validate.js'
 const missing = (e: unknown) => e instanceof ExecError && /No such file or directory/.test(e.stderr)
 const elementKey = (veth: string, address: string) => `"${veth}" . ${address}`
 /** Our tables' families. */
-const FAMILIES = ['inet', 'bridge']
+const FAMILIES = ['inet', 'bridge'] as const
+type Family = (typeof FAMILIES)[number]
 
 export interface FirewallListing {
   /**
-   * Both tables as `nft -j` prints them, one object a line, without handles (the same rules
+   * Each table as `nft -j` prints it, one object a line, without handles (the same rules
    * loaded again get new ones) and with every set's elements sorted (so the order a set is
-   * dumped in never matters); the `attachments` set's elements are cut out.
+   * dumped in never matters); the `attachments` set's elements are cut out. By family, so
+   * that a change to one table (a space's, in `inet`) is read back without the other (the
+   * 1,000 dynos' elements, in `bridge`).
    */
-  structure: string
+  structure: Record<Family, string>
   /** The `attachments` elements, as `"lsv-…" . a.b.c.d`. */
   elements: Set<string>
 }
@@ -79,14 +82,15 @@ export function splitListing(json: string): FirewallListing {
   // were made, so a table replaced alone (by hand, or by an older localspace) comes last, and
   // a chain added by a delta (a new space's) after those the whole render declares. Objects
   // are sorted; rules keep their order, chain by chain.
-  const objects: string[] = []
-  const rules = new Map<string, string[]>()
+  const objects: Record<Family, string[]> = { inet: [], bridge: [] }
+  const rules: Record<Family, Map<string, string[]>> = { inet: new Map(), bridge: new Map() }
   const elements = new Set<string>()
   for (const item of items) {
     const [kind, body] = Object.entries(item)[0] ?? []
     if (!kind || typeof body !== 'object' || body === null) continue
     const o = body as NftObject
-    if (!FAMILIES.includes(o.family as string)) continue
+    const family = FAMILIES.find((f) => f === o.family)
+    if (!family) continue
     if ((kind === 'table' ? o.name : o.table) !== NFT_TABLE) continue
     const { handle: _handle, elem, ...rest } = o
     if (Array.isArray(elem)) {
@@ -97,18 +101,22 @@ export function splitListing(json: string): FirewallListing {
       }
     }
     const line = JSON.stringify({ [kind]: rest })
-    if (kind !== 'rule') objects.push(line)
+    if (kind !== 'rule') objects[family].push(line)
     else {
-      const chain = `${o.family as string} ${o.chain as string}`
-      const inChain = rules.get(chain) ?? []
+      const inChain = rules[family].get(o.chain as string) ?? []
       inChain.push(line)
-      rules.set(chain, inChain)
+      rules[family].set(o.chain as string, inChain)
     }
   }
-  const chains = [...rules.keys()].sort()
-  const structure = [...objects.sort(), ...chains.flatMap((c) => rules.get(c)!)].join('\n')
-  return { structure, elements }
+  const table = (f: Family) => {
+    const chains = [...rules[f].keys()].sort()
+    return [...objects[f].sort(), ...chains.flatMap((c) => rules[f].get(c)!)].join('\n')
+  }
+  return { structure: { inet: table('inet'), bridge: table('bridge') }, elements }
 }
+
+const sameStructure = (a: FirewallListing['structure'], b: FirewallListing['structure']) =>
+  a.inet === b.inet && a.bridge === b.bridge
 
 const sameElements = (a: ReadonlySet<string>, b: ReadonlySet<string>) =>
   a.size === b.size && [...a].every((x) => b.has(x))
@@ -120,7 +128,7 @@ interface Applied {
   /** Its spaces by dyno bridge, as `renderSpace` renders each. */
   spaces: Map<string, { space: FirewallSpace; rendered: string }>
   /** The kernel's own listing of the structure, read back after the spaces last changed. */
-  structure: string
+  structure: FirewallListing['structure']
   /** The `attachments` elements now, by key. */
   attachments: Map<string, FirewallAttachment>
 }
@@ -170,16 +178,18 @@ export class Firewall {
   }
 
   /**
-   * Both tables at once. `list ruleset`, because nft 1.0.6 cannot list two tables from one
-   * `-f` script (its cache then holds only the first); JSON, because the text printer flushes
+   * Both tables at once (`list ruleset`, because nft 1.0.6 cannot list two tables from one
+   * `-f` script: its cache then holds only the first), or the inet table alone, which holds
+   * everything of the spaces and nothing of the dynos. JSON, because the text printer flushes
    * after every token (~12,000 writes with 1,000 dynos, twice the time).
    */
-  async #read(): Promise<FirewallListing> {
+  async #read(what: 'ruleset' | 'inet' = 'ruleset'): Promise<FirewallListing> {
+    const args = what === 'ruleset' ? ['list', 'ruleset'] : ['list', 'table', 'inet', NFT_TABLE]
     if (this.shells.read) {
-      const [listing] = await this.shells.read.read('list ruleset')
+      const [listing] = await this.shells.read.read(args.join(' '))
       return splitListing(listing ?? '{}')
     }
-    const { stdout } = await this.exec('nft', ['-j', '-s', 'list', 'ruleset'])
+    const { stdout } = await this.exec('nft', ['-j', '-s', ...args])
     return splitListing(stdout)
   }
 
@@ -204,8 +214,11 @@ export class Firewall {
           const commands = renderDelta(delta)
           if (commands.length > 0) await this.#transaction(commands)
           const spacesChanged = delta.addSpaces.length + delta.removeSpaces.length > 0
-          // What the delta wrote to the set of dynos is known exactly: not read back.
-          const structure = spacesChanged ? (await this.#read()).structure : applied.structure
+          // What the delta wrote to the set of dynos is known exactly: not read back. Spaces
+          // live in the inet table only: that one is read back.
+          const structure = spacesChanged
+            ? { ...applied.structure, inet: (await this.#read('inet')).structure.inet }
+            : applied.structure
           this.#applied = { settings, spaces, structure, attachments: wanted }
           return
         } catch (e) {
@@ -233,7 +246,7 @@ export class Firewall {
       if (!applied) return true
       const now = await this.#read()
       const same =
-        now.structure === applied.structure &&
+        sameStructure(now.structure, applied.structure) &&
         sameElements(now.elements, new Set(applied.attachments.keys()))
       if (!same) this.#applied = undefined
       return !same

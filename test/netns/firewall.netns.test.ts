@@ -191,7 +191,7 @@ if (sandboxed(import.meta.url)) {
       const afterDelta = await structure()
       await new Firewall(run).apply(more) // whole, by another Firewall
       const afterWhole = await structure()
-      assert.equal(afterDelta.structure, afterWhole.structure)
+      assert.deepEqual(afterDelta.structure, afterWhole.structure)
       assert.deepEqual([...afterDelta.elements].sort(), [...afterWhole.elements].sort())
       assert.equal(await firewall.drifted(), false, 'the same tables, whoever made them')
 
@@ -204,7 +204,7 @@ if (sandboxed(import.meta.url)) {
       assert.match(chains, /snat-00000009/)
       const afterRemoval = (await structure()).structure
       await new Firewall(run).apply(stateWith(dynos(0, 50)))
-      assert.equal((await structure()).structure, afterRemoval)
+      assert.deepEqual((await structure()).structure, afterRemoval)
       assert.equal(await firewall.drifted(), false)
       await firewall.remove()
     })
