@@ -82,7 +82,7 @@ export class DynoConnection {
       // Reading again: a response may end in the very read after which its request paused the
       // socket for a slow client. Left paused, the next request would never hear its answer
       // (H12), nor the pool hear a dyno close the idle connection.
-      this.socket.resume()
+      if (this.socket.isPaused()) this.socket.resume()
       this.pool.putIdle(this)
     } else {
       this.socket.destroy()
