@@ -391,6 +391,10 @@ const S = {
   ),
   scaleAllocate: new Series(`scale: space allocation, 0–${SCALE_SPACES - 1} spaces present`),
   scaleAttach: new Series(`scale: dyno attach, 0–${N_DYNOS - 1} present`),
+  scaleAttachWarm: new Series(`  of them, those that found a prepared namespace`),
+  scaleAttachCold: new Series(
+    `  of them, those that did not (the pool was empty: 2 \`ip\` processes)`,
+  ),
   fullReapply: new Series('scale: reconcile after attaches (whole firewall re-applied)'),
   steady: new Series('scale: reconcile, nothing changed (the 10 s timer)'),
   fwApply: new Series(
@@ -590,10 +594,12 @@ async function scale(): Promise<void> {
   for (let d = 0; d < SCALE_DYNOS; d++) {
     for (const [s, space] of spaces.entries()) {
       if (s % 10 === 0) await floorOnce(F4)
-      if (host.preparedId() !== undefined) prepared++
+      const warm = host.preparedId() !== undefined
+      if (warm) prepared++
       attachments.push(
         await measure(S.scaleAttach, () => agent.attach(space.id, 'dyno', `web.${s}.${d}`)),
       )
+      ;(warm ? S.scaleAttachWarm : S.scaleAttachCold).ops.push(S.scaleAttach.ops.at(-1)!)
     }
   }
   totals.push([`${attachments.length} dynos attached (\`agent.attach\`)`, nowMs() - t1])
@@ -848,6 +854,8 @@ async function report(whole: CpuUse): Promise<string> {
     ...floorRows(F3),
     row(S.scaleAllocate, '', '', F4.create),
     row(S.scaleAttach, 'p99 ≤ 10 ms', yes(p99(S.scaleAttach) <= 10), F4.create),
+    row(S.scaleAttachWarm, 'p99 ≤ 10 ms', yes(p99(S.scaleAttachWarm) <= 10), F4.create),
+    row(S.scaleAttachCold, '', '', F4.create),
     row(S.scaleDetach, '', '', F4.teardown),
     ...floorRows(F4),
     row(S.scaleDelete),

@@ -199,7 +199,8 @@ describe('drain dispatcher', () => {
     assert.equal(m.procId, 'web.1')
     assert.equal(m.msgId, '-')
     assert.match(m.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$/)
-    assert.equal(d.stats()[0]!.delivered, 1200)
+    // The receiver sees a batch before the dispatcher has read its answer.
+    await waitUntil('1200 lines counted delivered', () => d.stats()[0]!.delivered === 1200)
   })
 
   test('a few lines wait for the flush interval and go as one batch', async () => {
@@ -227,6 +228,7 @@ describe('drain dispatcher', () => {
     for (const text of numbered(121, 130)) write(text)
     await waitUntil('130 lines at the drain', () => r.texts.length >= 130)
     assert.deepEqual(r.texts, numbered(1, 130))
+    await waitUntil('130 lines counted delivered', () => d.stats()[0]!.delivered === 130)
     const stats = d.stats()[0]!
     assert.equal(stats.failures, 4)
     assert.equal(stats.delivered, 130)
