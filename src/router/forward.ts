@@ -15,6 +15,7 @@ import {
 } from './heroku.js'
 import type { ResponseHead } from './http1-parser.js'
 import type { AppRoute, RouterDyno } from './routing-table.js'
+import type { Watched } from './watch-list.js'
 
 /** What a request needs from the router around it. */
 export interface ForwardHost {
@@ -119,8 +120,9 @@ export function upstreamHead(
   )
 }
 
-export class Forward implements ConnectionUser, ClientUser {
+export class Forward implements ConnectionUser, ClientUser, Watched {
   dyno: RouterDyno | undefined
+  watchSlot = -1
   private pool: DynoPool | undefined
   private conn: DynoConnection | undefined
   private readonly started = Date.now()

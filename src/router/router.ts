@@ -42,6 +42,7 @@ import {
   type RouterDyno,
 } from './routing-table.js'
 import { clientIpv4 } from './trusted-ranges.js'
+import { WatchList } from './watch-list.js'
 
 export interface RouterListen {
   host: string
@@ -160,7 +161,7 @@ export class Router implements ForwardHost, RouterService {
   private readonly pools = new Map<string, DynoPool>()
   private readonly queues = new Map<string, Forward[]>()
   /** Requests under way, their timeouts checked every `checkEveryMs`. */
-  private readonly watched = new Set<Forward>()
+  private readonly watched = new WatchList<Forward>()
   private readonly sweep: NodeJS.Timeout
   private readonly stopWatching: () => void
   private closed = false
@@ -175,7 +176,7 @@ export class Router implements ForwardHost, RouterService {
     this.stopWatching = this.table.onChange(() => this.tableChanged())
     this.sweep = setInterval(() => {
       const now = Date.now()
-      for (const forward of this.watched) forward.tick(now)
+      this.watched.forEach((forward) => forward.tick(now))
     }, this.timeouts.checkEveryMs)
     this.sweep.unref()
   }
