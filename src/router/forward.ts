@@ -322,7 +322,7 @@ export class Forward implements ConnectionUser, ClientUser, Watched {
     this.host.log(
       f.route.app.id,
       routerLogLine({
-        ...(code !== undefined && { code }),
+        code,
         method: this.client.method,
         path: this.client.url,
         host: f.host,

@@ -53,9 +53,9 @@ export const requestIdFor = (given: string | undefined): string =>
 
 export interface RouterLogFields {
   /** Present for errors. */
-  code?: RouterErrorCode
+  code?: RouterErrorCode | undefined
   /** Error description; also for refusals that have no Heroku code (403 untrusted). */
-  desc?: string
+  desc?: string | undefined
   method: string
   path: string
   host: string
@@ -69,7 +69,10 @@ export interface RouterLogFields {
   protocol: 'http' | 'https'
 }
 
-const quote = (s: string): string => `"${s.replace(/["\\]/g, '\\$&')}"`
+const ESCAPED = /["\\]/g
+/** `"…"` with `"` and `\` escaped; most paths and addresses have neither (no replace then). */
+const quote = (s: string): string =>
+  s.indexOf('"') < 0 && s.indexOf('\\') < 0 ? `"${s}"` : `"${s.replace(ESCAPED, '\\$&')}"`
 
 /**
  * `at=info method=GET path="/" host=… request_id=… fwd="…" dyno=web.1 connect=0ms

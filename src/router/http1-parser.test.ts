@@ -203,6 +203,38 @@ describe('RequestParser', () => {
     assert.equal(parseRequests(['GET / HTTP/1.1\nHost: x']).error, 'malformed')
   })
 
+  test('field values: whitespace around them trimmed, inside kept; obs-text and HTAB allowed', () => {
+    const r = parseRequests([
+      'GET / HTTP/1.1\r\nHost:x\r\nX-A: \t a \t b \t\r\nX-Empty:\r\nX-Spaces:   \r\nX-Latin: caf\xe9\r\n\r\n',
+    ])
+    assert.equal(r.error, '')
+    assert.deepEqual(r.seen[0]!.head.rawHeaders, [
+      'Host',
+      'x',
+      'X-A',
+      'a \t b',
+      'X-Empty',
+      '',
+      'X-Spaces',
+      '',
+      'X-Latin',
+      Buffer.from('caf\xe9').toString('latin1'), // bytes kept as they came (UTF-8 here)
+    ])
+    for (const bad of [
+      'GET / HTTP/1.1\r\nHost: x\r\nX: a\x7fb\r\n\r\n', // DEL
+      'GET / HTTP/1.1\r\nHost: x\r\nX: a\rb\r\n\r\n', // a CR inside a value
+      'GET / HTTP/1.1\r\nHost: x\r\n: empty name\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: x\r\nN\xe4me: y\r\n\r\n', // names are ASCII tokens
+      'GET / HTTP/1.1\r\nHost: x\r\nNo-Colon\r\n\r\n',
+      'GET /\t HTTP/1.1\r\nHost: x\r\n\r\n',
+    ]) {
+      assert.equal(parseRequests([bad]).error, 'malformed', JSON.stringify(bad))
+    }
+    // A reason phrase may hold HTAB but no other control character.
+    assert.equal(parse(['HTTP/1.1 200 O\tK\r\nContent-Length: 0\r\n\r\n']).head?.reason, 'O\tK')
+    assert.equal(parse(['HTTP/1.1 200 O\x01K\r\nContent-Length: 0\r\n\r\n']).error, 'malformed')
+  })
+
   test('heads over the limit, and too many fields, are too large', () => {
     assert.equal(parseRequests([`GET / HTTP/1.1\r\nX: ${'a'.repeat(2000)}`]).error, 'too-large')
     const fields = Array.from({ length: 2001 }, (_, i) => `X${i}: y\r\n`).join('')

@@ -70,8 +70,7 @@ const enum State {
 /** How a body is delimited, as a head declares it. */
 type Framing = { length: number } | 'chunked' | 'close' | 'none'
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([^\r\n]*))?$/
+const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([\t\x20-\x7e\x80-\xff]*))?$/
 const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP\/1\.([01])$/
 const CONTENT_LENGTH = /^\d{1,15}$/
 const CHUNK_SIZE = /^[0-9a-fA-F]{1,12}$/
@@ -95,31 +94,45 @@ function trimOws(s: string): string {
 const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/
 const CRLFCRLF = Buffer.from('\r\n\r\n')
 
-/**
- * The lines of a head (the start line first) without their CRLFs, or undefined if a byte in
- * it would let two parsers disagree: a control character, a CR or LF that is not a CRLF.
- */
-function headLines(text: string): string[] | undefined {
-  if (CONTROL.test(text)) return undefined
-  const lines = text.split('\r\n')
-  for (const line of lines) if (line.indexOf('\r') >= 0 || line.indexOf('\n') >= 0) return undefined
-  return lines
+/** 1 for the characters of a token (RFC 9110 §5.6.2: a field name, a method). */
+const TOKEN_CHARS = new Uint8Array(128)
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") {
+  TOKEN_CHARS[c.charCodeAt(0)] = 1
 }
 
 /**
- * The fields after the start line as `[name, value, …]`: names are tokens (so no whitespace
- * before the colon and no obs-fold), values without their optional whitespace.
+ * The fields of a head as `[name, value, …]`, from `text` (the head without its final CRLFs)
+ * after the start line, which ends at `at`. Names are tokens (so no whitespace before the
+ * colon and no obs-fold); values lose their optional whitespace and must not hold control
+ * characters other than HTAB; every CR is part of a CRLF that ends a line and there is no
+ * other LF — a byte that could let two parsers disagree is refused, never skipped.
+ * One pass over the characters: this runs for every request and every response.
  */
-function headerFields(lines: readonly string[]): string[] | ParseError {
-  if (lines.length - 1 > MAX_HEADER_FIELDS) return 'too-large'
+function headerFields(text: string, at: number): string[] | ParseError {
+  const n = text.length
   const fields: string[] = []
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!
-    const colon = line.indexOf(':')
-    if (colon <= 0) return 'malformed'
-    const name = line.slice(0, colon)
-    if (!TOKEN.test(name)) return 'malformed' // also obs-fold: a line starting with whitespace
-    fields.push(name, trimOws(line.slice(colon + 1)))
+  let p = at
+  while (p < n) {
+    p += 2 // the CRLF that ended the line before
+    const nameStart = p
+    let c = text.charCodeAt(p)
+    while (c < 128 && TOKEN_CHARS[c] === 1) c = text.charCodeAt(++p)
+    if (p === nameStart || c !== 58) return 'malformed' // 58 is the colon
+    const nameEnd = p
+    c = text.charCodeAt(++p)
+    while (c === 32 || c === 9) c = text.charCodeAt(++p)
+    const valueStart = p
+    for (; p < n; p++) {
+      c = text.charCodeAt(p)
+      if ((c < 32 && c !== 9) || c === 127) break
+    }
+    // The value ends at the line's CRLF (or the head's end); any other control is refused.
+    if (p < n && (c !== 13 || text.charCodeAt(p + 1) !== 10)) return 'malformed'
+    let valueEnd = p
+    c = text.charCodeAt(valueEnd - 1)
+    while (valueEnd > valueStart && (c === 32 || c === 9)) c = text.charCodeAt(--valueEnd - 1)
+    if (fields.length >= 2 * MAX_HEADER_FIELDS) return 'too-large'
+    fields.push(text.slice(nameStart, nameEnd), text.slice(valueStart, valueEnd))
   }
   return fields
 }
@@ -141,9 +154,10 @@ abstract class MessageParser<H> {
     return this.state === State.Done
   }
 
-  /** The start line and fields (without CRLFs) → the head and its framing, or why not. */
+  /** The start line and fields (see headerFields) → the head and its framing, or why not. */
   protected abstract parseHead(
-    lines: string[],
+    startLine: string,
+    rawHeaders: string[],
   ): { head: H; framing: Framing } | 'interim' | ParseError
 
   /** Bytes that follow a complete message in the same read (or none). */
@@ -173,11 +187,17 @@ abstract class MessageParser<H> {
           const end = buf.indexOf(CRLFCRLF, at + Math.max(0, this.scanned - 2))
           if (end < 0) return this.waitForHead(buf, at)
           if (end + 4 - at > this.maxHeadBytes) return this.fail('too-large')
-          const lines = headLines(buf.toString('latin1', at, end))
+          const text = buf.toString('latin1', at, end)
           at = end + 4
           this.scanned = 0
           this.leadingEmpty = 0
-          const parsed = lines ? this.parseHead(lines) : 'malformed'
+          let startLineEnd = text.indexOf('\r\n')
+          if (startLineEnd < 0) startLineEnd = text.length
+          const fields = headerFields(text, startLineEnd)
+          const parsed =
+            typeof fields === 'string'
+              ? fields
+              : this.parseHead(text.slice(0, startLineEnd), fields)
           if (parsed === 'malformed' || parsed === 'too-large') return this.fail(parsed)
           if (parsed === 'interim') continue // 100 Continue, 103 Early Hints: skipped
           // The head is reported while the parser still says "no message yet" (`done` is
@@ -338,14 +358,13 @@ export class ResponseParser extends MessageParser<ResponseHead> {
   }
 
   protected parseHead(
-    lines: string[],
+    startLine: string,
+    rawHeaders: string[],
   ): { head: ResponseHead; framing: Framing } | 'interim' | ParseError {
-    const m = STATUS_LINE.exec(lines[0]!)
+    const m = STATUS_LINE.exec(startLine)
     if (!m) return 'malformed'
     const http10 = m[1] === '0'
     const status = +m[2]!
-    const rawHeaders = headerFields(lines)
-    if (typeof rawHeaders === 'string') return rawHeaders
     let contentLength: number | undefined
     let chunked = false
     let connection = ''
@@ -371,7 +390,7 @@ export class ResponseParser extends MessageParser<ResponseHead> {
     if (status < 200) return 'interim'
     this.keepAlive = http10
       ? connection.includes('keep-alive')
-      : !/(^|[\s,])close([\s,]|$)/.test(connection)
+      : connection === '' || !/(^|[\s,])close([\s,]|$)/.test(connection)
     const head = { status, reason: m[3] ?? '', rawHeaders, contentLength }
     let framing: Framing
     if (this.noBody || status === 204 || status === 304) framing = 'none'
@@ -418,12 +437,13 @@ export class RequestParser extends MessageParser<RequestHead> {
     return true
   }
 
-  protected parseHead(lines: string[]): { head: RequestHead; framing: Framing } | ParseError {
-    const m = REQUEST_LINE.exec(lines[0]!)
+  protected parseHead(
+    startLine: string,
+    rawHeaders: string[],
+  ): { head: RequestHead; framing: Framing } | ParseError {
+    const m = REQUEST_LINE.exec(startLine)
     if (!m) return 'malformed'
     const minor = +m[3]!
-    const rawHeaders = headerFields(lines)
-    if (typeof rawHeaders === 'string') return rawHeaders
     let host: string | undefined
     let hosts = 0
     let contentLength: number | undefined
@@ -476,7 +496,7 @@ export class RequestParser extends MessageParser<RequestHead> {
     if (transferEncoding !== undefined && (transferEncoding !== 'chunked' || lengths > 0)) {
       return 'malformed'
     }
-    const tokens = connection.replace(/[ \t]/g, '')
+    const tokens = connection === '' ? '' : connection.replace(/[ \t]/g, '')
     this.keepAlive = minor === 1 ? !tokens.includes(',close,') : tokens.includes(',keep-alive,')
     const body = transferEncoding ? 'chunked' : contentLength !== undefined ? 'length' : 'none'
     const head: RequestHead = {

@@ -301,8 +301,8 @@ export class Router implements ForwardHost, RouterService {
     this.log(
       facts.route.app.id,
       routerLogLine({
-        ...(code !== undefined && { code }),
-        ...(desc !== undefined && { desc }),
+        code,
+        desc,
         method: client.method,
         path: client.url,
         host: facts.host,
