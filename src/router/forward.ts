@@ -31,6 +31,8 @@ export interface ForwardHost {
 /** Facts about the request fixed before it is forwarded. */
 export interface ForwardFacts {
   route: AppRoute
+  /** When the router had the request's head (ms since the epoch): X-Request-Start. */
+  receivedAt: number
   requestId: string
   /** Client address chain, as forwarded in X-Forwarded-For and logged as `fwd`. */
   fwd: string
@@ -116,7 +118,7 @@ export function upstreamHead(
   return (
     `${head}X-Forwarded-For: ${facts.fwd}\r\nX-Forwarded-Proto: ${facts.protocol}\r\n` +
     `X-Forwarded-Port: ${facts.port}\r\nX-Request-Id: ${facts.requestId}\r\n` +
-    `X-Request-Start: ${Date.now()}\r\nVia: ${facts.via}${VIA}\r\n\r\n`
+    `X-Request-Start: ${facts.receivedAt}\r\nVia: ${facts.via}${VIA}\r\n\r\n`
   )
 }
 
@@ -125,12 +127,15 @@ export class Forward implements ConnectionUser, ClientUser, Watched {
   watchSlot = -1
   private pool: DynoPool | undefined
   private conn: DynoConnection | undefined
-  private readonly started = Date.now()
+  private readonly started: number
   /** When the last byte of the request went out (arrival for bodiless ones: queueing counts). */
-  private sentAt = this.started
+  private sentAt: number
   private connectStart = 0
   private connectMs = 0
-  private lastActivity = this.started
+  /** When a byte last went either way, as the sweep saw it (see tick). */
+  private lastActivity: number
+  /** A byte went either way since the last sweep. */
+  private active = false
   private status = 0
   private bytes = 0
   private headSent = false
@@ -145,6 +150,7 @@ export class Forward implements ConnectionUser, ClientUser, Watched {
     readonly client: ClientExchange,
     readonly facts: ForwardFacts,
   ) {
+    this.started = this.sentAt = this.lastActivity = facts.receivedAt
     this.body = client.body
     this.bodyDone = this.body === 'none'
     client.listen(this)
@@ -178,7 +184,7 @@ export class Forward implements ConnectionUser, ClientUser, Watched {
 
   private send(): void {
     this.conn!.socket.write(upstreamHead(this.client, this.facts, this.body), 'latin1')
-    this.lastActivity = Date.now()
+    this.active = true
     if (this.body === 'none' || this.bodyStarted) return
     this.bodyStarted = true
     this.client.readBody()
@@ -187,7 +193,7 @@ export class Forward implements ConnectionUser, ClientUser, Watched {
   onClientBody(chunk: Buffer): void {
     const socket = this.conn?.socket
     if (!socket || chunk.length === 0) return
-    this.lastActivity = Date.now()
+    this.active = true
     let ok: boolean
     if (this.body === 'chunked') {
       socket.cork()
@@ -213,7 +219,7 @@ export class Forward implements ConnectionUser, ClientUser, Watched {
 
   onHead(head: ResponseHead): void {
     this.status = head.status
-    this.lastActivity = Date.now()
+    this.active = true
     const s = head.status
     try {
       this.client.writeHead(head, this.client.method === 'HEAD' || s === 204 || s === 304)
@@ -227,7 +233,7 @@ export class Forward implements ConnectionUser, ClientUser, Watched {
 
   onBody(chunk: Buffer): void {
     this.bytes += chunk.length
-    this.lastActivity = Date.now()
+    this.active = true
     if (!this.client.write(chunk)) this.conn?.socket.pause()
   }
 
@@ -305,10 +311,16 @@ export class Forward implements ConnectionUser, ClientUser, Watched {
    * The request's timeouts, checked by the router's sweep (no timer per request). Before the
    * response head: 30 s from when the whole request was sent (H12; Heroku starts the clock once
    * the body is through), and while the body is still uploading, 55 s without a byte (H15).
-   * After the head: 55 s without a byte (H15).
+   * After the head: 55 s without a byte (H15). Bytes only mark the request active (no clock
+   * read per chunk): the sweep after them counts as the last activity, so H15 is never early
+   * and at most two sweeps late.
    */
   tick(now: number): void {
     if (this.finished) return
+    if (this.active) {
+      this.active = false
+      this.lastActivity = now
+    }
     if (!this.headSent && this.bodyDone) {
       if (now - this.sentAt >= this.host.firstByteMs) this.fail('H12')
     } else if (now - this.lastActivity >= this.host.idleMs) {

@@ -9,7 +9,9 @@
  * slow clients are cut with 408, not left to starve others; an idle kept-alive connection is
  * closed after `keepAliveTimeoutMs`; a head over `maxHeaderBytes` gets 431; anything the
  * parser refuses gets 400 and the connection is closed. One sweep per server checks the
- * timers of every connection (no timer per request).
+ * timers of every connection (no timer per request, no clock read per request: a phase that
+ * began since the last sweep counts from the sweep after it — never early, at most two sweeps
+ * late).
  */
 import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
@@ -80,6 +82,11 @@ export class Http1Server {
     const now = Date.now()
     const { headersTimeoutMs, keepAliveTimeoutMs } = this.options
     for (const c of this.connections) {
+      if (c.phaseBegan) {
+        c.phaseBegan = false
+        c.since = now
+        continue
+      }
       const waited = now - c.since
       if (c.phase === 'head' && waited > headersTimeoutMs) c.refuse(408)
       else if (c.phase === 'idle' && waited > keepAliveTimeoutMs) c.socket.destroy()
@@ -93,8 +100,10 @@ type Phase = 'head' | 'busy' | 'idle' | 'closing'
 class Http1Connection implements MessageEvents<RequestHead> {
   /** head: a request head is awaited; busy: a request is being answered; idle: kept alive. */
   phase: Phase = 'head'
-  /** When the current phase began (timeouts count from it). */
+  /** When the current phase began, as the sweep saw it (timeouts count from it). */
   since = Date.now()
+  /** The phase changed since the last sweep (which then sets `since`). */
+  phaseBegan = false
   private readonly parser: RequestParser
   private exchange: Http1Exchange | undefined
   private upgrading: RequestHead | undefined
@@ -116,7 +125,7 @@ class Http1Connection implements MessageEvents<RequestHead> {
     if (this.phase === 'closing') return // a refused or finished connection: discarded
     if (this.phase === 'idle') {
       this.phase = 'head'
-      this.since = Date.now()
+      this.phaseBegan = true
     }
     if (this.parser.feed(data) && this.parser.buffered > MAX_PIPELINED_BYTES) this.socket.pause()
   }
@@ -173,7 +182,7 @@ class Http1Connection implements MessageEvents<RequestHead> {
   /** Answers with an error page of the server's own and ends the connection. */
   refuse(status: number): void {
     this.phase = 'closing'
-    this.since = Date.now()
+    this.phaseBegan = true
     writePage(this.socket, status, this.server.options.badRequestPage)
   }
 
@@ -183,7 +192,7 @@ class Http1Connection implements MessageEvents<RequestHead> {
     if (!exchange.keepsConnection) {
       this.exchange = undefined
       this.phase = 'closing'
-      this.since = Date.now()
+      this.phaseBegan = true
       this.socket.end()
       return
     }
@@ -194,7 +203,7 @@ class Http1Connection implements MessageEvents<RequestHead> {
   private next(): void {
     this.exchange = undefined
     this.phase = this.parser.buffered > 0 ? 'head' : 'idle'
-    this.since = Date.now()
+    this.phaseBegan = true
     this.socket.resume()
     // Pipelined bytes are parsed on the next tick: a long run of them never deepens the stack.
     if (this.parser.buffered > 0) {

@@ -158,7 +158,9 @@ export class Router implements ForwardHost, RouterService {
   private readonly limits: RouterLimits
   private readonly publicServers: { listener: Listener; listen: RouterListen }[] = []
   private readonly internal = new Map<string, InternalListener>()
+  /** Connections to dynos by `address:port`, shared by the dyno entries of every update. */
   private readonly pools = new Map<string, DynoPool>()
+  private readonly poolOfDyno = new WeakMap<RouterDyno, DynoPool>()
   private readonly queues = new Map<string, Forward[]>()
   /** Requests under way, their timeouts checked every `checkEveryMs`. */
   private readonly watched = new WatchList<Forward>()
@@ -278,6 +280,7 @@ export class Router implements ForwardHost, RouterService {
     const source = client.remoteAddress
     return {
       route,
+      receivedAt: Date.now(),
       requestId: requestIdFor(fields.requestId),
       fwd: fields.forwardedFor ? `${fields.forwardedFor}, ${source}` : source,
       protocol: info.protocol,
@@ -332,8 +335,11 @@ export class Router implements ForwardHost, RouterService {
   }
 
   private poolFor(dyno: RouterDyno): DynoPool {
+    // By the dyno's own object first: no key string to build and hash per request.
+    let pool = this.poolOfDyno.get(dyno)
+    if (pool) return pool
     const key = `${dyno.address}:${dyno.port}`
-    let pool = this.pools.get(key)
+    pool = this.pools.get(key)
     if (!pool) {
       pool = new DynoPool(
         dyno.address,
@@ -343,6 +349,7 @@ export class Router implements ForwardHost, RouterService {
       )
       this.pools.set(key, pool)
     }
+    this.poolOfDyno.set(dyno, pool)
     return pool
   }
 
@@ -384,9 +391,8 @@ export class Router implements ForwardHost, RouterService {
     if (!route || !serves(info, route)) return writePage(socket, 404, NO_SUCH_APP_PAGE)
     const request = { ...head, remoteAddress: socket.remoteAddress ?? '' }
     const facts = this.factsFor(info, route, request)
-    const started = Date.now()
     const logLine = (status: number, dyno: string, code?: RouterErrorCode, desc?: string) =>
-      this.logRefusal(facts, head, status, dyno, code, desc, Date.now() - started)
+      this.logRefusal(facts, head, status, dyno, code, desc, Date.now() - facts.receivedAt)
     if (info.kind === 'public' && !admitted(route, request.remoteAddress)) {
       logLine(403, '', undefined, 'Source not in trusted IP ranges')
       return writePage(socket, 403, FORBIDDEN_PAGE)
