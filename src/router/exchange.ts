@@ -4,6 +4,7 @@
  * (http2-exchange.ts). The request's facts, its body as it arrives, and the response on its
  * way back — the same contract as the dyno side's DynoConnection/ConnectionUser.
  */
+import { FieldNames } from './field-names.js'
 import type { ResponseHead } from './http1-parser.js'
 
 /** What the request's holder hears from the client. */
@@ -58,7 +59,7 @@ export interface ClientExchange {
 }
 
 /** Response fields that describe the dyno connection, not the response (RFC 9110 §7.6.1). */
-export const HOP_BY_HOP_RESPONSE = new Set([
+export const HOP_BY_HOP_RESPONSE = new FieldNames([
   'connection',
   'keep-alive',
   'proxy-connection',

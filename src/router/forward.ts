@@ -7,6 +7,7 @@
  */
 import type { ConnectionUser, DynoConnection, DynoPool } from './dyno-pool.js'
 import type { ClientExchange, ClientUser } from './exchange.js'
+import { FieldNames } from './field-names.js'
 import {
   APPLICATION_ERROR_PAGE,
   ROUTER_ERRORS,
@@ -55,9 +56,8 @@ export interface RequestFields {
   fields: string
 }
 
-// Hop-by-hop request fields and the ones the router sets itself (RFC 9110 §7.6.1), by length:
-// a name whose length is not here is forwarded without being lower-cased.
-const DROP_REQUEST = new Set([
+/** Hop-by-hop request fields and the ones the router sets itself (RFC 9110 §7.6.1). */
+const DROP_REQUEST = new FieldNames([
   'connection',
   'keep-alive',
   'proxy-connection',
@@ -74,7 +74,6 @@ const DROP_REQUEST = new Set([
   'via',
   'host',
 ])
-const DROP_LENGTHS = new Set([...DROP_REQUEST].map((n) => n.length))
 
 /** Sorts the request's fields into what the router reads and what goes on to the dyno. */
 export function requestFields(raw: readonly string[]): RequestFields {
@@ -86,18 +85,13 @@ export function requestFields(raw: readonly string[]): RequestFields {
     const name = raw[i]!
     if (name.charCodeAt(0) === 58) continue // HTTP/2 pseudo-header (`:path`)
     const value = raw[i + 1]!
-    if (DROP_LENGTHS.has(name.length)) {
-      const lower = name.toLowerCase()
-      if (DROP_REQUEST.has(lower)) {
-        if (lower === 'via') via += `${value}, `
-        else if (lower === 'x-request-id') requestId ??= value
-        else if (lower === 'x-forwarded-for') {
-          forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`
-        }
-        continue
-      }
+    const dropped = DROP_REQUEST.match(name)
+    if (dropped === undefined) fields += `${name}: ${value}\r\n`
+    else if (dropped === 'via') via += `${value}, `
+    else if (dropped === 'x-request-id') requestId ??= value
+    else if (dropped === 'x-forwarded-for') {
+      forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`
     }
-    fields += `${name}: ${value}\r\n`
   }
   return { requestId, forwardedFor, via, fields }
 }

@@ -14,6 +14,7 @@
  * every request (IncomingMessage, ServerResponse, their streams) cost more than all of the
  * proxying together; this keeps the router near nginx.
  */
+import { isField } from './field-names.js'
 
 export type ParseError = 'malformed' | 'too-large'
 
@@ -72,7 +73,6 @@ type Framing = { length: number } | 'chunked' | 'close' | 'none'
 
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([\t\x20-\x7e\x80-\xff]*))?$/
 const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP\/1\.([01])$/
-const CONTENT_LENGTH = /^\d{1,15}$/
 const CHUNK_SIZE = /^[0-9a-fA-F]{1,12}$/
 const MAX_CHUNK_LINE = 4096
 /** More header fields than this in one head is a 431, as a flood of tiny ones costs too. */
@@ -93,6 +93,21 @@ function trimOws(s: string): string {
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/
 const CRLFCRLF = Buffer.from('\r\n\r\n')
+/** The first bytes of a read searched as text for a head's end (most heads are far shorter). */
+const HEAD_WINDOW = 4096
+
+/** A Content-Length value: 1–15 digits and nothing else (not `+3`, not `3, 3`), else -1. */
+function lengthValue(value: string): number {
+  const n = value.length
+  if (n === 0 || n > 15) return -1
+  let length = 0
+  for (let i = 0; i < n; i++) {
+    const digit = value.charCodeAt(i) - 48
+    if (digit < 0 || digit > 9) return -1
+    length = length * 10 + digit
+  }
+  return length
+}
 
 /** 1 for the characters of a token (RFC 9110 §5.6.2: a field name, a method). */
 const TOKEN_CHARS = new Uint8Array(128)
@@ -101,15 +116,14 @@ for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijkl
 }
 
 /**
- * The fields of a head as `[name, value, …]`, from `text` (the head without its final CRLFs)
- * after the start line, which ends at `at`. Names are tokens (so no whitespace before the
+ * The fields of a head as `[name, value, …]`, from `text` up to `end` (where the head's final
+ * CRLFs begin) after the start line, which ends at `at`. Names are tokens (so no whitespace before the
  * colon and no obs-fold); values lose their optional whitespace and must not hold control
  * characters other than HTAB; every CR is part of a CRLF that ends a line and there is no
  * other LF — a byte that could let two parsers disagree is refused, never skipped.
  * One pass over the characters: this runs for every request and every response.
  */
-function headerFields(text: string, at: number): string[] | ParseError {
-  const n = text.length
+function headerFields(text: string, at: number, n: number): string[] | ParseError {
   const fields: string[] = []
   let p = at
   while (p < n) {
@@ -183,17 +197,29 @@ abstract class MessageParser<H> {
             if (++this.leadingEmpty > MAX_LEADING_EMPTY_LINES) return this.fail('malformed')
             at += 2
           }
-          // From where the last read's lines were checked: a head sent slowly is not searched again.
-          const end = buf.indexOf(CRLFCRLF, at + Math.max(0, this.scanned - 2))
-          if (end < 0) return this.waitForHead(buf, at)
-          if (end + 4 - at > this.maxHeadBytes) return this.fail('too-large')
-          const text = buf.toString('latin1', at, end)
-          at = end + 4
+          // Most heads come whole at the start of a read: the read's first bytes become one
+          // string, searched and parsed as it is. A head sent slowly is searched in the buffer,
+          // from where the last read's lines were checked (not all over again).
+          let text = ''
+          let end = -1 // where the head ends in `text`
+          if (this.scanned === 0) {
+            text = buf.toString('latin1', at, Math.min(buf.length, at + HEAD_WINDOW))
+            end = text.indexOf('\r\n\r\n')
+            if (end < 0 && at + HEAD_WINDOW >= buf.length) return this.waitForHead(buf, at)
+          }
+          if (end < 0) {
+            const found = buf.indexOf(CRLFCRLF, at + Math.max(0, this.scanned - 2))
+            if (found < 0) return this.waitForHead(buf, at)
+            text = buf.toString('latin1', at, found)
+            end = text.length
+          }
+          if (end + 4 > this.maxHeadBytes) return this.fail('too-large')
+          at += end + 4
           this.scanned = 0
           this.leadingEmpty = 0
           let startLineEnd = text.indexOf('\r\n')
-          if (startLineEnd < 0) startLineEnd = text.length
-          const fields = headerFields(text, startLineEnd)
+          if (startLineEnd < 0 || startLineEnd > end) startLineEnd = end
+          const fields = headerFields(text, startLineEnd, end)
           const parsed =
             typeof fields === 'string'
               ? fields
@@ -371,18 +397,16 @@ export class ResponseParser extends MessageParser<ResponseHead> {
     for (let i = 0; i < rawHeaders.length; i += 2) {
       const name = rawHeaders[i]!
       const value = rawHeaders[i + 1]!
-      // Only names of these lengths matter here: most fields are never lower-cased.
-      const n = name.length
-      const lower = n === 14 || n === 17 || n === 10 ? name.toLowerCase() : ''
-      if (lower === 'content-length') {
-        if (!CONTENT_LENGTH.test(value)) return 'malformed'
-        if (contentLength !== undefined && contentLength !== +value) return 'malformed'
-        contentLength = +value
-      } else if (lower === 'transfer-encoding') {
+      if (isField(name, 'content-length')) {
+        const length = lengthValue(value)
+        if (length < 0) return 'malformed'
+        if (contentLength !== undefined && contentLength !== length) return 'malformed'
+        contentLength = length
+      } else if (isField(name, 'transfer-encoding')) {
         const codings = value.toLowerCase().split(',')
         chunked = codings[codings.length - 1]!.trim() === 'chunked'
         if (!chunked) return 'malformed' // a length we cannot know: refuse rather than guess
-      } else if (lower === 'connection') {
+      } else if (isField(name, 'connection')) {
         connection += `${value.toLowerCase()},`
       }
     }
@@ -456,35 +480,35 @@ export class RequestParser extends MessageParser<RequestHead> {
     for (let i = 0; i < rawHeaders.length; i += 2) {
       const name = rawHeaders[i]!
       const value = rawHeaders[i + 1]!
-      // Only names of these lengths matter here: most fields are never lower-cased.
+      // By length first: most fields are compared with one name at most.
       switch (name.length) {
         case 4:
-          if (name.toLowerCase() === 'host') {
+          if (isField(name, 'host')) {
             host = value
             hosts++
           }
           break
         case 14:
-          if (name.toLowerCase() === 'content-length') {
-            if (!CONTENT_LENGTH.test(value)) return 'malformed'
-            contentLength = +value
+          if (isField(name, 'content-length')) {
+            contentLength = lengthValue(value)
+            if (contentLength < 0) return 'malformed'
             lengths++
           }
           break
         case 17:
-          if (name.toLowerCase() === 'transfer-encoding') {
+          if (isField(name, 'transfer-encoding')) {
             transferEncoding = value.toLowerCase()
             encodings++
           }
           break
         case 10:
-          if (name.toLowerCase() === 'connection') connection += `,${value.toLowerCase()},`
+          if (isField(name, 'connection')) connection += `,${value.toLowerCase()},`
           break
         case 7:
-          if (name.toLowerCase() === 'upgrade') upgrade = value
+          if (isField(name, 'upgrade')) upgrade = value
           break
         case 6:
-          if (name.toLowerCase() === 'expect' && value.toLowerCase() === '100-continue') {
+          if (isField(name, 'expect') && isField(value, '100-continue')) {
             expectContinue = minor === 1
           }
           break

@@ -328,14 +328,7 @@ class Http1Exchange implements ClientExchange {
     let text = `HTTP/1.1 ${head.status} ${head.reason || STATUS_CODES[head.status] || ''}\r\n`
     for (let i = 0; i < rawHeaders.length; i += 2) {
       const name = rawHeaders[i]!
-      const n = name.length
-      // Only these lengths can be hop-by-hop: most names are never lower-cased.
-      if (
-        (n === 10 || n === 16 || n === 17 || n === 7) &&
-        HOP_BY_HOP_RESPONSE.has(name.toLowerCase())
-      )
-        continue
-      text += `${name}: ${rawHeaders[i + 1]}\r\n`
+      if (HOP_BY_HOP_RESPONSE.match(name) === undefined) text += `${name}: ${rawHeaders[i + 1]}\r\n`
     }
     if (!bodyless && head.contentLength === undefined) {
       // A body of unknown length: chunked for HTTP/1.1, delimited by the close for 1.0.

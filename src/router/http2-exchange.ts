@@ -68,8 +68,8 @@ export class Http2Exchange implements ClientExchange {
     const headers: Record<string, string | string[]> = {}
     const raw = head.rawHeaders
     for (let i = 0; i < raw.length; i += 2) {
+      if (HOP_BY_HOP_RESPONSE.match(raw[i]!) !== undefined) continue
       const lower = raw[i]!.toLowerCase()
-      if (HOP_BY_HOP_RESPONSE.has(lower)) continue
       const prev = headers[lower]
       headers[lower] =
         prev === undefined ? raw[i + 1]! : [...(Array.isArray(prev) ? prev : [prev]), raw[i + 1]!]
