@@ -352,7 +352,7 @@ class Http1Exchange implements ClientExchange {
     if (head !== undefined) {
       this.heldHead = undefined
       if (!this.chunked && chunk.length <= COMBINE_BYTES) {
-        const n = Buffer.byteLength(head, 'latin1')
+        const n = head.length // latin1: a byte per character
         const out = Buffer.allocUnsafe(n + chunk.length)
         out.write(head, 0, 'latin1')
         chunk.copy(out, n)

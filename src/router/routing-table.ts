@@ -210,7 +210,7 @@ export class RoutingTable implements RouteUpdates {
    * (`a.example.com` → `*.example.com`). Lower-cased, without a trailing dot.
    */
   private hostKey(name: string): string | undefined {
-    let lower = name.toLowerCase()
+    let lower = lowerCase(name)
     if (lower.endsWith('.')) lower = lower.slice(0, -1)
     if (this.hosts.has(lower)) return lower
     const dot = lower.indexOf('.')
@@ -262,4 +262,13 @@ export function insideSpace(space: CompiledSpace, address: number): boolean {
     if (address >= c.base && address < c.base + 2 ** (32 - c.prefix)) return true
   }
   return false
+}
+
+/** `s` in lower case: `s` itself when nothing in it needs lowering (most Host headers). */
+function lowerCase(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if ((c >= 65 && c <= 90) || c > 127) return s.toLowerCase()
+  }
+  return s
 }
