@@ -11,10 +11,21 @@ function anchor(part, path) {
   if (part == "one-core") return "nginx"
   return path ~ /2-workers$/ ? "nginx-2-workers" : "nginx-1-worker"
 }
+# "a, b, c (median m)": the ratio of k to anchor a in each round, the two measured a few seconds
+# apart — a burst of other work on the machine spoils one round, not the median.
+function rounds(k, a,   r, list, out) {
+  list = ""; out = ""
+  for (r = 1; r <= runs; r++) if ((k, r) in byrun && (a, r) in byrun && byrun[a, r] > 0) {
+    list = list " " byrun[k, r] / byrun[a, r]
+    out = out (out == "" ? "" : ", ") sprintf("%.2f", byrun[k, r] / byrun[a, r])
+  }
+  return out == "" ? "–" : out " (median " sprintf("%.2f", med(list)) ")"
+}
 NR > 1 {
   k = $1 SUBSEP $2 SUBSEP $3
   if (!(k in seen)) { order[++n] = k; seen[k] = 1 }
   rps[k] = rps[k] " " $5; p50[k] = p50[k] " " $6; p99[k] = p99[k] " " $7; bad[k] += $8
+  byrun[k, $4] = $5; if ($4 > runs) runs = $4
   c0[k] = c0[k] " " $9; c1[k] = c1[k] " " $10; la[k] = $11
 }
 END {
@@ -38,11 +49,13 @@ END {
     c = kk[3]; ng = "one-core" SUBSEP "nginx" SUBSEP c; d = "one-core" SUBSEP "direct" SUBSEP c
     tk = "one-core" SUBSEP "router-10k-ranges" SUBSEP c
     if (ng in R && R[ng] > 0)
-      printf "- %s conns, one core: router %.0f req/s = %.2f× nginx (target ≥ 0.6×)\n", c, R[k], R[k] / R[ng]
+      printf "- %s conns, one core: router %.0f req/s = %.2f× nginx (target ≥ 0.6×); round by round %s\n",
+        c, R[k], R[k] / R[ng], rounds(k, ng)
     if (c == 1 && d in P50)
       printf "- 1 conn: added latency over direct %.0f µs p50 (target ≤ 150 µs)\n", 1000 * (P50[k] - P50[d])
     if (tk in R && R[k] > 0)
-      printf "- %s conns: 10,000 ranges cost %.1f %% of req/s (target ≤ 5 %%)\n", c, 100 * (1 - R[tk] / R[k])
+      printf "- %s conns: 10,000 ranges cost %.1f %% of req/s (target ≤ 5 %%); router-10k-ranges / router round by round %s\n",
+        c, 100 * (1 - R[tk] / R[k]), rounds(tk, k)
   }
   for (i = 1; i <= n; i++) {
     k = order[i]; split(k, kk, SUBSEP)

@@ -11,7 +11,7 @@
 #
 #   sudo bench/router/run.sh
 #
-# Knobs: CONNECTIONS="50 1" DURATION=10 RUNS=3 WARMUP=2 SERVER_CPU=0 LOADGEN_CPU=1
+# Knobs: CONNECTIONS="50 1" DURATION=10 RUNS=5 WARMUP=2 SERVER_CPU=0 LOADGEN_CPU=1
 #   SCALE_CPUS=0,1 SCALE_CONNECTIONS=100 SCALE=1 (0: skip the cores part) KEEP=0
 #   WAIT_QUIET=0: before each round (one run of every path), wait up to this many seconds for
 #   both CPUs to be under QUIET_BUSY=15 % busy — this machine is shared; on it:
@@ -24,7 +24,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 CONNECTIONS=${CONNECTIONS:-"50 1"}
 DURATION=${DURATION:-10}
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 WARMUP=${WARMUP:-2}
 SERVER_CPU=${SERVER_CPU:-0}
 LOADGEN_CPU=${LOADGEN_CPU:-1}

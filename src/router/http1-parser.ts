@@ -116,17 +116,17 @@ for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijkl
 }
 
 /**
- * The fields of a head as `[name, value, …]`, from `text` up to `end` (where the head's final
- * CRLFs begin) after the start line, which ends at `at`. Names are tokens (so no whitespace before the
- * colon and no obs-fold); values lose their optional whitespace and must not hold control
- * characters other than HTAB; every CR is part of a CRLF that ends a line and there is no
- * other LF — a byte that could let two parsers disagree is refused, never skipped.
+ * The fields of a head as `[name, value, …]`, from `text` after the start line (which ends at
+ * `at`) up to `end` (where the head's final CRLFs begin). Names are tokens (so no whitespace
+ * before the colon and no obs-fold); values lose their optional whitespace and must not hold
+ * control characters other than HTAB; every CR is part of a CRLF that ends a line and there is
+ * no other LF — a byte that could let two parsers disagree is refused, never skipped.
  * One pass over the characters: this runs for every request and every response.
  */
-function headerFields(text: string, at: number, n: number): string[] | ParseError {
+function headerFields(text: string, at: number, end: number): string[] | ParseError {
   const fields: string[] = []
   let p = at
-  while (p < n) {
+  while (p < end) {
     p += 2 // the CRLF that ended the line before
     const nameStart = p
     let c = text.charCodeAt(p)
@@ -136,12 +136,12 @@ function headerFields(text: string, at: number, n: number): string[] | ParseErro
     c = text.charCodeAt(++p)
     while (c === 32 || c === 9) c = text.charCodeAt(++p)
     const valueStart = p
-    for (; p < n; p++) {
+    for (; p < end; p++) {
       c = text.charCodeAt(p)
       if ((c < 32 && c !== 9) || c === 127) break
     }
     // The value ends at the line's CRLF (or the head's end); any other control is refused.
-    if (p < n && (c !== 13 || text.charCodeAt(p + 1) !== 10)) return 'malformed'
+    if (p < end && (c !== 13 || text.charCodeAt(p + 1) !== 10)) return 'malformed'
     let valueEnd = p
     c = text.charCodeAt(valueEnd - 1)
     while (valueEnd > valueStart && (c === 32 || c === 9)) c = text.charCodeAt(--valueEnd - 1)
