@@ -16,8 +16,10 @@
 #   WAIT_QUIET=0: before each round (one run of every path), wait up to this many seconds for
 #   both CPUs to be under QUIET_BUSY=15 % busy — this machine is shared; on it:
 #   WAIT_QUIET=60.
-# Every row records how busy both CPUs were during its run (busy = user+nice+system+steal)
-# and the load average, because other work inflates everything.
+# Every row records how busy both CPUs were during its run (busy: all but idle and iowait —
+# softirq included, where most of loopback's network stack runs) and the load average,
+# because other work inflates everything. The report ends with the cost of the trusted-range
+# check alone (ranges.ts): too small for the side-by-side runs to resolve.
 # Writes Markdown to stdout and bench/results/router-<date>.md.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -124,7 +126,7 @@ for path in $ONE_CORE $CORES; do
 done
 
 cpu_busy() { # "<busy> <total>" for one CPU from /proc/stat
-  awk -v c="cpu$1" '$1 == c { t = 0; for (i = 2; i <= 9; i++) t += $i; print $2 + $3 + $4 + $9, t }' /proc/stat
+  awk -v c="cpu$1" '$1 == c { t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t }' /proc/stat
 }
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
@@ -187,5 +189,9 @@ report="bench/results/router-$(date -u +%Y-%m-%d-%H%M%S).md"
   echo '| part | path | conns | req/s (median) | req/s min–max | ×nginx | p50 ms | p99 ms | non-2xx | CPU0 busy % | CPU1 busy % | loadavg |'
   echo '|---|---|---|---|---|---|---|---|---|---|---|---|'
   awk -F'\t' -f bench/router/report.awk "$RESULTS"
+  echo
+  echo "The trusted-range check alone (bench/router/ranges.ts on CPU $SERVER_CPU):"
+  echo
+  taskset -c "$SERVER_CPU" node --import tsx bench/router/ranges.ts | sed 's/^/- /'
 } | tee "$report"
 log "wrote $report"

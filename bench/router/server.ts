@@ -10,12 +10,8 @@
  * cost is part of the measurement) and counted, not stored.
  */
 import { parseArgs } from 'node:util'
-import {
-  Router,
-  RouterWorkers,
-  type InboundRule,
-  type RouterService,
-} from '../../src/router/index.js'
+import { Router, RouterWorkers, type RouterService } from '../../src/router/index.js'
+import { benchRules } from './rules.js'
 
 const { values } = parseArgs({
   options: {
@@ -27,19 +23,6 @@ const { values } = parseArgs({
 })
 const [host, port] = values.listen.split(':') as [string, string]
 const [upHost, upPort] = values.upstream.split(':') as [string, string]
-
-/** `n` rules: allow loopback (the load generator) plus n-1 other /24s, with a few denies. */
-function rules(n: number): InboundRule[] {
-  const out: InboundRule[] = [{ action: 'allow', source: '127.0.0.0/8' }]
-  for (let i = 1; i < n; i++) {
-    const a = 11 + (i >> 16)
-    out.push({
-      action: i % 10 === 0 ? 'deny' : 'allow',
-      source: `${a}.${(i >> 8) & 255}.${i & 255}.0/24`,
-    })
-  }
-  return out
-}
 
 let lines = 0
 const options = {
@@ -56,7 +39,7 @@ router.routes.setSpace({
   id: 'space-1',
   cidr: '10.0.0.0/16',
   internalAddress: '10.0.0.3',
-  rules: rules(Number(values.ranges)),
+  rules: benchRules(Number(values.ranges)),
 })
 router.routes.setApp({ id: 'app-1', name: 'bench', spaceId: 'space-1', internalRouting: false })
 router.routes.setDynos('app-1', [{ name: 'web.1', address: upHost, port: Number(upPort) }])
