@@ -121,7 +121,6 @@ export class Forward implements ConnectionUser, ClientUser, Watched {
   watchSlot = -1
   private pool: DynoPool | undefined
   private conn: DynoConnection | undefined
-  private readonly started: number
   /** When the last byte of the request went out (arrival for bodiless ones: queueing counts). */
   private sentAt: number
   private connectStart = 0
@@ -144,7 +143,7 @@ export class Forward implements ConnectionUser, ClientUser, Watched {
     readonly client: ClientExchange,
     readonly facts: ForwardFacts,
   ) {
-    this.started = this.sentAt = this.lastActivity = facts.receivedAt
+    this.sentAt = this.lastActivity = facts.receivedAt
     this.body = client.body
     this.bodyDone = this.body === 'none'
     client.listen(this)
@@ -336,7 +335,7 @@ export class Forward implements ConnectionUser, ClientUser, Watched {
         fwd: f.fwd,
         dyno: this.dyno?.name ?? 'router',
         connectMs: this.connectMs,
-        serviceMs: Math.max(0, now - this.started - this.connectMs),
+        serviceMs: Math.max(0, now - this.facts.receivedAt - this.connectMs),
         status: this.status,
         bytes: this.bytes,
         protocol: f.protocol,
