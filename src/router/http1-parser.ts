@@ -601,7 +601,7 @@ export class ResponseParser extends MessageParser<ResponseHead> {
  */
 export class RequestParser extends MessageParser<RequestHead> {
   /** Bytes after the current request (pipelined), kept as they came until `begin`. */
-  private kept: Buffer[] = []
+  private readonly kept: Buffer[] = []
   private keptBytes = 0
   /** What could be read of the last head refused as too large (for the router's log line). */
   refused: RefusedRequest | undefined
@@ -623,14 +623,16 @@ export class RequestParser extends MessageParser<RequestHead> {
   /** Takes the bytes kept after the last request (an upgraded connection's first bytes). */
   takeBuffered(): Buffer {
     const kept = this.kept.length === 1 ? this.kept[0]! : Buffer.concat(this.kept)
-    this.kept = []
+    this.kept.length = 0
     this.keptBytes = 0
     return kept
   }
 
   protected afterMessage(rest: Buffer | undefined): void {
-    this.kept = rest ? [rest] : []
-    this.keptBytes = rest?.length ?? 0
+    // The array is reused: no allocation per request.
+    this.kept.length = 0
+    this.keptBytes = 0
+    if (rest) this.whileDone(rest)
   }
 
   protected whileDone(data: Buffer): boolean {

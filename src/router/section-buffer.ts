@@ -118,6 +118,7 @@ export class SectionBuffer {
 
   /** Forgets the part (after an error). */
   clear(): void {
+    if (this.kept === 0) return // nothing to drop (the usual case, once per message)
     this.pieces = []
     this.kept = 0
   }
