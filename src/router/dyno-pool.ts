@@ -29,6 +29,8 @@ export class DynoConnection {
   /** Bytes of the current response arrived (after that a failure is never retried). */
   gotBytes = false
   readonly parser: ResponseParser
+  /** A tunnel's (after a 101): where every byte from the dyno goes, unparsed. */
+  private raw: ((chunk: Buffer) => void) | undefined
 
   constructor(
     private readonly pool: DynoPool,
@@ -55,6 +57,7 @@ export class DynoConnection {
 
   /** Bytes from the dyno (`n` of them in the shared read buffer, see DynoPool.open). */
   onRead(n: number, shared: Buffer): void {
+    if (this.raw) return this.raw(Buffer.from(shared.subarray(0, n)))
     const user = this.user
     if (!user) {
       this.socket.destroy() // an idle connection never speaks first
@@ -67,11 +70,24 @@ export class DynoConnection {
     if (this.user === user) user.onReadDone()
   }
 
-  /** Starts a response for `user` (who then writes the request to `socket`). */
-  attach(user: ConnectionUser, noBody: boolean): void {
+  /**
+   * Starts a response for `user` (who then writes the request to `socket`). `upgrade`: the
+   * request asks to switch protocols (a 101 is then its answer, see `tunnel`).
+   */
+  attach(user: ConnectionUser, noBody: boolean, upgrade = false): void {
     this.user = user
     this.gotBytes = false
-    this.parser.begin(user, noBody)
+    this.parser.begin(user, noBody, upgrade)
+  }
+
+  /**
+   * The dyno switched protocols: the connection is a tunnel's from now on (never back in the
+   * pool), every byte read goes to `raw`. Returns the bytes that came after the 101.
+   */
+  tunnel(raw: (chunk: Buffer) => void): Buffer | undefined {
+    this.user = undefined
+    this.raw = raw
+    return this.parser.takeRest()
   }
 
   /** The request is over: back to the pool if the connection is clean, else closed. */
@@ -97,7 +113,8 @@ export class DynoPool {
   /** Requests on this dyno now (Heroku: at most 50, more wait in the app's queue). */
   inflight = 0
   private readonly idle: DynoConnection[] = []
-  private closed = false
+  /** The dyno left the routing table: no connection is kept for it any more. */
+  closed = false
 
   constructor(
     readonly address: string,
@@ -146,6 +163,7 @@ export class DynoPool {
     if (i >= 0) this.idle.splice(i, 1)
   }
 
+  /** Closes the idle connections; those in use close when released. */
   close(): void {
     this.closed = true
     for (const conn of this.idle.splice(0)) conn.socket.destroy()

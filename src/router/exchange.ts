@@ -4,6 +4,7 @@
  * (http2-exchange.ts). The request's facts, its body as it arrives, and the response on its
  * way back — the same contract as the dyno side's DynoConnection/ConnectionUser.
  */
+import type { Socket } from 'node:net'
 import { FieldNames } from './field-names.js'
 import type { ResponseHead } from './http1-parser.js'
 
@@ -30,6 +31,8 @@ export interface ClientExchange {
   readonly body: 'none' | 'length' | 'chunked'
   readonly contentLength: number | undefined
   readonly h2: boolean
+  /** The protocol an HTTP/1.1 request asks to switch to (`Upgrade`, WebSocket); else undefined. */
+  readonly upgrade: string | undefined
   /** The response head went out: from now on a failure can only cut the connection. */
   readonly headSent: boolean
 
@@ -56,6 +59,11 @@ export interface ClientExchange {
   sendPage(status: number, page: string, close?: boolean): void
   /** Cuts the response (a half-sent one cannot be fixed). */
   destroy(): void
+  /**
+   * The dyno switched protocols (its 101 to `upgrade`): sends the 101 and gives up the client's
+   * connection — its socket, and what the client sent after the request. HTTP/1.1 only.
+   */
+  tunnel(head: ResponseHead): { socket: Socket; rest: Buffer }
 }
 
 /** Response fields that describe the dyno connection, not the response (RFC 9110 §7.6.1). */

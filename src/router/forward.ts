@@ -3,8 +3,10 @@
  * Heroku's headers, body streaming both ways with back-pressure, the 30 s first-byte (H12) and
  * 55 s idle (H15) timers, a client that goes away (H27), a dyno that closes without answering
  * (H13, retried once on a fresh connection when a kept-alive one had gone stale), and the
- * router log line at the end. The client side is a ClientExchange (HTTP/1 or HTTP/2).
+ * router log line at the end. The client side is a ClientExchange (HTTP/1 or HTTP/2). An
+ * `Upgrade` request is forwarded like any other; only the dyno's 101 makes it a tunnel.
  */
+import type { Socket } from 'node:net'
 import type { ConnectionUser, DynoConnection, DynoPool } from './dyno-pool.js'
 import type { ClientExchange, ClientUser } from './exchange.js'
 import { FieldNames } from './field-names.js'
@@ -27,6 +29,8 @@ export interface ForwardHost {
   watch(forward: Forward): void
   /** The request left its dyno (finished or failed): the next queued one may go. */
   released(forward: Forward): void
+  /** The dyno answered the request's upgrade with 101: the connections become a tunnel. */
+  tunnel(forward: Forward, client: { socket: Socket; rest: Buffer }, conn: DynoConnection): void
 }
 
 /** Facts about the request fixed before it is forwarded. */
@@ -39,6 +43,8 @@ export interface ForwardFacts {
   fwd: string
   protocol: 'http' | 'https'
   port: number
+  /** It came to a space's internal listener (admitted by the space's network, not its rules). */
+  internal: boolean
   host: string
   /** The request's own fields that go on to the dyno, formatted (`Name: value\r\n…`). */
   fields: string
@@ -100,10 +106,10 @@ const VIA = '1.1 localspace'
 
 /** The request head to send upstream; `upgrade` is the protocol a tunnel asks for. */
 export function upstreamHead(
-  client: ClientExchange | { method: string; url: string; contentLength: number | undefined },
+  client: { method: string; url: string; contentLength: number | undefined },
   facts: ForwardFacts,
   body: 'none' | 'length' | 'chunked',
-  upgrade?: string,
+  upgrade: string | undefined,
 ): string {
   let head = `${client.method} ${client.url} HTTP/1.1\r\nHost: ${facts.host}\r\n${facts.fields}`
   if (upgrade !== undefined) head += `Upgrade: ${upgrade}\r\nConnection: Upgrade\r\n`
@@ -165,7 +171,7 @@ export class Forward implements ConnectionUser, ClientUser, Watched {
 
   private use(conn: DynoConnection): void {
     this.conn = conn
-    conn.attach(this, this.client.method === 'HEAD')
+    conn.attach(this, this.client.method === 'HEAD', this.client.upgrade !== undefined)
     if (conn.connected) this.send()
     else this.connectStart = Date.now()
   }
@@ -176,7 +182,8 @@ export class Forward implements ConnectionUser, ClientUser, Watched {
   }
 
   private send(): void {
-    this.conn!.socket.write(upstreamHead(this.client, this.facts, this.body), 'latin1')
+    const head = upstreamHead(this.client, this.facts, this.body, this.client.upgrade)
+    this.conn!.socket.write(head, 'latin1')
     this.active = true
     if (this.body === 'none' || this.bodyStarted) return
     this.bodyStarted = true
@@ -211,6 +218,8 @@ export class Forward implements ConnectionUser, ClientUser, Watched {
   }
 
   onHead(head: ResponseHead): void {
+    // The parser reports a 101 only to a request that asked to upgrade.
+    if (head.status === 101) return this.switchProtocols(head)
     this.status = head.status
     this.active = true
     const s = head.status
@@ -222,6 +231,21 @@ export class Forward implements ConnectionUser, ClientUser, Watched {
       this.conn?.socket.destroy()
       this.fail('H13')
     }
+  }
+
+  /**
+   * The dyno's 101: the request is over (logged with status 101), its client connection and
+   * dyno connection now carry the new protocol between them (a tunnel, router.ts).
+   */
+  private switchProtocols(head: ResponseHead): void {
+    const conn = this.conn!
+    this.conn = undefined // never back to the pool
+    this.finished = true
+    this.status = 101
+    this.headSent = true
+    this.host.tunnel(this, this.client.tunnel(head), conn)
+    this.leaveDyno(false)
+    this.logLine(undefined)
   }
 
   onBody(chunk: Buffer): void {
@@ -246,7 +270,9 @@ export class Forward implements ConnectionUser, ClientUser, Watched {
     if (this.finished) return
     this.finished = true
     this.client.end()
-    this.leaveDyno(reusable && this.bodyDone)
+    // A connection that carried an upgrade the dyno declined is not reused: a server may have
+    // handed it over to its upgrade handler all the same (Node's does).
+    this.leaveDyno(reusable && this.bodyDone && this.client.upgrade === undefined)
     this.logLine(undefined)
   }
 

@@ -244,3 +244,209 @@ describe('RequestParser', () => {
     )
   })
 })
+
+describe('RequestParser: linear in what arrives, trailers and chunk lines by the rules', () => {
+  /** CPU milliseconds of `fn`. */
+  const cpuMs = (fn: () => void) => {
+    const t0 = process.cpuUsage()
+    fn()
+    const u = process.cpuUsage(t0)
+    return (u.user + u.system) / 1000
+  }
+
+  test('a 1 MiB head in 64-byte pieces costs time in proportion to its size', () => {
+    // Limit above the head: every piece is buffered and scanned (the old code re-copied and
+    // re-searched all of it for each piece: seconds of CPU).
+    const head = `GET / HTTP/1.1\r\nHost: x\r\nX: ${'a'.repeat(1 << 20)}\r\n\r\n`
+    const pieces: string[] = []
+    for (let i = 0; i < head.length; i += 64) pieces.push(head.slice(i, i + 64))
+    let r: ReturnType<typeof parseRequests> | undefined
+    const ms = cpuMs(() => (r = parseRequests(pieces, 2 << 20)))
+    assert.equal(r!.error, '')
+    assert.equal(r!.seen[0]?.head.rawHeaders[3]?.length, 1 << 20)
+    assert.ok(ms < 600, `${ms} ms of CPU`)
+  })
+
+  test('a head split at every place, its CRLFCRLF across pieces, with leading empty lines', () => {
+    const text =
+      '\r\n\r\nGET /p HTTP/1.1\r\nHost: x\r\nA: b\r\n\r\nGET /q HTTP/1.1\r\nHost: y\r\n\r\n'
+    for (let i = 1; i < text.length; i++) {
+      for (const j of [i + 1, i + 3, text.length]) {
+        const r = parseRequests([text.slice(0, i), text.slice(i, j), text.slice(j)])
+        assert.equal(r.error, '', `split at ${i}, ${j}`)
+        assert.deepEqual(
+          r.seen.map((s) => [s.head.url, s.head.host, s.ended]),
+          [
+            ['/p', 'x', true],
+            ['/q', 'y', true],
+          ],
+          `split at ${i}, ${j}`,
+        )
+      }
+    }
+  })
+
+  test('a head in pieces is refused as soon as it passes the limit, or has a bare LF', () => {
+    const p = new RequestParser(1024)
+    let error = ''
+    p.begin({
+      onHead: () => undefined,
+      onBody: () => undefined,
+      onEnd: () => undefined,
+      onError: (e) => (error = e),
+    })
+    let fed = 0
+    assert.equal(p.feed(Buffer.from('GET /big HTTP/1.1\r\nHost: app.example\r\nX: ')), true)
+    while (p.feed(Buffer.alloc(64, 97))) fed += 64
+    assert.equal(error, 'too-large')
+    assert.ok(fed <= 1024, `refused after ${fed} bytes`)
+    assert.deepEqual(p.refused, { method: 'GET', url: '/big', host: 'app.example' })
+    assert.equal(parseRequests(['GET / HTTP/1.1\r\nHo', 'st: x\n']).error, 'malformed')
+    assert.equal(parseRequests(['GET / HTTP/1.1\r\nHost: x\r', 'X']).error, 'malformed')
+  })
+
+  test('trailers are checked by the field rules; framing and routing fields in them refused', () => {
+    const chunked =
+      'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n'
+    const good = parseRequests([chunked, 'T: v\r\nU:\tw \r\n', '\r\n'])
+    assert.equal(good.error, '')
+    assert.deepEqual([good.seen[0]?.body, good.seen[0]?.ended], ['a', true])
+    const empty = parseRequests([chunked, '\r', '\n'])
+    assert.equal(empty.seen[0]?.ended, true)
+    for (const bad of [
+      'T: a\rb\r\n\r\n', // bare CR
+      'T: a\x01b\r\n\r\n', // control character
+      'T: a\x7f\r\n\r\n',
+      'Bad Name: x\r\n\r\n',
+      ' folded: x\r\n\r\n',
+      'T: a\nU: b\r\n\r\n', // bare LF
+      'Content-Length: 5\r\n\r\n',
+      'transfer-encoding: chunked\r\n\r\n',
+      'Host: other\r\n\r\n',
+    ]) {
+      assert.equal(parseRequests([chunked + bad]).error, 'malformed', JSON.stringify(bad))
+      assert.equal(
+        parseRequests([chunked, ...bad]).error,
+        'malformed',
+        `${JSON.stringify(bad)} byte by byte`,
+      )
+    }
+    const big = parseRequests([chunked, `T: ${'a'.repeat(2000)}`])
+    assert.equal(big.error, 'too-large')
+  })
+
+  test('chunk lines follow RFC 9112 §7.1.1: size, then ;name[=token|quoted-string]', () => {
+    const body = (line: string) =>
+      parseRequests([
+        `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${line}\r\nabc\r\n0\r\n\r\n`,
+      ])
+    for (const good of [
+      '3',
+      '003',
+      '3;x',
+      '3 ;x', // BWS before ";" is in the grammar; recipients must accept it (RFC 9110 §5.6.3)
+      '3;x=1;y',
+      '3; x = y',
+      '3;x="a b;\\"c\\\\"',
+      '3;x=""',
+      '3;x="caf\xe9"',
+    ]) {
+      const r = body(good)
+      assert.equal(r.error, '', JSON.stringify(good))
+      assert.equal(r.seen[0]?.body, 'abc', JSON.stringify(good))
+    }
+    for (const bad of [
+      '3;"',
+      '3;',
+      '3 ',
+      '3;x ',
+      '3;x=',
+      '3;x="a',
+      '3;x="a"b',
+      '3;x=a b',
+      '3;=y',
+      '3;x y',
+      '3;x="\x01"',
+      '3;x\x00',
+      '3x',
+      ' 3',
+      '0x3',
+      '1234567890123', // more than 12 hex digits
+    ]) {
+      assert.equal(body(bad).error, 'malformed', JSON.stringify(bad))
+    }
+    // A chunk line in pieces is scanned once, and has a bound.
+    const pieces = parseRequests([
+      'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3',
+      ';a=',
+      '"b"',
+      '\r',
+      '\nabc\r\n0\r\n\r\n',
+    ])
+    assert.equal(pieces.seen[0]?.body, 'abc')
+    const long = parseRequests([
+      'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3;x=',
+      ...Array.from({ length: 100 }, () => 'a'.repeat(64)),
+    ])
+    assert.equal(long.error, 'malformed')
+  })
+
+  test('absolute-form targets: the authority replaces Host, the target becomes origin-form', () => {
+    const r = parseRequests([
+      'GET http://App.Example:8080/a/b?c=1 HTTP/1.1\r\nHost: other.example\r\n\r\n' +
+        'GET HTTPS://app.example?q HTTP/1.1\r\nHost: x\r\n\r\n' +
+        'OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n',
+    ])
+    assert.equal(r.error, '')
+    assert.deepEqual(
+      r.seen.map((s) => [s.head.url, s.head.host]),
+      [
+        ['/a/b?c=1', 'App.Example:8080'],
+        ['/?q', 'app.example'],
+        ['*', 'x'],
+      ],
+    )
+    for (const bad of [
+      'GET http:///x HTTP/1.1\r\nHost: x\r\n\r\n', // empty authority
+      'GET http://user@app.example/ HTTP/1.1\r\nHost: x\r\n\r\n', // userinfo
+      'GET ftp://app.example/ HTTP/1.1\r\nHost: x\r\n\r\n',
+      'GET app.example/x HTTP/1.1\r\nHost: x\r\n\r\n',
+      'GET * HTTP/1.1\r\nHost: x\r\n\r\n',
+      'GET http://app.example/ HTTP/1.1\r\n\r\n', // HTTP/1.1 still needs a Host field
+    ]) {
+      assert.equal(parseRequests([bad]).error, 'malformed', JSON.stringify(bad))
+    }
+  })
+})
+
+describe('ResponseParser: upgrades', () => {
+  test('a 101 to an upgrade request is its response; the bytes after it are kept', () => {
+    const seen: ResponseHead[] = []
+    const p = new ResponseParser(1024)
+    let ended = false
+    const events = {
+      onHead: (h: ResponseHead) => seen.push(h),
+      onBody: () => undefined,
+      onEnd: () => (ended = true),
+      onError: () => undefined,
+    }
+    p.begin(events, false, true)
+    p.feed(Buffer.from('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\nframe'))
+    assert.deepEqual(
+      seen.map((h) => h.status),
+      [101],
+    )
+    assert.equal(p.takeRest()?.toString(), 'frame')
+    assert.equal(ended, false, 'no message end: the connection is another protocol now')
+    // To a request that did not ask, a 101 is an interim answer, skipped.
+    seen.length = 0
+    p.begin(events, false, false)
+    p.feed(
+      Buffer.from('HTTP/1.1 101 Switching\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'),
+    )
+    assert.deepEqual(
+      seen.map((h) => h.status),
+      [200],
+    )
+  })
+})

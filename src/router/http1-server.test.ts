@@ -23,6 +23,7 @@ describe('Http1Server', () => {
   let tcp: net.Server
   let http1: Http1Server
   let port = 0
+  const refused: Array<{ method: string; url: string; host: string; source: string }> = []
 
   before(async () => {
     // Answers with the request's url and body length, in a body of unknown length.
@@ -59,7 +60,7 @@ describe('Http1Server', () => {
           ex.readBody()
           if (ex.body === 'none') answer()
         },
-        upgrade: (_head, socket) => socket.destroy(),
+        tooLarge: (request, source) => refused.push({ ...request, source }),
       },
     )
     tcp = net.createServer((s) => http1.serve(s))
@@ -118,15 +119,21 @@ describe('Http1Server', () => {
     assert.match(idle, /\/k:0/, 'answered, then closed when idle')
   })
 
-  test('refused requests get 400 or 431 and the connection closes', async () => {
+  test('refused requests get 400 (too large ones too, as Heroku answers them) and the connection closes', async () => {
     assert.match(
       await exchange(port, (s) => s.write('GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n')),
       /^HTTP\/1\.1 400 /,
     )
+    refused.length = 0
     assert.match(
-      await exchange(port, (s) => s.write(`GET / HTTP/1.1\r\nX: ${'a'.repeat(5000)}\r\n\r\n`)),
-      /^HTTP\/1\.1 431 /,
+      await exchange(port, (s) =>
+        s.write(`GET /big HTTP/1.1\r\nHost: app.test\r\nX: ${'a'.repeat(5000)}\r\n\r\n`),
+      ),
+      /^HTTP\/1\.1 400 /,
     )
+    assert.deepEqual(refused, [
+      { method: 'GET', url: '/big', host: 'app.test', source: '127.0.0.1' },
+    ])
     assert.match(
       await exchange(port, (s) => s.write('CONNECT x:443 HTTP/1.1\r\nHost: x\r\n\r\n')),
       /^HTTP\/1\.1 400 /,

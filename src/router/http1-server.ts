@@ -1,14 +1,17 @@
 /**
  * The router's HTTP/1.x server: requests parsed straight off the socket (http1-parser.ts), one
  * at a time per connection, each handed over as a ClientExchange; keep-alive, pipelining (the
- * next request waits until the current response is out), `Expect: 100-continue`, upgrades.
- * It serves plain TCP connections and the http/1.1 ones of TLS listeners alike.
+ * next request waits until the current response is out), `Expect: 100-continue`, upgrades
+ * (an `Upgrade` request is a request like any other until its answer is a 101: only then does
+ * the connection leave this server, see Http1Exchange.tunnel). It serves plain TCP
+ * connections and the http/1.1 ones of TLS listeners alike.
  *
  * What Node's http server did for the router, kept as it was: a request head must arrive
  * within `headersTimeoutMs` of its first byte (or of the connection, for the first one) —
  * slow clients are cut with 408, not left to starve others; an idle kept-alive connection is
- * closed after `keepAliveTimeoutMs`; a head over `maxHeaderBytes` gets 431; anything the
- * parser refuses gets 400 and the connection is closed. One sweep per server checks the
+ * closed after `keepAliveTimeoutMs`; a head over `maxHeaderBytes` gets 400 as Heroku answers
+ * it (H25, not 431), and the handler hears of it for a log line; anything the parser refuses
+ * gets 400 and the connection is closed. One sweep per server checks the
  * timers of every connection (no timer per request, no clock read per request: a phase that
  * began since the last sweep counts from the sweep after it — never early, at most two sweeps
  * late).
@@ -25,6 +28,7 @@ import {
 import {
   RequestParser,
   type MessageEvents,
+  type RefusedRequest,
   type RequestHead,
   type ResponseHead,
 } from './http1-parser.js'
@@ -34,14 +38,17 @@ export interface Http1Options {
   headersTimeoutMs: number
   keepAliveTimeoutMs: number
   checkEveryMs: number
-  /** Text for the 400/408/431 answers to requests the server refuses itself. */
+  /** Text for the 400/408 answers to requests the server refuses itself. */
   badRequestPage: string
 }
 
 export interface Http1Handler {
   request(exchange: ClientExchange): void
-  /** A request to switch protocols (WebSocket): the socket is the handler's from now on. */
-  upgrade(head: RequestHead, socket: Socket, rest: Buffer): void
+  /**
+   * A head refused for its size (answered 400): what could be read of it (method, target,
+   * Host), for a log line.
+   */
+  tooLarge(request: RefusedRequest, remoteAddress: string): void
 }
 
 /** Bytes of pipelined requests kept while one is answered; beyond it reading pauses. */
@@ -106,7 +113,11 @@ class Http1Connection implements MessageEvents<RequestHead> {
   phaseBegan = false
   private readonly parser: RequestParser
   private exchange: Http1Exchange | undefined
-  private upgrading: RequestHead | undefined
+  private readonly listeners = {
+    data: (data: Buffer) => this.onData(data),
+    drain: () => this.exchange?.drained(),
+    close: () => this.onClose(),
+  }
 
   constructor(
     private readonly server: Http1Server,
@@ -114,10 +125,10 @@ class Http1Connection implements MessageEvents<RequestHead> {
   ) {
     this.parser = new RequestParser(server.options.maxHeaderBytes)
     socket.setNoDelay(true)
-    socket.on('data', (data: Buffer) => this.onData(data))
-    socket.on('drain', () => this.exchange?.drained())
+    socket.on('data', this.listeners.data)
+    socket.on('drain', this.listeners.drain)
     socket.on('error', () => undefined) // 'close' follows
-    socket.on('close', () => this.onClose())
+    socket.on('close', this.listeners.close)
     this.parser.begin(this)
   }
 
@@ -133,11 +144,8 @@ class Http1Connection implements MessageEvents<RequestHead> {
   onHead(head: RequestHead): void {
     this.phase = 'busy'
     if (head.method === 'CONNECT') return void this.refuse(400)
-    if (head.upgrade !== undefined) {
-      if (head.body !== 'none') return void this.refuse(400)
-      this.upgrading = head // handed over once the parser has the bytes after the head
-      return
-    }
+    // A body before a protocol switch would leave its end in doubt on the tunnel.
+    if (head.upgrade !== undefined && head.body !== 'none') return void this.refuse(400)
     if (head.expectContinue && head.body !== 'none') {
       this.socket.write('HTTP/1.1 100 Continue\r\n\r\n')
     }
@@ -150,17 +158,6 @@ class Http1Connection implements MessageEvents<RequestHead> {
   }
 
   onEnd(): void {
-    if (this.upgrading) {
-      const head = this.upgrading
-      this.upgrading = undefined
-      this.phase = 'closing'
-      this.server.forget(this)
-      this.socket.removeAllListeners('data')
-      this.socket.removeAllListeners('drain')
-      this.socket.removeAllListeners('close')
-      this.server.handler.upgrade(head, this.socket, this.parser.takeBuffered())
-      return
-    }
     const exchange = this.exchange
     if (!exchange) return
     exchange.bodyEnd()
@@ -176,7 +173,23 @@ class Http1Connection implements MessageEvents<RequestHead> {
       exchange.gone()
       return
     }
-    this.refuse(reason === 'too-large' ? 431 : 400)
+    this.refuse(400)
+    if (reason === 'too-large' && this.parser.refused) {
+      this.server.handler.tooLarge(this.parser.refused, this.socket.remoteAddress ?? '')
+    }
+  }
+
+  /**
+   * The connection leaves this server (its request was answered 101): its socket and the bytes
+   * the client sent after the request are the caller's from now on.
+   */
+  handOver(): Buffer {
+    this.phase = 'closing'
+    this.server.forget(this)
+    this.socket.off('data', this.listeners.data)
+    this.socket.off('drain', this.listeners.drain)
+    this.socket.off('close', this.listeners.close)
+    return this.parser.takeBuffered()
   }
 
   /** Answers with an error page of the server's own and ends the connection. */
@@ -233,6 +246,7 @@ class Http1Exchange implements ClientExchange {
   readonly remoteAddress: string
   readonly body: 'none' | 'length' | 'chunked'
   readonly contentLength: number | undefined
+  readonly upgrade: string | undefined
   headSent = false
   finished = false
   private user: ClientUser | undefined
@@ -259,6 +273,7 @@ class Http1Exchange implements ClientExchange {
     this.remoteAddress = this.socket.remoteAddress ?? ''
     this.body = head.body
     this.contentLength = head.contentLength
+    this.upgrade = head.upgrade
     this.closeAfter = !head.keepAlive
     this.bodyComplete = head.body === 'none'
   }
@@ -411,6 +426,23 @@ class Http1Exchange implements ClientExchange {
   destroy(): void {
     this.finished = true
     this.socket.destroy()
+  }
+
+  tunnel(head: ResponseHead): { socket: Socket; rest: Buffer } {
+    // The dyno's 101 as it came, but for the fields of its own connection: ours say the switch.
+    let text = `HTTP/1.1 101 ${head.reason || 'Switching Protocols'}\r\n`
+    let upgrade = this.upgrade
+    const { rawHeaders } = head
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+      const name = rawHeaders[i]!
+      const hop = HOP_BY_HOP_RESPONSE.match(name)
+      if (hop === undefined) text += `${name}: ${rawHeaders[i + 1]}\r\n`
+      else if (hop === 'upgrade') upgrade = rawHeaders[i + 1]
+    }
+    this.headSent = true
+    this.finished = true
+    this.socket.write(`${text}Upgrade: ${upgrade}\r\nConnection: Upgrade\r\n\r\n`, 'latin1')
+    return { socket: this.socket, rest: this.connection.handOver() }
   }
 }
 

@@ -13,6 +13,8 @@ import type { ResponseHead } from './http1-parser.js'
 
 export class Http2Exchange implements ClientExchange {
   readonly h2 = true
+  /** HTTP/2 has no Upgrade (RFC 9113 §8.6); the header is dropped on the way to the dyno. */
+  readonly upgrade = undefined
   readonly method: string
   readonly url: string
   readonly rawHeaders: readonly string[]
@@ -99,5 +101,9 @@ export class Http2Exchange implements ClientExchange {
   destroy(): void {
     this.ended = true
     this.res.destroy()
+  }
+
+  tunnel(): never {
+    throw new Error('HTTP/2 requests never switch protocols') // `upgrade` is undefined
   }
 }

@@ -3,24 +3,19 @@
  * listener per space (C.0.3, ports 80 and 443) for its internal-routing apps, admission by the
  * space's trusted IP ranges before any byte goes to a dyno, and a random pick among the app's
  * `up` web dynos with at most 50 requests in flight each (more wait in the app's queue; H11
- * when that is full). HTTP/1 is served by the router's own server (http1-server.ts), HTTP/2
+ * when that is full). Before any of that, a cap on open connections per source address.
+ * WebSocket tunnels (a 101 from the dyno) stay only while their source is admitted. HTTP/1 is served by the router's own server (http1-server.ts), HTTP/2
  * (TLS listeners that negotiate h2) by Node's; both reach `handle` as a ClientExchange.
  *
  * Lifecycle: `new Router(options)`, feed `router.routes` (routing-table.ts), `await start()`,
  * `await close()`. RouterWorkers (workers.ts) runs Routers in worker processes instead.
  */
 import { createServer as createH2Server, type Http2Server } from 'node:http2'
-import { connect, createServer as createTcpServer, type Server, type Socket } from 'node:net'
+import { createServer as createTcpServer, type Server, type Socket } from 'node:net'
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls'
-import { DynoPool } from './dyno-pool.js'
+import { DynoPool, type DynoConnection } from './dyno-pool.js'
 import type { ClientExchange } from './exchange.js'
-import {
-  Forward,
-  requestFields,
-  upstreamHead,
-  type ForwardFacts,
-  type ForwardHost,
-} from './forward.js'
+import { Forward, requestFields, type ForwardFacts, type ForwardHost } from './forward.js'
 import {
   APPLICATION_ERROR_PAGE,
   BAD_REQUEST_PAGE,
@@ -31,8 +26,8 @@ import {
   routerLogLine,
   type RouterErrorCode,
 } from './heroku.js'
-import type { RequestHead } from './http1-parser.js'
-import { Http1Server, writePage } from './http1-server.js'
+import type { RefusedRequest } from './http1-parser.js'
+import { Http1Server } from './http1-server.js'
 import { Http2Exchange } from './http2-exchange.js'
 import {
   insideSpace,
@@ -41,7 +36,9 @@ import {
   type RouteUpdates,
   type RouterDyno,
 } from './routing-table.js'
+import { RefusalReport, SourceLimit } from './source-limit.js'
 import { clientIpv4 } from './trusted-ranges.js'
+import { Tunnel } from './tunnel.js'
 import { WatchList } from './watch-list.js'
 
 export interface RouterListen {
@@ -81,6 +78,8 @@ export interface RouterTimeouts {
   checkEveryMs: number
   /** Retry binding an internal listener whose address is not up yet. */
   bindRetryMs: number
+  /** Refusals with no app to log them to go to `warn` as one line per kind this often. */
+  refusalReportMs: number
 }
 
 export interface RouterLimits {
@@ -91,6 +90,11 @@ export interface RouterLimits {
   maxHeaderBytes: number
   /** Kept-alive idle connections per dyno. */
   maxIdlePerDyno: number
+  /**
+   * Open connections per source address (per router process: with router workers, each has
+   * its own count); more are closed as they are accepted.
+   */
+  maxConnectionsPerSource: number
 }
 
 const DEFAULT_TIMEOUTS: RouterTimeouts = {
@@ -100,14 +104,19 @@ const DEFAULT_TIMEOUTS: RouterTimeouts = {
   keepAliveMs: 90_000,
   checkEveryMs: 1_000,
   bindRetryMs: 1_000,
+  refusalReportMs: 10_000,
 }
 
 const DEFAULT_LIMITS: RouterLimits = {
   maxInflightPerDyno: 50,
   maxQueuePerApp: 1_000,
-  // Heroku Private Spaces: single headers up to 512 KB.
-  maxHeaderBytes: 1024 * 1024,
+  // Near llhttp's (Node's 16 KiB), with room for large cookies. Heroku's Private Spaces router
+  // takes single headers up to 512 KB; a head that large is held, before anything is known of
+  // its sender, by every connection that sends one, so it is an option, not the default.
+  maxHeaderBytes: 64 * 1024,
   maxIdlePerDyno: 64,
+  // Browsers open 6 per host; a NAT of many clients, or WebSockets, more.
+  maxConnectionsPerSource: 256,
 }
 
 interface ListenerInfo {
@@ -162,6 +171,11 @@ export class Router implements ForwardHost, RouterService {
   private readonly pools = new Map<string, DynoPool>()
   private readonly poolOfDyno = new WeakMap<RouterDyno, DynoPool>()
   private readonly queues = new Map<string, Forward[]>()
+  /** Open WebSocket tunnels, and what admitted each (checked again when a ruleset changes). */
+  private readonly tunnels = new Map<Tunnel, { appId: string; internal: boolean; source: string }>()
+  private readonly perSource: SourceLimit
+  /** Refusals that have no app's log: the daemon's, one line per kind and interval. */
+  private readonly refusals: RefusalReport
   /** Requests under way, their timeouts checked every `checkEveryMs`. */
   private readonly watched = new WatchList<Forward>()
   private readonly sweep: NodeJS.Timeout
@@ -175,6 +189,11 @@ export class Router implements ForwardHost, RouterService {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits }
     this.firstByteMs = this.timeouts.firstByteMs
     this.idleMs = this.timeouts.idleMs
+    this.perSource = new SourceLimit(this.limits.maxConnectionsPerSource)
+    this.refusals = new RefusalReport(
+      (text) => this.options.warn?.(text),
+      this.timeouts.refusalReportMs,
+    )
     this.stopWatching = this.table.onChange(() => this.tableChanged())
     this.sweep = setInterval(() => {
       const now = Date.now()
@@ -231,6 +250,8 @@ export class Router implements ForwardHost, RouterService {
       }),
     ]
     for (const pool of this.pools.values()) pool.close()
+    for (const tunnel of this.tunnels.keys()) tunnel.close()
+    this.refusals.flush()
     await Promise.all(listeners.map((l) => closeListener(l)))
   }
 
@@ -285,6 +306,7 @@ export class Router implements ForwardHost, RouterService {
       fwd: fields.forwardedFor ? `${fields.forwardedFor}, ${source}` : source,
       protocol: info.protocol,
       port: info.port,
+      internal: info.kind === 'internal',
       host: client.host,
       fields: fields.fields,
       via: fields.via,
@@ -337,7 +359,7 @@ export class Router implements ForwardHost, RouterService {
   private poolFor(dyno: RouterDyno): DynoPool {
     // By the dyno's own object first: no key string to build and hash per request.
     let pool = this.poolOfDyno.get(dyno)
-    if (pool) return pool
+    if (pool && !pool.closed) return pool
     const key = `${dyno.address}:${dyno.port}`
     pool = this.pools.get(key)
     if (!pool) {
@@ -383,52 +405,59 @@ export class Router implements ForwardHost, RouterService {
     }
   }
 
-  // --- upgrades (WebSocket) --------------------------------------------------------------------
+  // --- tunnels (WebSocket) and refusals --------------------------------------------------------
 
-  private upgrade(info: ListenerInfo, head: RequestHead, socket: Socket, rest: Buffer): void {
-    socket.on('error', () => undefined)
-    const route = this.table.routeForHost(head.host)
-    if (!route || !serves(info, route)) return writePage(socket, 404, NO_SUCH_APP_PAGE)
-    const request = { ...head, remoteAddress: socket.remoteAddress ?? '' }
-    const facts = this.factsFor(info, route, request)
-    const logLine = (status: number, dyno: string, code?: RouterErrorCode, desc?: string) =>
-      this.logRefusal(facts, head, status, dyno, code, desc, Date.now() - facts.receivedAt)
-    if (info.kind === 'public' && !admitted(route, request.remoteAddress)) {
-      logLine(403, '', undefined, 'Source not in trusted IP ranges')
-      return writePage(socket, 403, FORBIDDEN_PAGE)
+  /** The dyno answered an upgrade with 101: bytes go both ways until either side closes. */
+  tunnel(forward: Forward, client: { socket: Socket; rest: Buffer }, conn: DynoConnection): void {
+    if (this.closed) {
+      client.socket.destroy()
+      conn.socket.destroy()
+      return
     }
-    const picked = route.dynos.length > 0 ? this.pick(route) : undefined
-    if (!picked) {
-      const code = route.dynos.length > 0 ? 'H11' : route.health === 'crashed' ? 'H10' : 'H14'
-      logLine(503, '', code)
-      return writePage(socket, 503, APPLICATION_ERROR_PAGE)
+    const admittedBy = {
+      appId: forward.appId,
+      internal: forward.facts.internal,
+      source: client.socket.remoteAddress ?? '',
     }
-    // A long-lived tunnel: its own connection, never pooled, not counted in flight.
-    const upstream: Socket = connect(picked.dyno.port, picked.dyno.address)
-    upstream.setNoDelay(true)
-    let answered = false
-    upstream.on('connect', () => {
-      upstream.write(upstreamHead(head, facts, 'none', head.upgrade), 'latin1')
-      if (rest.length > 0) upstream.write(rest)
-      socket.pipe(upstream)
-      upstream.pipe(socket)
-      socket.resume()
+    const tunnel = new Tunnel(client.socket, client.rest, conn, () => this.tunnels.delete(tunnel))
+    this.tunnels.set(tunnel, admittedBy)
+  }
+
+  /**
+   * Tunnels whose source the current table no longer admits (a new ruleset, the app gone from
+   * the listener, the space removed) are closed: a WebSocket opened while its source was
+   * trusted does not outlive the trust.
+   */
+  private closeDeniedTunnels(): void {
+    for (const [tunnel, { appId, internal, source }] of this.tunnels) {
+      const route = this.table.route(appId)
+      const ip = clientIpv4(source)
+      const stillAdmitted =
+        route !== undefined &&
+        (internal
+          ? route.app.internalRouting &&
+            route.space !== undefined &&
+            ip !== undefined &&
+            insideSpace(route.space, ip)
+          : !route.app.internalRouting && admitted(route, source))
+      if (!stillAdmitted) tunnel.close()
+    }
+  }
+
+  /** A head refused for its size (400): Heroku's H25 in the log of the app it names. */
+  private tooLarge(info: ListenerInfo, request: RefusedRequest, source: string): void {
+    const route = this.table.routeForHost(request.host)
+    if (!route || !serves(info, route)) {
+      this.refusals.add('oversized request heads (no app named)', source)
+      return
+    }
+    const facts = this.factsFor(info, route, {
+      host: request.host,
+      remoteAddress: source,
+      rawHeaders: [],
     })
-    upstream.once('data', (chunk: Buffer) => {
-      answered = true
-      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(chunk.toString('latin1', 0, 16))?.[1])
-      logLine(status || 502, picked.dyno.name)
-    })
-    upstream.on('error', () => undefined)
-    upstream.on('close', () => {
-      if (!answered) {
-        logLine(503, picked.dyno.name, 'H13')
-        writePage(socket, 503, APPLICATION_ERROR_PAGE)
-      } else {
-        socket.destroy()
-      }
-    })
-    socket.on('close', () => upstream.destroy())
+    const desc = 'HTTP restriction: oversized header'
+    this.logRefusal(facts, request, 400, '', 'H25', desc)
   }
 
   // --- listeners -------------------------------------------------------------------------------
@@ -450,7 +479,7 @@ export class Router implements ForwardHost, RouterService {
       },
       {
         request: (exchange) => this.handle(info, exchange),
-        upgrade: (head, socket, rest) => this.upgrade(info, head, socket, rest),
+        tooLarge: (request, source) => this.tooLarge(info, request, source),
       },
     )
     let server: Server
@@ -481,6 +510,15 @@ export class Router implements ForwardHost, RouterService {
     const sockets = new Set<Socket>()
     // Registered before TLS's own handler: a source turned away never starts a handshake.
     server.prependListener('connection', (socket: Socket) => {
+      const source = socket.remoteAddress ?? ''
+      if (!this.perSource.admit(source)) {
+        this.refusals.add(
+          `connections over the cap of ${this.limits.maxConnectionsPerSource} per source`,
+          source,
+        )
+        return void socket.destroy()
+      }
+      socket.on('close', () => this.perSource.release(source))
       if (info.kind === 'internal') {
         // Only sources inside the space (or its VPN and peer networks), before any byte is read.
         const space = this.table.space(info.spaceId!)
@@ -513,6 +551,22 @@ export class Router implements ForwardHost, RouterService {
     for (const [appId, queue] of this.queues) {
       if (queue.length > 0) this.drain(appId, queue)
       else this.queues.delete(appId)
+    }
+    this.closeDeniedTunnels()
+    this.closeDepartedPools()
+  }
+
+  /** Pools of dynos no app routes to any more: their idle connections closed, the pool dropped. */
+  private closeDepartedPools(): void {
+    if (this.pools.size === 0) return
+    const live = new Set<string>()
+    for (const route of this.table.allRoutes()) {
+      for (const dyno of route.dynos) live.add(`${dyno.address}:${dyno.port}`)
+    }
+    for (const [key, pool] of this.pools) {
+      if (live.has(key)) continue
+      pool.close()
+      this.pools.delete(key)
     }
   }
 

@@ -142,6 +142,7 @@ export class RoutingTable implements RouteUpdates {
           this.certificates.set(host.toLowerCase(), context)
       }
     }
+    this.changed() // internal routing may have changed: open tunnels are checked again
   }
 
   removeApp(appId: string): void {
@@ -149,6 +150,7 @@ export class RoutingTable implements RouteUpdates {
     if (!old) return
     this.unindex(old)
     this.routes.delete(appId)
+    this.changed() // its dynos left: their pools and tunnels close
   }
 
   /**
@@ -223,6 +225,10 @@ export class RoutingTable implements RouteUpdates {
     return this.routes.get(appId)
   }
 
+  allRoutes(): IterableIterator<AppRoute> {
+    return this.routes.values()
+  }
+
   allSpaces(): IterableIterator<CompiledSpace> {
     return this.spaces.values()
   }
@@ -231,7 +237,10 @@ export class RoutingTable implements RouteUpdates {
     return this.spaces.get(spaceId)
   }
 
-  /** Called after spaces or dynos change (the router binds internal listeners, drains queues). */
+  /**
+   * Called after apps, spaces or dynos change (the router binds internal listeners, drains
+   * queues, closes tunnels no longer admitted and pools of dynos gone).
+   */
   onChange(listener: () => void): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)

@@ -35,6 +35,8 @@ if (sandboxed(import.meta.url)) {
     let seen = 0 // requests the dyno saw
     const held: ServerResponse[] = []
     const lines: string[] = []
+    /** Bytes the dyno got on connections it had taken over for an upgrade it declined. */
+    const rawAfterDecline: string[] = []
     const certDir = mkdtempSync(join(tmpdir(), 'router-test-'))
 
     const setRules = (rules: InboundRule[]) =>
@@ -67,6 +69,13 @@ if (sandboxed(import.meta.url)) {
       }
       dyno = http.createServer((req, res) => dynoHandler(req, res))
       dyno.on('upgrade', (req: IncomingMessage, socket: net.Socket) => {
+        if (req.url === '/no-upgrade') {
+          // Declined with a plain response; Node has handed this socket over all the same.
+          socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nno')
+          socket.on('data', (d: Buffer) => rawAfterDecline.push(d.toString('latin1')))
+          socket.on('end', () => socket.end()) // Node's server leaves it half-open otherwise
+          return
+        }
         socket.write(
           'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n',
         )
@@ -413,13 +422,48 @@ if (sandboxed(import.meta.url)) {
       held.splice(0).forEach((r) => r.end())
     })
 
-    test('oversized headers are refused (431) and never forwarded', async () => {
+    test('oversized heads are refused (400, H25 in the app’s log) and never forwarded', async () => {
       const before = seen
       const out = await raw(
-        `GET / HTTP/1.1\r\nHost: myapp.localhost\r\nX-Big: ${'a'.repeat(10_000)}\r\n\r\n`,
+        `GET /big HTTP/1.1\r\nHost: myapp.localhost\r\nX-Big: ${'a'.repeat(10_000)}\r\n\r\n`,
       )
-      assert.match(out, /^HTTP\/1\.1 431 /)
+      assert.match(out, /^HTTP\/1\.1 400 /)
       assert.equal(seen, before)
+      assert.match(
+        lastLine(/path="\/big"/) ?? '',
+        /^at=error code=H25 desc="HTTP restriction: oversized header" method=GET path="\/big" host=myapp\.localhost .*fwd="198\.51\.100\.10" .*status=400 /,
+      )
+    })
+
+    test('a 1 MiB head in 64-byte writes is refused once past the limit; one just under it works', async () => {
+      // The limit here is 8192 bytes: the answer comes long before the 1 MiB is sent.
+      const result = await new Promise<{ sent: number; out: string }>((resolve) => {
+        const s = net.connect({ port, host: '127.0.0.1', localAddress: TRUSTED })
+        s.setNoDelay(true)
+        let sent = 0
+        let out = ''
+        const piece = Buffer.alloc(64, 97)
+        const drip = () => {
+          if (out !== '' || s.destroyed || sent >= 1 << 20) return
+          sent += 64
+          s.write(piece, () => setImmediate(drip))
+        }
+        s.on('connect', () => {
+          s.write('GET /drip HTTP/1.1\r\nHost: myapp.localhost\r\nX-Big: ')
+          drip()
+        })
+        s.on('data', (d) => (out += d.toString()))
+        s.on('error', () => undefined)
+        s.on('close', () => resolve({ sent, out }))
+      })
+      assert.match(result.out, /^HTTP\/1\.1 400 /)
+      assert.ok(result.sent < 64 * 1024, `answered after ${result.sent} bytes`)
+      assert.match(lastLine(/path="\/drip"/) ?? '', /code=H25/)
+      const head = (n: number) =>
+        `GET /headers HTTP/1.1\r\nHost: myapp.localhost\r\nConnection: close\r\nX-Fill: ${'b'.repeat(n)}\r\n\r\n`
+      const fill = 8192 - head(0).length
+      assert.match(await raw(head(fill)), /^HTTP\/1\.1 200 /, 'a head of exactly the limit')
+      assert.match(await raw(head(fill + 1)), /^HTTP\/1\.1 400 /, 'one byte over')
     })
 
     test('ambiguous framing is rejected, never forwarded', async () => {
@@ -529,6 +573,152 @@ if (sandboxed(import.meta.url)) {
       assert.match(refused, /^HTTP\/1\.1 403 /)
     })
 
+    test('an upgrade the dyno declines is a plain response: the next request is routed', async () => {
+      rawAfterDecline.length = 0
+      const forged = 'forged-request-id-0000000001'
+      const out = await new Promise<string>((resolve) => {
+        const s = net.connect({ port, host: '127.0.0.1', localAddress: TRUSTED }, () =>
+          s.write(
+            'GET /no-upgrade HTTP/1.1\r\nHost: myapp.localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n',
+          ),
+        )
+        let got = ''
+        let second = false
+        const timer = setTimeout(() => s.destroy(), 3000)
+        s.on('data', (d) => {
+          got += d.toString()
+          if (!second && got.endsWith('no')) {
+            second = true
+            s.write(
+              `GET /headers HTTP/1.1\r\nHost: myapp.localhost\r\nX-Request-Id: ${forged}\r\n` +
+                'X-Forwarded-For: 192.0.2.9\r\nConnection: close\r\n\r\n',
+            )
+          }
+        })
+        s.on('error', () => undefined)
+        s.on('close', () => {
+          clearTimeout(timer)
+          resolve(got)
+        })
+      })
+      assert.match(out, /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nno/)
+      assert.deepEqual(rawAfterDecline, [], 'nothing reached the dyno past the router')
+      assert.match(lastLine(/path="\/no-upgrade"/) ?? '', /status=200/)
+      const second = out.slice(out.indexOf('HTTP/1.1', 10))
+      assert.match(second, /^HTTP\/1\.1 200 /, out)
+      const h = JSON.parse(second.slice(second.indexOf('\r\n\r\n') + 4)) as Record<string, string>
+      assert.equal(h['x-forwarded-for'], `192.0.2.9, ${TRUSTED}`)
+      assert.equal(h.via, '1.1 localspace')
+      assert.ok(h['x-request-start'])
+      assert.match(
+        lastLine(/path="\/headers"/) ?? '',
+        new RegExp(`request_id=${forged} fwd="192\\.0\\.2\\.9, 198\\.51\\.100\\.10".*status=200`),
+      )
+    })
+
+    test('open WebSockets from a source a new ruleset denies are closed; others stay', async () => {
+      setRules([
+        { action: 'allow', source: '198.51.100.0/24' },
+        { action: 'allow', source: '203.0.113.0/24' },
+      ])
+      const open = (source: string) =>
+        new Promise<net.Socket>((resolve) => {
+          const s = net.connect({ port, host: '127.0.0.1', localAddress: source }, () =>
+            s.write(
+              'GET /ws HTTP/1.1\r\nHost: myapp.localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n',
+            ),
+          )
+          s.on('error', () => undefined)
+          s.once('data', (d) => {
+            assert.match(d.toString(), /^HTTP\/1\.1 101 /)
+            resolve(s)
+          })
+        })
+      const echo = (s: net.Socket, text: string) =>
+        new Promise<string>((resolve) => {
+          s.once('data', (d) => resolve(d.toString()))
+          s.write(text)
+        })
+      const kept = await open(TRUSTED)
+      const cut = await open(OTHER)
+      let cutClosed = false
+      cut.on('close', () => (cutClosed = true))
+      try {
+        assert.equal(await echo(cut, 'a'), 'a')
+        setRules([{ action: 'allow', source: '198.51.100.0/24' }])
+        await waitUntil('the denied tunnel closed', () => cutClosed, { timeoutMs: 1000 })
+        assert.equal(await echo(kept, 'still'), 'still')
+      } finally {
+        kept.destroy()
+        cut.destroy()
+        setRules([
+          { action: 'allow', source: '198.51.100.0/24' },
+          { action: 'deny', source: `${DENIED}/32` },
+          { action: 'allow', source: '10.70.0.0/16' },
+        ])
+      }
+    })
+
+    test('absolute-form targets are routed by their authority, sent on in origin-form', async () => {
+      const out = await raw(
+        'GET http://myapp.localhost/headers?x=1 HTTP/1.1\r\nHost: nodynos.localhost\r\nConnection: close\r\n\r\n',
+      )
+      assert.match(out, /^HTTP\/1\.1 200 /, out)
+      const h = JSON.parse(out.slice(out.indexOf('\r\n\r\n') + 4)) as Record<string, string>
+      assert.equal(h.host, 'myapp.localhost')
+      assert.match(lastLine(/path="\/headers\?x=1"/) ?? '', /host=myapp\.localhost .*status=200/)
+      const other = await raw(
+        'GET http://nodynos.localhost/ HTTP/1.1\r\nHost: myapp.localhost\r\nConnection: close\r\n\r\n',
+      )
+      assert.match(other, /^HTTP\/1\.1 503 /, 'the authority’s app (no dynos: H14), not Host’s')
+    })
+
+    test('a request whose trailers break the field rules is refused', async () => {
+      const out = await raw(
+        'POST /echo HTTP/1.1\r\nHost: myapp.localhost\r\nTransfer-Encoding: chunked\r\n\r\n' +
+          '3\r\nabc\r\n0\r\nContent-Length: 5\r\n\r\n',
+      )
+      assert.match(out, /^HTTP\/1\.1 400 /)
+    })
+
+    test('a dyno’s pool is closed when the dyno leaves the table', async () => {
+      const open = new Set<net.Socket>()
+      const pooled = http.createServer((_req, res) => res.end('ok'))
+      pooled.keepAliveTimeout = 60_000 // the router, not the dyno, must close the idle connection
+      pooled.on('connection', (s: net.Socket) => {
+        open.add(s)
+        s.on('close', () => open.delete(s))
+      })
+      await new Promise<void>((r) => pooled.listen(0, '127.0.0.1', r))
+      try {
+        const dynoAt = {
+          name: 'web.1',
+          address: '127.0.0.1',
+          port: (pooled.address() as net.AddressInfo).port,
+        }
+        router.table.setApp({
+          id: 'app-5',
+          name: 'pooled',
+          spaceId: 'space-1',
+          internalRouting: false,
+        })
+        router.table.setDynos('app-5', [dynoAt])
+        assert.equal((await request('/', { host: 'pooled.localhost' })).status, 200)
+        assert.equal(open.size, 1, 'kept alive in the router’s pool')
+        router.table.setDynos('app-5', [])
+        await waitUntil('the idle connection closed', () => open.size === 0, { timeoutMs: 2000 })
+        router.table.setDynos('app-5', [dynoAt]) // the same dyno back: a pool of its own again
+        assert.equal((await request('/', { host: 'pooled.localhost' })).status, 200)
+        assert.equal(open.size, 1)
+        router.table.removeApp('app-5')
+        await waitUntil('closed with its app', () => open.size === 0, { timeoutMs: 2000 })
+      } finally {
+        router.table.removeApp('app-5')
+        pooled.closeAllConnections()
+        await new Promise((r) => pooled.close(r))
+      }
+    })
+
     test('HTTPS with HTTP/2, and per-app certificates by SNI', async () => {
       const fetchH2 = (servername: string, authority = 'myapp.localhost', source = TRUSTED) =>
         new Promise<{ status: number; cert: string; alpn: string; body: string }>(
@@ -635,6 +825,87 @@ if (sandboxed(import.meta.url)) {
       router.table.setApp(app1) // the certificates removed
       assert.equal((await fetchH2('www.example.test', 'www.example.test')).cert, 'a.test')
       assert.match(lastLine(/protocol=https/) ?? '', /status=200/)
+    })
+
+    describe('connections per source', () => {
+      let capped: Router
+      let cappedPort = 0
+      const warnings: string[] = []
+
+      before(async () => {
+        capped = new Router({
+          domain: 'localhost',
+          listen: [{ host: '0.0.0.0', port: 0 }],
+          log: (_app, text) => lines.push(text),
+          warn: (text) => warnings.push(text),
+          timeouts: { refusalReportMs: 100 },
+          limits: { maxConnectionsPerSource: 4 },
+        })
+        await capped.start()
+        cappedPort = capped.addresses()[0]!.port
+        capped.table.setSpace({
+          id: 'space-1',
+          cidr: '10.70.0.0/16',
+          internalAddress: '10.70.0.3',
+          rules: [{ action: 'allow', source: '198.51.100.0/24' }],
+        })
+        capped.table.setApp({
+          id: 'app-1',
+          name: 'myapp',
+          spaceId: 'space-1',
+          internalRouting: false,
+        })
+        capped.table.setDynos('app-1', [{ name: 'web.1', address: '127.0.0.1', port: dynoPort }])
+      })
+
+      after(() => capped.close())
+
+      /** A connection from `source` and what became of a request on it: its answer, or closed. */
+      const attempt = (source: string) =>
+        new Promise<{ socket: net.Socket; answer: Promise<string> }>((resolve) => {
+          const socket = net.connect({ port: cappedPort, host: '127.0.0.1', localAddress: source })
+          socket.on('error', () => undefined)
+          let out = ''
+          const answer = new Promise<string>((done) => {
+            socket.on('data', (d) => {
+              out += d.toString()
+              if (out.includes('\r\n\r\n')) done(out.slice(0, 12))
+            })
+            socket.on('close', () => done(out === '' ? 'closed' : out.slice(0, 12)))
+          })
+          socket.on('connect', () => {
+            socket.write('GET / HTTP/1.1\r\nHost: myapp.localhost\r\n\r\n')
+            resolve({ socket, answer })
+          })
+        })
+
+      test('past the cap a source’s connections are closed at once; another source is served', async () => {
+        // Up to the cap, even an untrusted source gets an answer (403): the cap comes first.
+        const first = await Promise.all([1, 2, 3, 4].map(() => attempt(OTHER)))
+        try {
+          for (const c of first) assert.equal(await c.answer, 'HTTP/1.1 403')
+          const excess = await Promise.all([1, 2, 3].map(() => attempt(OTHER)))
+          for (const c of excess) assert.equal(await c.answer, 'closed')
+          const other = await attempt(TRUSTED)
+          assert.equal(await other.answer, 'HTTP/1.1 200')
+          other.socket.destroy()
+          const reports = () => warnings.filter((w) => w.startsWith('router: refused'))
+          await waitUntil('one report line', () => reports().length > 0)
+          assert.deepEqual(reports(), [
+            `router: refused 3 connections over the cap of 4 per source from 1 source(s), most from ${OTHER} (3)`,
+          ])
+          // Closing one makes room for one more.
+          first[0]!.socket.destroy()
+          await waitUntil('room again', async () => {
+            const again = await attempt(OTHER)
+            const answer = await again.answer
+            again.socket.destroy()
+            return answer === 'HTTP/1.1 403'
+          })
+        } finally {
+          for (const c of first) c.socket.destroy()
+        }
+      })
     })
 
     describe('internal routing', () => {
