@@ -1,4 +1,4 @@
-// Module boundaries of design.md §2, enforced on every CI run.
+// Module boundaries of docs/design.md §2, enforced on every CI run.
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [

@@ -37,7 +37,7 @@ export default tseslint.config(
         'error',
         { argsIgnorePattern: '^_', ignoreRestSiblings: true },
       ],
-      // Only src/exec may start processes (design.md §2); it disables this rule locally.
+      // Only src/exec may start processes (docs/design.md §2); it disables this rule locally.
       'no-restricted-imports': [
         'error',
         { paths: [{ name: 'node:child_process', message: 'Run host commands through src/exec.' }] },

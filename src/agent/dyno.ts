@@ -1,5 +1,5 @@
 /**
- * One dyno through Heroku's lifecycle (heroku-reference.md §8): `starting` → `up` (a web dyno
+ * One dyno through Heroku's lifecycle (docs/heroku-reference.md §8): `starting` → `up` (a web dyno
  * once it listens on $PORT; R10 after the boot timeout) → `crashed` when it exits unasked
  * (restarted at once the first time, then with exponential back-off) → `down` when stopped
  * (SIGTERM, grace, SIGKILL). Every change is logged as Heroku logs it (`heroku[web.1]: State

@@ -2,7 +2,7 @@
  * Follows a file that another process appends to (a dyno's stdout.log), line by line, from a
  * given offset: inotify (`fs.watch`) for promptness, plus a slow poll because inotify can miss
  * a write that happens before the watch starts. Dynos write to files rather than to pipes of
- * the daemon so that they outlive it (design.md §5); a new daemon resumes at the saved offset.
+ * the daemon so that they outlive it (docs/design.md §5); a new daemon resumes at the saved offset.
  */
 import { watch, type FSWatcher } from 'node:fs'
 import { open } from 'node:fs/promises'

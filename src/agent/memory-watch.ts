@@ -1,5 +1,5 @@
 /**
- * Heroku's memory errors for one run of a dyno (heroku-reference.md §8.3): its cgroup is read
+ * Heroku's memory errors for one run of a dyno (docs/heroku-reference.md §8.3): its cgroup is read
  * every few seconds while it runs, and once more when it has ended.
  *
  * - R14 (Memory quota exceeded), after a `Process running mem=…M(…%)` line: the run reached

@@ -1,5 +1,5 @@
 /**
- * Converges the host's networking to the store's desired state (design.md §2): observe →
+ * Converges the host's networking to the store's desired state (docs/design.md §2): observe →
  * plan → apply → verify, one run at a time, on every change and on a timer so drift (a rule
  * deleted by hand, a bridge removed) is repaired, not only reported. Only after the host is
  * verified does a space become `allocated` or an attachment made through the API `ready`
@@ -102,7 +102,7 @@ export class NetworkAgent {
   }
 
   /**
-   * Gives a dyno or data service its network now (the runtime's path, design.md §5): an
+   * Gives a dyno or data service its network now (the runtime's path, docs/design.md §5): an
    * address, a namespace on the space bridge, the anti-spoofing entry. Resolves `ready`.
    *
    * One durable commit, and the host work does not wait for it: the attachment is recorded

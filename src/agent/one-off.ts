@@ -1,5 +1,5 @@
 /**
- * A one-off dyno (`heroku run`, `run:detached`, heroku-reference.md §8): the app's current
+ * A one-off dyno (`heroku run`, `run:detached`, docs/heroku-reference.md §8): the app's current
  * release running a command given at creation, in the app's space network like any dyno, but
  * outside formation: the converge never stops it, nothing restarts it, and once its process
  * has exited it goes away. Its lines, as Heroku writes them:

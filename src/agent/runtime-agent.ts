@@ -1,5 +1,5 @@
 /**
- * Turns formation into dynos (design.md §5): for every app in an allocated space with a
+ * Turns formation into dynos (docs/design.md §5): for every app in an allocated space with a
  * released slug, `quantity` dynos of each process type, numbered from 1, running the current
  * release. It converges on every formation, app or release change and on a timer: starts what
  * is missing, stops the highest numbers on scale-down, replaces dynos of an older release

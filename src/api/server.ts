@@ -69,7 +69,7 @@ export function buildServer(options: ApiServerOptions): FastifyInstance {
     genReqId: (req) => requestIdFrom(req.headers['request-id']),
     requestIdHeader: false,
     // Wrong types are errors, not something to coerce; unknown fields are ignored (the CLI
-    // sends back whole objects it got, heroku-reference.md §3.3).
+    // sends back whole objects it got, docs/heroku-reference.md §3.3).
     ajv: {
       customOptions: {
         coerceTypes: false,

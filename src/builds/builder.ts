@@ -1,5 +1,5 @@
 /**
- * The builder: turns `pending` builds into slugs and releases (design.md §5). The API writes
+ * The builder: turns `pending` builds into slugs and releases (docs/design.md §5). The API writes
  * a pending build and emits `build.created`; the builder, constructed by the daemon, runs it:
  *
  *   fetch the tarball → unpack (as the app's uid) → detect → run the build commands in the

@@ -1,5 +1,5 @@
 /**
- * Detection, as buildpacks do it (design.md §5): look at the app's files and decide which
+ * Detection, as buildpacks do it (docs/design.md §5): look at the app's files and decide which
  * commands build it and which process types it has.
  *
  * - Node.js (`package.json`): `npm ci` with a lockfile, else `npm install`; `npm run build`

@@ -1,5 +1,5 @@
 /**
- * `git push` deploys (design.md §5): the core GitBackend the API serves `<apiUrl>/<app>.git`
+ * `git push` deploys (docs/design.md §5): the core GitBackend the API serves `<apiUrl>/<app>.git`
  * with. Each app has a bare repository, `<dataDir>/repos/<app-id>.git`, made on first use;
  * every request runs `git http-backend` over it (src/exec/git-http-backend.ts).
  *

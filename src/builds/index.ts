@@ -1,4 +1,4 @@
-/** Deploy from source (design.md §5): source uploads, builds, slugs. The daemon wires these. */
+/** Deploy from source (docs/design.md §5): source uploads, builds, slugs. The daemon wires these. */
 export { Builder, BUILD_TIMEOUT_MS, type BuilderOptions } from './builder.js'
 export { BuildOutputs, MAX_OUTPUT_BYTES } from './output.js'
 export { removeLeftovers } from './leftovers.js'

@@ -1,6 +1,6 @@
 /**
  * The CLI's only way to the daemon: Platform API v3 over HTTP, as the `heroku` CLI speaks it
- * (heroku-reference.md §1). Lists follow `Next-Range` until the last page.
+ * (docs/heroku-reference.md §1). Lists follow `Next-Range` until the last page.
  */
 
 import { setFlagsFromString } from 'node:v8'
@@ -156,7 +156,7 @@ export class ApiClient {
 
   /**
    * GETs a list, re-requesting with `Range: <Next-Range>` while the answer is 206 with a
-   * Next-Range header, and concatenates the pages (heroku-reference.md §1.4).
+   * Next-Range header, and concatenates the pages (docs/heroku-reference.md §1.4).
    */
   async list<T>(path: string, options: ListOptions = {}): Promise<T[]> {
     const items: T[] = []

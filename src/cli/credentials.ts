@@ -49,7 +49,7 @@ export function credentialsPath(env: Env = process.env, home: string = homedir()
 
 /**
  * The API URL named by the environment, if any. HEROKU_HOST without a scheme means
- * `https://api.<host>`, as the heroku CLI reads it (heroku-reference.md §1.1).
+ * `https://api.<host>`, as the heroku CLI reads it (docs/heroku-reference.md §1.1).
  */
 export function apiUrlFromEnv(env: Env): string | undefined {
   if (set(env.LOCALSPACE_API_URL)) return env.LOCALSPACE_API_URL

@@ -5,7 +5,7 @@ import { firstFreeAddress, spaceAddresses } from './address-plan.js'
 describe('address plan', () => {
   const plan = spaceAddresses('10.4.0.0/16', '172.20.16.0/20')
 
-  test('the gateway, internal router and data gateway sit where design.md puts them', () => {
+  test('the gateway, internal router and data gateway sit where docs/design.md puts them', () => {
     assert.equal(plan.gateway, '10.4.0.1')
     assert.equal(plan.internalRouter, '10.4.0.3')
     assert.equal(plan.dataGateway, '172.20.16.1')

@@ -1,5 +1,5 @@
 /**
- * The address plan of design.md §3, as pure functions of a space's two networks:
+ * The address plan of docs/design.md §3, as pure functions of a space's two networks:
  *   C.0.1  gateway of the dyno bridge, DNS for the space   C.0.3  internal router
  *   C.128.0/20, C.144.0/20, C.160.0/20  dyno addresses
  *   D.0.1  gateway of the data bridge                      D.0.10…  data services

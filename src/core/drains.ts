@@ -1,5 +1,5 @@
 /**
- * Log drains (heroku-reference.md §8.6; schema `log-drain`): where an app's log lines are
+ * Log drains (docs/heroku-reference.md §8.6; schema `log-drain`): where an app's log lines are
  * copied to. An app has drains of its own (`heroku drains:add URL`); every app in a space
  * with a space log drain (`PUT /spaces/{s}/log-drain`) also drains there.
  *

@@ -1,5 +1,5 @@
 /**
- * Stable outbound addresses (heroku-reference.md §4): the operator gives pools with
+ * Stable outbound addresses (docs/heroku-reference.md §4): the operator gives pools with
  * `--egress-pool [REGION=]CIDR`; each new space takes its addresses from its region's pool,
  * or from the pool without a region.
  */

@@ -1,6 +1,6 @@
 /**
  * The one error catalogue. Every error the API returns is a PlatformError, written on the wire
- * as Heroku does: `{ id, message }` with the matching HTTP status (heroku-reference.md §1.3).
+ * as Heroku does: `{ id, message }` with the matching HTTP status (docs/heroku-reference.md §1.3).
  */
 export class PlatformError extends Error {
   readonly id: string

@@ -1,5 +1,5 @@
 /**
- * `git push` to `<apiUrl>/<app>.git` (design.md §5): what the API and the git backend share.
+ * `git push` to `<apiUrl>/<app>.git` (docs/design.md §5): what the API and the git backend share.
  * The API authenticates the pusher (Basic auth, the API key as password) and checks the app;
  * the backend (src/builds/git-push.ts, wired by the daemon) runs git's smart HTTP protocol over
  * the app's bare repository and turns a push of main or master into a build.

@@ -1,5 +1,5 @@
 /**
- * What the API and the runtime need from the logs data plane (design.md §2): write a line,
+ * What the API and the runtime need from the logs data plane (docs/design.md §2): write a line,
  * read the recent ones, follow new ones. src/logs implements it; the API only sees this
  * interface, so it never imports the data plane itself.
  */

@@ -1,5 +1,5 @@
 /**
- * Heroku's list pagination (heroku-reference.md §1.4):
+ * Heroku's list pagination (docs/heroku-reference.md §1.4):
  *   Range: <field> [start]..[end]; max=N[, order=asc|desc]
  * A `]` before start makes it exclusive (what Next-Range uses). The CLI echoes Next-Range
  * back verbatim, so the last page must never carry one, or `heroku` loops forever.

@@ -10,7 +10,7 @@ export interface Region {
   providerRegion: string
 }
 
-// Heroku's Private Space regions (heroku-reference.md §2.6), plus the two Common Runtime
+// Heroku's Private Space regions (docs/heroku-reference.md §2.6), plus the two Common Runtime
 // regions that apps outside a space get. On one host a region is a placement label.
 const TABLE: ReadonlyArray<[string, string, string, string, boolean, string]> = [
   ['dublin', 'Dublin, Ireland', 'Ireland', 'Dublin', true, 'eu-west-1'],

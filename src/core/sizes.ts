@@ -17,7 +17,7 @@ const size = (name: string, memoryMb: number, compute: number, privateSpaceOnly:
   privateSpaceOnly,
 })
 
-// heroku-reference.md §8.3. Shield-* names are aliases the CLI rewrites to Private-*.
+// docs/heroku-reference.md §8.3. Shield-* names are aliases the CLI rewrites to Private-*.
 export const DYNO_SIZES: readonly DynoSize[] = [
   size('Private-S', 1024, 12, true),
   size('Private-M', 2560, 12, true),

@@ -1,5 +1,5 @@
 /**
- * The address plan of design.md §3: every space owns a dyno /16 (`cidr`) and a data network
+ * The address plan of docs/design.md §3: every space owns a dyno /16 (`cidr`) and a data network
  * (`data_cidr`, /16../20) that overlap nothing else in the installation.
  */
 import {
@@ -68,7 +68,7 @@ export function planSpaceCidrs(
 
   if (cidr && data) return { cidr: formatCidr(cidr), dataCidr: formatCidr(data) }
   if (cidr) {
-    // A custom space CIDR gets its data network from 172.16.0.0/12 (heroku-reference.md §2.1).
+    // A custom space CIDR gets its data network from 172.16.0.0/12 (docs/heroku-reference.md §2.1).
     const d = firstFree(parseCidr('172.16.0.0/12')!, 20, (c) => free(c) && !overlaps(c, cidr))
     if (!d) throw errors.invalidParams('No free data_cidr is left; pass data_cidr explicitly.')
     return { cidr: formatCidr(cidr), dataCidr: formatCidr(d) }

@@ -146,7 +146,7 @@ export interface Attachment {
 /** Heroku's build states: a build is `pending` until it made a release or gave up. */
 export type BuildStatus = 'pending' | 'succeeded' | 'failed'
 
-/** One build: a source tarball on its way to a slug and a release (design.md §5). */
+/** One build: a source tarball on its way to a slug and a release (docs/design.md §5). */
 export interface Build {
   id: string
   appId: string

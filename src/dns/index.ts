@@ -1,5 +1,5 @@
 /**
- * The space DNS server (design.md §2: a data plane). The daemon feeds a MemoryDnsRecords from
+ * The space DNS server (docs/design.md §2: a data plane). The daemon feeds a MemoryDnsRecords from
  * the store and the runtime, starts one DnsService on it, and tells it which gateway
  * addresses to listen on as spaces come and go.
  */

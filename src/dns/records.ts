@@ -1,5 +1,5 @@
 /**
- * What the DNS server knows, and how it learns it. The server is a data plane (design.md §2):
+ * What the DNS server knows, and how it learns it. The server is a data plane (docs/design.md §2):
  * it never reads the store; a record source pushes changes to it. `MemoryDnsRecords` is that
  * source: the daemon calls its setters from store and runtime events (dyno up/down, app
  * changed, space created/deleted) and marks it `synced` once it has replayed everything.

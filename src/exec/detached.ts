@@ -1,5 +1,5 @@
 /**
- * Long-running processes that must outlive the daemon (design.md §5: dynos survive a daemon
+ * Long-running processes that must outlive the daemon (docs/design.md §5: dynos survive a daemon
  * restart). A process started here:
  *
  * - runs in a session of its own (`setsid`, via `detached: true`), so it receives no signal

@@ -1,5 +1,5 @@
 /**
- * The one place that starts host commands (design.md §2): `ip`, `nft`, `bwrap`, `swanctl`.
+ * The one place that starts host commands (docs/design.md §2): `ip`, `nft`, `bwrap`, `swanctl`.
  * Everything else receives an `Exec` and so can be tested with a recording fake.
  */
 // eslint-disable-next-line no-restricted-imports -- this module is the sanctioned exception

@@ -1,7 +1,7 @@
 /**
  * One drain's delivery: lines wait in a bounded buffer and go out in batches of at most
  * `batchSize` messages, as soon as that many wait or `flushIntervalMs` after the oldest one
- * arrived (Logplex: 500 lines or every 250 ms, heroku-reference.md §8.6). One batch is in
+ * arrived (Logplex: 500 lines or every 250 ms, docs/heroku-reference.md §8.6). One batch is in
  * flight at a time, so lines arrive in order; a batch that fails is sent again, unchanged
  * (same Logplex-Frame-Id), after an exponential back-off.
  *

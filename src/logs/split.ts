@@ -1,7 +1,7 @@
 /**
  * How one write becomes log lines, as Heroku's Logplex does it: one line per line of text,
  * and a line longer than 10 KB becomes several lines of at most 10 KB each
- * (heroku-reference.md §8.6).
+ * (docs/heroku-reference.md §8.6).
  */
 
 export const MAX_LINE_BYTES = 10 * 1024

@@ -1,5 +1,5 @@
 /**
- * One host-network reconcile: observe → plan (pure) → apply → verify (design.md §2).
+ * One host-network reconcile: observe → plan (pure) → apply → verify (docs/design.md §2).
  */
 import type { Exec } from '../exec/run.js'
 import { applyHostActions } from './apply.js'

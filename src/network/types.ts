@@ -4,7 +4,7 @@
  * compared, logged and written in tables in tests.
  */
 
-/** One space's two bridges (design.md §3): dynos on the dyno bridge, data services on the other. */
+/** One space's two bridges (docs/design.md §3): dynos on the dyno bridge, data services on the other. */
 export interface DesiredSpaceNetwork {
   /** `lsb-<8hex>` */
   dynoBridge: string

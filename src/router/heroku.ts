@@ -1,6 +1,6 @@
 /**
  * Heroku's router conventions, pure: error codes and pages, request ids and the router log
- * line (heroku-reference.md §8.5). Nothing here does I/O.
+ * line (docs/heroku-reference.md §8.5). Nothing here does I/O.
  */
 import { randomUUID } from 'node:crypto'
 

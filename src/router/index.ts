@@ -1,4 +1,4 @@
-/** The router data plane (design.md §6). See router.ts for the lifecycle. */
+/** The router data plane (docs/design.md §6). See router.ts for the lifecycle. */
 export {
   Router,
   type RouterService,

@@ -1,5 +1,5 @@
 /**
- * The router (design.md §6): public listeners for every non-internal app, one internal
+ * The router (docs/design.md §6): public listeners for every non-internal app, one internal
  * listener per space (C.0.3, ports 80 and 443) for its internal-routing apps, admission by the
  * space's trusted IP ranges before any byte goes to a dyno, and a random pick among the app's
  * `up` web dynos with at most 50 requests in flight each (more wait in the app's queue; H11

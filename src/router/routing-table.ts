@@ -1,5 +1,5 @@
 /**
- * What the router knows, and the only way it learns it (design.md §2: a data plane fed by
+ * What the router knows, and the only way it learns it (docs/design.md §2: a data plane fed by
  * events, never querying the store on the hot path). The daemon pushes apps, dynos and spaces
  * in as they change; request handling only reads the indexes kept here.
  */

@@ -1,7 +1,7 @@
 /**
  * A space's inbound ruleset compiled for the hot path: is this client address admitted?
  *
- * Semantics (heroku-reference.md §3.4): admit iff the address is in some `allow` range and in
+ * Semantics (docs/heroku-reference.md §3.4): admit iff the address is in some `allow` range and in
  * no `deny` range — deny wins over allow whatever the prefix lengths. An empty ruleset admits
  * nothing.
  *

@@ -1,6 +1,6 @@
 /**
  * Which parts of the host's `/` a dyno (and a build) sees, read-only: the host's programs,
- * libraries and configuration ("plain Procfile apps use the host's runtimes", design.md §5),
+ * libraries and configuration ("plain Procfile apps use the host's runtimes", docs/design.md §5),
  * and nothing else — not its people (/root, /home), its state (/var, /srv), its mounts (/mnt,
  * /media), its devices (/sys) or whatever else an operator keeps at the top (a checkout under
  * /work, say). The sandbox supplies its own /app, /proc, /dev, /tmp, /run and /var/tmp.

@@ -1,5 +1,5 @@
 /**
- * Dyno sandbox primitives (design.md §5): start, watch and stop one dyno process. The runtime
+ * Dyno sandbox primitives (docs/design.md §5): start, watch and stop one dyno process. The runtime
  * that turns formation into dynos builds on these.
  */
 export { BUILD_MEMORY_MB, SandboxBuildExecutor } from './build-sandbox.js'

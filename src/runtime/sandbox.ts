@@ -1,5 +1,5 @@
 /**
- * The command line of one dyno (design.md §5), as a pure function of what the dyno is and
+ * The command line of one dyno (docs/design.md §5), as a pure function of what the dyno is and
  * where things are on the host. Nothing here touches the host; dyno-process.ts prepares the
  * directories and the cgroup, then starts this command detached.
  *
@@ -140,7 +140,7 @@ const DNS_ZONE = 'app.localspace'
 const DEFAULT_PATH = '/app/bin:/usr/local/bin:/usr/bin:/bin'
 
 /**
- * The dyno's whole environment (heroku-reference.md §5.2): a default PATH, the config vars,
+ * The dyno's whole environment (docs/heroku-reference.md §5.2): a default PATH, the config vars,
  * then what the platform sets, which config vars cannot override.
  */
 export function dynoEnv(spec: DynoSpec): Record<string, string> {
@@ -278,7 +278,7 @@ function bwrapCommand(view: SandboxView, host: SandboxHost): string[] {
 export const BUILD_APP_DIR = '/app'
 export const BUILD_HOME_DIR = '/tmp/build-home'
 
-/** One build command, sandboxed like a dyno (design.md §5; issue: builds run sandboxed). */
+/** One build command, sandboxed like a dyno (docs/design.md §5; issue: builds run sandboxed). */
 export interface BuildSandboxSpec {
   /** Names the cgroup and the sandbox's hostname, as a dyno id does. */
   id: string

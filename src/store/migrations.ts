@@ -190,7 +190,7 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 4,
     name: 'a uid per app for its dynos',
     sql: `
-      -- Dynos of an app run as its own unprivileged uid (design.md §5). Kept after the app is
+      -- Dynos of an app run as its own unprivileged uid (docs/design.md §5). Kept after the app is
       -- deleted would only leak numbers, so the row goes with it.
       CREATE TABLE app_uids (
         app_id TEXT PRIMARY KEY REFERENCES apps(id) ON DELETE CASCADE,

@@ -206,7 +206,7 @@ export async function startCompat(options: CompatOptions = {}): Promise<Compat> 
     proxy = new RecordingProxy(apiPort)
     const apiUrl = `http://127.0.0.1:${await proxy.listen()}`
     // Particleboard stand-in: the CLI's delinquency checks (GET /account, /teams/…) get a
-    // 404 at once and ignore it (heroku-reference.md §1.1). A closed port would not do: the
+    // 404 at once and ignore it (docs/heroku-reference.md §1.1). A closed port would not do: the
     // CLI retries refused connections with backoff, ~6 s per command.
     particleboard = http.createServer((_req, res) => {
       res.writeHead(404, { 'content-type': 'application/json' })

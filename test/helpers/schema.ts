@@ -1,9 +1,10 @@
 /**
- * Validates API response bodies against Heroku's own hyper-schema
- * (../shared/heroku-platform-schema.json): the response of `METHOD path` must match the
- * link's targetSchema (or its definition, an array of it for `instances` links).
+ * Validates API response bodies against Heroku's own hyper-schema, kept in the repository
+ * (test/fixtures/heroku-platform-schema.json, see test/fixtures/README.md): the response of
+ * `METHOD path` must match the link's targetSchema (or its definition, an array of it for
+ * `instances` links).
  */
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import AjvDraft04 from 'ajv-draft-04'
@@ -11,7 +12,7 @@ import addFormats from 'ajv-formats'
 import type { ValidateFunction } from 'ajv'
 
 const here = dirname(fileURLToPath(import.meta.url))
-export const SCHEMA_PATH = join(here, '..', '..', '..', 'shared', 'heroku-platform-schema.json')
+export const SCHEMA_PATH = join(here, '..', 'fixtures', 'heroku-platform-schema.json')
 
 interface Link {
   href: string
@@ -35,7 +36,7 @@ interface Route {
 
 /** Endpoints that are localspace's own and have no Heroku schema. */
 const OWN_ENDPOINTS = [/^\/localspace\//, /^\/healthz$/]
-/** Endpoints the CLI uses that Heroku's v6 schema does not describe (see heroku-reference.md). */
+/** Endpoints the CLI uses that Heroku's v6 schema does not describe (see docs/heroku-reference.md). */
 const UNDESCRIBED = [
   /^\/spaces\/[^/]+\/dynos$/,
   /^\/spaces\/[^/]+\/hosts$/,
@@ -76,6 +77,12 @@ function dropStringIds(node: unknown): unknown {
 }
 
 function load(): Route[] {
+  // Every API test checks its responses here: without the schema they would check nothing.
+  if (!existsSync(SCHEMA_PATH)) {
+    throw new Error(
+      `Heroku's schema is missing from the repository (${SCHEMA_PATH}); restore it with git checkout -- test/fixtures`,
+    )
+  }
   const schema = dropStringIds(JSON.parse(readFileSync(SCHEMA_PATH, 'utf8'))) as HyperSchema & {
     $schema?: string
   }

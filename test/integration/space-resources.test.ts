@@ -219,7 +219,7 @@ describe('inbound ruleset (trusted ip ranges)', () => {
   })
 
   test('putting back the whole get body with a rule added ignores the unknown fields', async () => {
-    // What `spaces:trusted-ips:add` does (heroku-reference.md §3.3).
+    // What `spaces:trusted-ips:add` does (docs/heroku-reference.md §3.3).
     const got = (await api.call('GET', '/spaces/prod/inbound-ruleset')).body
     const rules = got.rules as unknown[]
     rules.push({ action: 'allow', source: '198.51.100.0/24', note: 'ignored' })

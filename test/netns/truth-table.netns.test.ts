@@ -1,5 +1,5 @@
 /**
- * design.md §4, the truth table, as a probe matrix against the real kernel: a real daemon,
+ * docs/design.md §4, the truth table, as a probe matrix against the real kernel: a real daemon,
  * real spaces with dyno and data namespaces, an "internet" namespace behind the host, and one
  * probe agent (probe-agent.ts) in every namespace that serves TCP/UDP echo and opens TCP and
  * UDP to every destination. The matrix runs on a fresh installation, after a SIGTERM restart,
@@ -239,7 +239,7 @@ const offset = (cidr: string, n: number): string => {
 }
 
 /**
- * The expected answer of one cell, from design.md §4 (rows: "from", columns: "to"); undefined
+ * The expected answer of one cell, from docs/design.md §4 (rows: "from", columns: "to"); undefined
  * for a pair the table does not speak about, which is not probed.
  */
 function expected(src: Source, dst: Destination): boolean | undefined {
@@ -514,7 +514,7 @@ async function removeFirewall(): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 
 function truthTable(): void {
-  describe('the truth table (design.md §4) against the kernel', () => {
+  describe('the truth table (docs/design.md §4) against the kernel', () => {
     const data = tempDataDir()
     /** Where the compiled agent lives. */
     const scratch = mkdtempSync(join(tmpdir(), 'localspace-probe-'))

@@ -1,5 +1,5 @@
 /**
- * Cross-cutting Heroku conventions (heroku-reference.md §1): the Accept version check,
+ * Cross-cutting Heroku conventions (docs/heroku-reference.md §1): the Accept version check,
  * Request-Id, JSON bodies and the `{id, message}` error shape.
  */
 import { randomUUID } from 'node:crypto'

@@ -69,7 +69,7 @@ export function accountRoutes(app: FastifyInstance): void {
     return accountJson(request.account, team)
   })
 
-  // `heroku login -i`: Basic email:password in, a new API key out (heroku-reference.md §1.1).
+  // `heroku login -i`: Basic email:password in, a new API key out (docs/heroku-reference.md §1.1).
   app.post<{ Body: { description?: string; expires_in?: number | null } | undefined }>(
     '/oauth/authorizations',
     { config: { public: true }, schema: { body: authorizationBody } },

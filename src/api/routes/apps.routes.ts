@@ -1,4 +1,4 @@
-/** Apps, personal and team, inside or outside a space (heroku-reference.md §8.1, §8.8). */
+/** Apps, personal and team, inside or outside a space (docs/heroku-reference.md §8.1, §8.8). */
 import { randomInt } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { errors } from '../../core/errors.js'

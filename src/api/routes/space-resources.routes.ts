@@ -1,6 +1,6 @@
 /**
  * What hangs off a space: trusted IP ranges (inbound ruleset), NAT, topology, dynos,
- * hosts and the space log drain (heroku-reference.md §3, §4, §5.3, §8.4, §8.6, §8.7).
+ * hosts and the space log drain (docs/heroku-reference.md §3, §4, §5.3, §8.4, §8.6, §8.7).
  */
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'

@@ -1,4 +1,4 @@
-/** Spaces: create, list, info, rename, destroy (heroku-reference.md §2). */
+/** Spaces: create, list, info, rename, destroy (docs/heroku-reference.md §2). */
 import type { FastifyInstance } from 'fastify'
 import { errors } from '../../core/errors.js'
 import { pickEgressAddresses, poolFor } from '../../core/egress.js'

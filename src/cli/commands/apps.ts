@@ -1,4 +1,4 @@
-/** Apps: `apps`, `apps:create`, `apps:info`, `apps:destroy` (heroku-reference.md §8.1). */
+/** Apps: `apps`, `apps:create`, `apps:info`, `apps:destroy` (docs/heroku-reference.md §8.1). */
 import type { Command } from 'commander'
 import { p } from '../client.js'
 import {

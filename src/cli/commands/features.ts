@@ -1,4 +1,4 @@
-/** App features: `features`, `features:enable`, `features:disable` (heroku-reference.md §8.8). */
+/** App features: `features`, `features:enable`, `features:disable` (docs/heroku-reference.md §8.8). */
 import type { Command } from 'commander'
 import { p } from '../client.js'
 import { act, UserError, withApp, withJson, type AppFlags, type CliDeps } from '../context.js'

@@ -1,4 +1,4 @@
-/** Dynos: `ps` (formation and dynos) and `ps:scale` (heroku-reference.md §8.4). */
+/** Dynos: `ps` (formation and dynos) and `ps:scale` (docs/heroku-reference.md §8.4). */
 import type { Command } from 'commander'
 import { p } from '../client.js'
 import { act, UserError, withApp, withJson, type AppFlags, type CliDeps } from '../context.js'

@@ -1,5 +1,5 @@
 /**
- * Spaces (heroku-reference.md §2, §10): list, create, info, wait, rename, destroy, topology.
+ * Spaces (docs/heroku-reference.md §2, §10): list, create, info, wait, rename, destroy, topology.
  * Output follows the heroku CLI's `renderInfo`.
  */
 import { InvalidArgumentError, type Command } from 'commander'

@@ -1,5 +1,5 @@
 /**
- * Trusted IP ranges, the space's inbound ruleset (heroku-reference.md §3.3). Add and remove
+ * Trusted IP ranges, the space's inbound ruleset (docs/heroku-reference.md §3.3). Add and remove
  * GET the ruleset, change its rules and PUT the whole body back, exactly as heroku does; the
  * API ignores the read-only fields that come back with it.
  */

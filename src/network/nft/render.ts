@@ -1,5 +1,5 @@
 /**
- * Renders localspace's whole firewall from desired state (design.md §4, the truth table).
+ * Renders localspace's whole firewall from desired state (docs/design.md §4, the truth table).
  * Pure: the same state gives the same text, so a reconcile can compare and re-apply it.
  *
  * Two tables, both owned whole by localspace:
@@ -34,7 +34,7 @@ export interface FirewallState {
   allowedPrivate: readonly string[]
 }
 
-/** Private and reserved ranges that dynos never reach unless allowed (design.md §4). */
+/** Private and reserved ranges that dynos never reach unless allowed (docs/design.md §4). */
 export const RESERVED_RANGES = [
   '10.0.0.0/8',
   '100.64.0.0/10',
