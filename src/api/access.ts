@@ -38,7 +38,13 @@ export function findSpace(
   return space
 }
 
-/** Apps: the owner and every member of the app's team may use them; `admin` = destroy. */
+/**
+ * Apps. A personal app (no team) belongs to its owner alone. A team app belongs to the team:
+ * only a current member sees or changes it, whoever created it, so removing someone from the
+ * team takes every team app away from them at once. `admin` (destroy) needs a team admin or
+ * the app's creator while still a member: Heroku gives the creator of a team app the `manage`
+ * permission, and removing the member takes it away.
+ */
 export function findApp(
   store: Store,
   account: Account,
@@ -47,10 +53,14 @@ export function findApp(
 ): App {
   const app = store.apps.find(idOrName)
   if (!app) throw errors.notFound('app')
-  if (app.ownerId === account.id || account.isAdmin) return app
-  const role = app.teamId ? store.teams.roleOf(app.teamId, account.id) : undefined
+  if (account.isAdmin) return app
+  if (app.teamId === null) {
+    if (app.ownerId !== account.id) throw errors.notFound('app')
+    return app
+  }
+  const role = store.teams.roleOf(app.teamId, account.id)
   if (!role) throw errors.notFound('app')
-  if (admin && role !== 'admin') {
+  if (admin && role !== 'admin' && app.ownerId !== account.id) {
     throw errors.forbidden('You must be the app owner or a team admin to perform this action.')
   }
   return app

@@ -89,11 +89,14 @@ export class AppsRepo {
     return this.db.prepare('SELECT 1 FROM apps WHERE name = ?').get(name) !== undefined
   }
 
-  /** Apps the account can see: those it owns and those of its teams. */
+  /**
+   * Apps the account can see: its personal apps and the apps of the teams it is in now (not
+   * team apps it created in a team it has left).
+   */
   visibleTo(accountId: string): App[] {
     return this.db
       .prepare<[string, string], AppRow>(
-        `${APP_SELECT} WHERE p.owner_id = ? OR p.team_id IN
+        `${APP_SELECT} WHERE (p.owner_id = ? AND p.team_id IS NULL) OR p.team_id IN
            (SELECT team_id FROM team_members WHERE account_id = ?)`,
       )
       .all(accountId, accountId)

@@ -214,3 +214,105 @@ describe('teams and members', () => {
     assert.equal(res.body.id, 'not_found')
   })
 })
+
+describe('a member removed from a team', () => {
+  let api: TestApi
+  let creator: string
+  before(async () => {
+    api = await startTestApi()
+    creator = api.user('creator@example.com')
+    assert.equal((await api.call('POST', '/teams', { name: 'removal' })).status, 201)
+    await api.call('PUT', '/teams/removal/members', { email: 'creator@example.com' })
+    const space = { name: 'removal-space', team: 'removal', region: 'tokyo' }
+    assert.equal((await api.call('POST', '/spaces', space)).status, 201)
+    const made = await api.call(
+      'POST',
+      '/teams/apps',
+      { name: 'left-behind', space: 'removal-space' },
+      { key: creator },
+    )
+    assert.equal(made.status, 201)
+    assert.equal(made.body.owner.email, 'creator@example.com')
+  })
+  after(() => api.close())
+
+  test('loses every kind of access to the team apps they created', async () => {
+    // While a member, the creator uses the app, and opens a log session on it.
+    const asCreator = { key: creator }
+    assert.equal((await api.call('GET', '/apps/left-behind', undefined, asCreator)).status, 200)
+    const logs = await api.call('POST', '/apps/left-behind/log-sessions', {}, asCreator)
+    assert.equal(logs.status, 201)
+    const logUrl = new URL(logs.body.logplex_url as string)
+
+    const removed = await api.call('DELETE', '/teams/removal/members/creator@example.com')
+    assert.equal(removed.status, 200)
+
+    const app = api.store.apps.find('left-behind')!
+    const denied = [
+      ['GET', '/apps/left-behind', undefined],
+      ['GET', `/apps/${app.id}`, undefined],
+      ['GET', '/teams/apps/left-behind', undefined],
+      ['PATCH', '/apps/left-behind', { maintenance: true }],
+      ['GET', '/apps/left-behind/config-vars', undefined],
+      ['PATCH', '/apps/left-behind/config-vars', { SECRET: 'stolen' }],
+      ['POST', '/apps/left-behind/log-drains', { url: 'syslog+tls://logs.example.com:6514' }],
+      ['POST', '/apps/left-behind/log-sessions', {}],
+      ['POST', '/apps/left-behind/dynos', { command: 'bash' }],
+      ['POST', '/apps/left-behind/builds', { source_blob: { url: 'https://example.com/a.tgz' } }],
+      ['GET', '/apps/left-behind/builds', undefined],
+      ['POST', '/apps/left-behind/sources', undefined],
+      ['GET', '/apps/left-behind/releases', undefined],
+      ['PATCH', '/apps/left-behind/formation', { updates: [{ type: 'web', quantity: 2 }] }],
+      ['POST', '/apps/left-behind/domains', { hostname: 'www.left-behind.example' }],
+      ['GET', '/apps/left-behind/sni-endpoints', undefined],
+      ['DELETE', '/apps/left-behind', undefined],
+    ] as const
+    for (const [method, path, body] of denied) {
+      const res = await api.call(method, path, body, asCreator)
+      assert.equal(res.status, 404, `${method} ${path}`)
+      assert.equal(res.body.id, 'not_found', `${method} ${path}`)
+    }
+    // Nothing changed: the app, its config, drains, builds and formation are as they were.
+    assert.ok(api.store.apps.find(app.id))
+    assert.equal(api.store.apps.find(app.id)!.maintenance, false)
+    assert.deepEqual(api.store.releases.current(app.id)?.config ?? {}, {})
+    assert.deepEqual(api.store.drains.forApp(app.id), [])
+    assert.deepEqual(api.store.builds.list(app.id), [])
+    assert.deepEqual(api.store.domains.forApp(app.id), [])
+
+    // The app is not listed for them either.
+    const list = await api.call('GET', '/apps', undefined, asCreator)
+    assert.deepEqual(list.body, [])
+    const own = await api.call('GET', '/users/~/apps', undefined, asCreator)
+    assert.deepEqual(own.body, [])
+
+    // The log session they opened while a member no longer reads the app's logs.
+    const read = await api.server.inject({ method: 'GET', url: logUrl.pathname })
+    assert.equal(read.statusCode, 404)
+
+    // git push: the API key as password of HTTP Basic auth is refused as "not found".
+    const basic = `Basic ${Buffer.from(`:${creator}`).toString('base64')}`
+    for (const url of [
+      '/left-behind.git/info/refs?service=git-receive-pack',
+      '/left-behind.git/info/refs?service=git-upload-pack',
+    ]) {
+      const git = await api.server.inject({ method: 'GET', url, headers: { authorization: basic } })
+      assert.equal(git.statusCode, 404, url)
+    }
+  })
+
+  test('a member still uses, and may destroy, a team app they created', async () => {
+    const key = api.user('stays@example.com')
+    await api.call('PUT', '/teams/removal/members', { email: 'stays@example.com' })
+    const made = await api.call(
+      'POST',
+      '/teams/apps',
+      { name: 'stays-app', team: 'removal' },
+      { key },
+    )
+    assert.equal(made.status, 201)
+    const vars = await api.call('PATCH', '/apps/stays-app/config-vars', { A: '1' }, { key })
+    assert.equal(vars.status, 200)
+    assert.equal((await api.call('DELETE', '/apps/stays-app', undefined, { key })).status, 200)
+  })
+})

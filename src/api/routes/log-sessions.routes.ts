@@ -5,7 +5,9 @@
  * The URL needs no API key (the heroku CLI opens it with a plain EventSource, without its
  * Authorization header), so it carries an unguessable token instead, and the token is
  * short-lived: a session is forgotten SESSION_TTL_MS after it was made or last read, unless a
- * stream is still open on it.
+ * stream is still open on it. The token is not a credential of its own: every read, and an
+ * open tail every KEEPALIVE_MS, checks that the account that made the session may still see
+ * the app (someone removed from the team stops reading its logs).
  *
  * The stream speaks what the reader asks for: Server-Sent Events (`Accept: text/event-stream`,
  * what heroku CLI 11 sends) or plain text, one line per line (curl, the localspace CLI).
@@ -45,6 +47,8 @@ export interface LogSessionRequest {
 interface LogSession extends LogSessionRequest {
   id: string
   appId: string
+  /** Who made the session: their access to the app is checked again on every read. */
+  accountId: string
   createdAt: string
   /** When the token stops working, unless a stream is open on it. */
   expiresAt: number
@@ -97,13 +101,18 @@ export function parseLogSessionBody(body: unknown): LogSessionRequest {
 class LogSessions {
   private readonly byToken = new Map<string, LogSession>()
 
-  create(appId: string, request: LogSessionRequest): { token: string; session: LogSession } {
+  create(
+    appId: string,
+    accountId: string,
+    request: LogSessionRequest,
+  ): { token: string; session: LogSession } {
     this.prune()
     const token = randomBytes(32).toString('base64url')
     const session: LogSession = {
       ...request,
       id: newId(),
       appId,
+      accountId,
       createdAt: nowIso(),
       expiresAt: Date.now() + SESSION_TTL_MS,
       openStreams: 0,
@@ -167,6 +176,7 @@ function stream(
   request: FastifyRequest,
   reply: FastifyReply,
   open: Set<ServerResponse>,
+  mayRead: () => boolean,
 ): void {
   const framing = wantsEventStream(request) ? SSE : PLAIN
   const res = reply.raw
@@ -208,8 +218,11 @@ function stream(
     res.write(framing.line(line))
   })
   const keepalive = framing.keepalive
-  const timer = keepalive ? setInterval(() => res.write(keepalive), KEEPALIVE_MS) : undefined
-  timer?.unref()
+  const timer = setInterval(() => {
+    if (!mayRead()) res.end()
+    else if (keepalive) res.write(keepalive)
+  }, KEEPALIVE_MS)
+  timer.unref()
   session.openStreams++
   open.add(res)
   res.once('close', () => {
@@ -230,9 +243,24 @@ export function logSessionRoutes(app: FastifyInstance): void {
     for (const res of open) res.end()
   })
 
+  /** Whether the session's account may still see its app (it may have left the team). */
+  const mayRead = (session: LogSession): boolean => {
+    const account = store.accounts.find(session.accountId)
+    if (!account) return false
+    try {
+      return findApp(store, account, session.appId).id === session.appId
+    } catch {
+      return false
+    }
+  }
+
   app.post<{ Params: { app: string } }>('/apps/:app/log-sessions', async (request, reply) => {
     const target = findApp(store, request.account, request.params.app)
-    const { token, session } = sessions.create(target.id, parseLogSessionBody(request.body))
+    const { token, session } = sessions.create(
+      target.id,
+      request.account.id,
+      parseLogSessionBody(request.body),
+    )
     return reply.code(201).send({
       id: session.id,
       // Read now, not at start-up: the daemon learns its own port only after listening.
@@ -247,11 +275,11 @@ export function logSessionRoutes(app: FastifyInstance): void {
     { config: { public: true } },
     async (request, reply) => {
       const session = sessions.find(request.params.token)
-      if (!session) {
+      if (!session || !mayRead(session)) {
         // The heroku CLI reads a 404 on a tail as "Log stream timed out. Please try again."
         throw new PlatformError('not_found', 404, 'This log session does not exist or expired.')
       }
-      stream(app.ctx.logs, session, request, reply, open)
+      stream(app.ctx.logs, session, request, reply, open, () => mayRead(session))
       return reply
     },
   )
