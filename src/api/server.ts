@@ -4,7 +4,7 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify'
 import { noBuildOutput, type BuildOutputView, type SourceStore } from '../core/builds.js'
-import type { EgressPool } from '../core/egress.js'
+import { DEFAULT_EGRESS_PER_SPACE, type EgressPool } from '../core/egress.js'
 import { EventBus } from '../core/events.js'
 import type { GitBackend } from '../core/git.js'
 import { noLogView, type LogView } from '../core/log-view.js'
@@ -47,6 +47,8 @@ export interface ApiServerOptions {
   bodyLimit?: number
   logger?: boolean
   egressPools?: readonly EgressPool[]
+  /** Outbound addresses a new space takes from its pool (`--egress-per-space`). */
+  egressPerSpace?: number
   /** Source uploads (the daemon's lives in <dataDir>/blobs); without it POST /sources is 503. */
   sources?: SourceStore
   /** The builder's output (src/builds); without it build output streams stay empty. */
@@ -89,6 +91,7 @@ export function buildServer(options: ApiServerOptions): FastifyInstance {
     apiUrl: options.apiUrl ?? 'http://127.0.0.1:5000',
     webUrl: webUrlFor(options.routerUrl ?? 'http://localhost:8080/', options.domain ?? 'localhost'),
     egressPools: options.egressPools ?? [],
+    egressPerSpace: options.egressPerSpace ?? DEFAULT_EGRESS_PER_SPACE,
     sources: options.sources,
     buildOutput: options.buildOutput ?? noBuildOutput(),
     git: options.git,
