@@ -38,7 +38,10 @@ export function findSpace(
   return space
 }
 
-/** Apps: the owner and every member of the app's team may use them; `admin` = destroy. */
+/**
+ * Apps: the owner and every member of the app's team may use them, and the collaborators of
+ * a personal app (`heroku access:add`); `admin` = destroy, transfer, manage collaborators.
+ */
 export function findApp(
   store: Store,
   account: Account,
@@ -48,6 +51,10 @@ export function findApp(
   const app = store.apps.find(idOrName)
   if (!app) throw errors.notFound('app')
   if (app.ownerId === account.id || account.isAdmin) return app
+  if (app.teamId === null && store.appAccess.collaborator(app.id, account.id)) {
+    if (admin) throw errors.forbidden('Only the app owner can perform this action.')
+    return app
+  }
   const role = app.teamId ? store.teams.roleOf(app.teamId, account.id) : undefined
   if (!role) throw errors.notFound('app')
   if (admin && role !== 'admin') {

@@ -31,6 +31,11 @@ import { sourceRoutes } from './routes/sources.routes.js'
 import { spaceResourceRoutes } from './routes/space-resources.routes.js'
 import { spaceRoutes } from './routes/spaces.routes.js'
 import { teamRoutes } from './routes/teams.routes.js'
+import { appTransferRoutes } from './routes/app-transfers.routes.js'
+import { buildpackRoutes } from './routes/buildpacks.routes.js'
+import { collaboratorRoutes } from './routes/collaborators.routes.js'
+import { notBuiltRoutes } from './routes/not-built.routes.js'
+import { stackRoutes } from './routes/stacks.routes.js'
 
 /** 1 MiB: larger than any Platform API body; bigger ones get 413. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024
@@ -118,5 +123,10 @@ export function buildServer(options: ApiServerOptions): FastifyInstance {
   sniEndpointRoutes(app)
   attachmentRoutes(app)
   doctorRoutes(app)
+  collaboratorRoutes(app)
+  appTransferRoutes(app)
+  buildpackRoutes(app)
+  stackRoutes(app)
+  notBuiltRoutes(app)
   return app
 }
