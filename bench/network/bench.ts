@@ -18,7 +18,11 @@ import { desiredAttachment, desiredNetwork } from '../../src/agent/desired-netwo
 import type { NetworkSettings } from '../../src/agent/desired-network.js'
 import { LinuxSpaceHost } from '../../src/agent/linux-space-host.js'
 import { NetworkAgent } from '../../src/agent/network-agent.js'
-import { parseEgressPool, pickEgressAddresses } from '../../src/core/egress.js'
+import {
+  DEFAULT_EGRESS_PER_SPACE,
+  parseEgressPool,
+  pickEgressAddresses,
+} from '../../src/core/egress.js'
 import { EventBus } from '../../src/core/events.js'
 import { newId, nowIso, shortId } from '../../src/core/ids.js'
 import { planSpaceCidrs } from '../../src/core/space-cidrs.js'
@@ -327,7 +331,11 @@ function insertSpace(): Space {
     }
     store.spaces.insert(space)
     const taken = new Set(store.network.allEgress())
-    store.network.insertEgress(id, pickEgressAddresses(EGRESS_POOL, taken), now)
+    store.network.insertEgress(
+      id,
+      pickEgressAddresses(EGRESS_POOL, taken, DEFAULT_EGRESS_PER_SPACE),
+      now,
+    )
     store.spaces.insertRuleset({
       id: newId(),
       spaceId: id,

@@ -6,6 +6,7 @@
  * (the runtime's own `attach` resolves only once its namespace is whole); only after its host
  * objects are gone is a deleted space or a detached attachment forgotten.
  */
+import { planEgressTopUp, type EgressPool } from '../core/egress.js'
 import { errors } from '../core/errors.js'
 import type { EventBus } from '../core/events.js'
 import type { HealthCheck } from '../core/runtime-view.js'
@@ -36,6 +37,8 @@ export interface NetworkAgentOptions {
   settings: NetworkSettings
   /** How often to check for drift; 0 = only on changes. */
   intervalMs: number
+  /** Outbound addresses: spaces holding fewer than `perSpace` are topped up from the pools. */
+  egress?: { pools: readonly EgressPool[]; perSpace: number }
   log?: (message: string) => void
 }
 
@@ -48,6 +51,8 @@ export class NetworkAgent {
   private readonly unsubscribe: Array<() => void> = []
   /** The last failure, for `doctor` and logs; cleared by a successful run. */
   lastError: Error | undefined
+  /** Spaces short of outbound addresses (their pool ran out), for `doctor` and logs. */
+  private egressShort: string[] = []
 
   constructor(
     private readonly store: Store,
@@ -180,6 +185,14 @@ export class NetworkAgent {
     const stuck = store.spaces.all().filter((s) => s.state !== 'allocated')
     return [
       {
+        name: 'outbound addresses',
+        ok: this.egressShort.length === 0,
+        detail:
+          this.egressShort.length === 0
+            ? 'every space has its outbound addresses'
+            : `${this.egressShort.join('; ')} — add a larger --egress-pool`,
+      },
+      {
         name: 'space networks',
         ok: drift.length === 0,
         detail:
@@ -209,6 +222,7 @@ export class NetworkAgent {
 
   private async converge(): Promise<void> {
     const { store } = this
+    this.topUpEgress()
     const spaces = store.spaces.all()
     const attachments = store.network.attachments()
     const desired = desiredNetwork(
@@ -226,6 +240,39 @@ export class NetworkAgent {
       return
     }
     this.recordConverged(desired.spaceStates, desired.attachmentStates)
+  }
+
+  /**
+   * Gives spaces with fewer outbound addresses than configured (made before the count was
+   * raised, or before their pool existed) the rest, as far as the pool allows. Addresses a
+   * space holds never change: customers put them in allow lists.
+   */
+  private topUpEgress(): void {
+    const { store } = this
+    const egress = this.options.egress
+    if (!egress || egress.pools.length === 0) return
+    const short = store.transaction(() => {
+      // Oldest first: a space made earlier is topped up before a later one.
+      const spaces = store.spaces
+        .all()
+        .filter((s) => s.state !== 'deleting')
+        .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
+        .map((s) => ({ ...s, addresses: store.network.egressOf(s.id) }))
+      const plan = planEgressTopUp(
+        spaces,
+        egress.pools,
+        new Set(store.network.allEgress()),
+        egress.perSpace,
+      )
+      const now = nowIso()
+      for (const [id, addresses] of plan.additions) store.network.insertEgress(id, addresses, now)
+      return plan.short
+    })
+    // Said once when it changes, not on every run.
+    if (short.join('\n') !== this.egressShort.join('\n')) {
+      for (const line of short) this.options.log?.(`network: ${line}`)
+    }
+    this.egressShort = short
   }
 
   /** The host now matches what these records asked for: move them on. */

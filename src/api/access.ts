@@ -39,7 +39,8 @@ export function findSpace(
 }
 
 /**
- * Apps. A personal app (no team) belongs to its owner alone. A team app belongs to the team:
+ * Apps. A personal app (no team) belongs to its owner and its collaborators (`heroku
+ * access:add`; only the owner destroys, transfers or manages collaborators). A team app belongs to the team:
  * only a current member sees or changes it, whoever created it, so removing someone from the
  * team takes every team app away from them at once. `admin` (destroy) needs a team admin or
  * the app's creator while still a member: Heroku gives the creator of a team app the `manage`
@@ -55,7 +56,9 @@ export function findApp(
   if (!app) throw errors.notFound('app')
   if (account.isAdmin) return app
   if (app.teamId === null) {
-    if (app.ownerId !== account.id) throw errors.notFound('app')
+    if (app.ownerId === account.id) return app
+    if (!store.appAccess.collaborator(app.id, account.id)) throw errors.notFound('app')
+    if (admin) throw errors.forbidden('Only the app owner can perform this action.')
     return app
   }
   const role = store.teams.roleOf(app.teamId, account.id)

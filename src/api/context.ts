@@ -22,6 +22,7 @@ export interface ApiContext {
   webUrl: (appName: string) => string
   /** Outbound address pools (`--egress-pool`); empty: spaces leave from the host's address. */
   egressPools: readonly EgressPool[]
+  egressPerSpace: number
   /** Uploaded source tarballs (`POST /sources`); undefined: uploads are not enabled. */
   sources: SourceStore | undefined
   /** Build output, written by the builder (src/builds), streamed by output_stream_url. */

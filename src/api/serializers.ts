@@ -6,9 +6,12 @@ import type { FeatureDefinition } from '../core/features.js'
 import { findRegion, type Region } from '../core/regions.js'
 import { findDynoSize } from '../core/sizes.js'
 import { stableId } from '../core/ids.js'
+import { STACK } from '../core/stacks.js'
+import type { KnownBuildpack } from '../core/buildpacks.js'
 import type {
   Account,
   App,
+  AppTransfer,
   Authorization,
   FeatureState,
   Formation,
@@ -24,7 +27,6 @@ import type { DynoView, HostView } from '../core/runtime-view.js'
 import type { ApiContext } from './context.js'
 
 const CATALOGUE_DATE = '2024-01-01T00:00:00Z'
-const STACK = { id: stableId('stack', 'heroku-24'), name: 'heroku-24' }
 const CEDAR = { id: stableId('generation', 'cedar'), name: 'cedar' }
 
 export const regionJson = (r: Region) => ({
@@ -250,4 +252,63 @@ export const dynoJson = (d: DynoView, app: App) => ({
   release: { id: d.releaseId, version: d.releaseVersion },
   created_at: d.createdAt,
   updated_at: d.updatedAt,
+})
+
+/** `heroku buildpacks`: the URL as the app chose it, the name of what it stands for. */
+export const buildpackInstallationJson = (url: string, ordinal: number, known: KnownBuildpack) => ({
+  ordinal,
+  buildpack: { url, name: known.name },
+})
+
+export const stackJson = () => ({
+  id: STACK.id,
+  name: STACK.name,
+  state: 'public',
+  default: true,
+  created_at: CATALOGUE_DATE,
+  updated_at: CATALOGUE_DATE,
+})
+
+/** Team app permissions (`heroku access` on team apps); team roles imply them here. */
+export const TEAM_APP_PERMISSIONS = [
+  { name: 'deploy', description: 'Create releases, config vars and builds.' },
+  { name: 'manage', description: 'Destroy the app, transfer it, and change its settings.' },
+  { name: 'operate', description: 'Scale and restart dynos, run one-off dynos.' },
+  { name: 'view', description: 'See the app, its config, releases and logs.' },
+] as const
+
+export const teamAppPermissionJson = (p: (typeof TEAM_APP_PERMISSIONS)[number]) => ({ ...p })
+
+/**
+ * One entry of `GET /apps/{app}/collaborators`. `role` is `owner` or `collaborator` on a
+ * personal app, the team role on a team app; permissions follow the team role.
+ */
+export function collaboratorJson(
+  app: App,
+  account: Account,
+  role: string,
+  times: { id: string; createdAt: string; updatedAt: string },
+) {
+  const permissions = TEAM_APP_PERMISSIONS.filter(
+    (p) => app.teamId !== null && (role === 'admin' || p.name !== 'manage'),
+  ).map(teamAppPermissionJson)
+  return {
+    id: times.id,
+    app: { id: app.id, name: app.name },
+    user: { id: account.id, email: account.email, federated: false },
+    role,
+    permissions,
+    created_at: times.createdAt,
+    updated_at: times.updatedAt,
+  }
+}
+
+export const appTransferJson = (t: AppTransfer) => ({
+  id: t.id,
+  app: { id: t.appId, name: t.appName },
+  owner: { id: t.owner.id, email: t.owner.email },
+  recipient: { id: t.recipient.id, email: t.recipient.email },
+  state: t.state,
+  created_at: t.createdAt,
+  updated_at: t.updatedAt,
 })

@@ -4,7 +4,7 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify'
 import { noBuildOutput, type BuildOutputView, type SourceStore } from '../core/builds.js'
-import type { EgressPool } from '../core/egress.js'
+import { DEFAULT_EGRESS_PER_SPACE, type EgressPool } from '../core/egress.js'
 import { EventBus } from '../core/events.js'
 import type { GitBackend } from '../core/git.js'
 import { noLogView, type LogView } from '../core/log-view.js'
@@ -31,6 +31,11 @@ import { sourceRoutes } from './routes/sources.routes.js'
 import { spaceResourceRoutes } from './routes/space-resources.routes.js'
 import { spaceRoutes } from './routes/spaces.routes.js'
 import { teamRoutes } from './routes/teams.routes.js'
+import { appTransferRoutes } from './routes/app-transfers.routes.js'
+import { buildpackRoutes } from './routes/buildpacks.routes.js'
+import { collaboratorRoutes } from './routes/collaborators.routes.js'
+import { notBuiltRoutes } from './routes/not-built.routes.js'
+import { stackRoutes } from './routes/stacks.routes.js'
 
 /** 1 MiB: larger than any Platform API body; bigger ones get 413. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024
@@ -47,6 +52,8 @@ export interface ApiServerOptions {
   bodyLimit?: number
   logger?: boolean
   egressPools?: readonly EgressPool[]
+  /** Outbound addresses a new space takes from its pool (`--egress-per-space`). */
+  egressPerSpace?: number
   /** Source uploads (the daemon's lives in <dataDir>/blobs); without it POST /sources is 503. */
   sources?: SourceStore
   /** The builder's output (src/builds); without it build output streams stay empty. */
@@ -89,6 +96,7 @@ export function buildServer(options: ApiServerOptions): FastifyInstance {
     apiUrl: options.apiUrl ?? 'http://127.0.0.1:5000',
     webUrl: webUrlFor(options.routerUrl ?? 'http://localhost:8080/', options.domain ?? 'localhost'),
     egressPools: options.egressPools ?? [],
+    egressPerSpace: options.egressPerSpace ?? DEFAULT_EGRESS_PER_SPACE,
     sources: options.sources,
     buildOutput: options.buildOutput ?? noBuildOutput(),
     git: options.git,
@@ -115,5 +123,10 @@ export function buildServer(options: ApiServerOptions): FastifyInstance {
   sniEndpointRoutes(app)
   attachmentRoutes(app)
   doctorRoutes(app)
+  collaboratorRoutes(app)
+  appTransferRoutes(app)
+  buildpackRoutes(app)
+  stackRoutes(app)
+  notBuiltRoutes(app)
   return app
 }

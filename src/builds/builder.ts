@@ -12,6 +12,7 @@
  */
 import { chmod, chown, cp, lstat, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
+import { knownBuildpack } from '../core/buildpacks.js'
 import { slugDir, type BuildExecutor, type SourceStore } from '../core/builds.js'
 import type { EventBus } from '../core/events.js'
 import { newId, nowIso } from '../core/ids.js'
@@ -237,7 +238,12 @@ export class Builder {
     await rm(tarball)
     throwIfAborted(signal)
 
-    const plan = await detect(root, HOST_PATH)
+    // The app's buildpacks, when it chose any, say which detections apply (core/buildpacks.ts).
+    const chosen = this.options.store.apps
+      .buildpacks(build.appId)
+      .map((url) => knownBuildpack(url)?.kind)
+      .filter((kind) => kind !== undefined)
+    const plan = await detect(root, HOST_PATH, chosen)
     say(`${plan.name} app detected`)
     for (const w of plan.warnings) out.write(` !     ${w}\n`)
     if (plan.steps.length > 0) await this.runSteps(build, plan, { root, home }, out, signal)

@@ -8,10 +8,14 @@
  *   buildpack puts Python), `pip install -r requirements.txt`, and `bin/python`, `bin/python3`
  *   and `bin/pip` that run it; `/app/bin` comes first on a dyno's PATH.
  * - Anything else with a Procfile: no build commands; its commands use the host's runtimes.
+ *
+ * An app that chose buildpacks (`heroku buildpacks:set`, core/buildpacks.ts) gets exactly
+ * those, in order, and a build that does not fit one of them fails, as on Heroku.
  */
 import { constants } from 'node:fs'
 import { access } from 'node:fs/promises'
 import { join } from 'node:path'
+import type { BuildKind } from '../core/buildpacks.js'
 import type { ProcessTypes } from '../core/types.js'
 import { hasAppFile, readAppFile } from './app-files.js'
 import { parseProcfile } from './procfile.js'
@@ -26,7 +30,7 @@ export interface PlanStep {
 
 export interface BuildPlan {
   /** Shown in the output and kept as the slug's buildpack_provided_description. */
-  name: 'Node.js' | 'Python' | 'Procfile'
+  name: string
   steps: PlanStep[]
   processTypes: ProcessTypes
   /** Printed, not fatal. */
@@ -173,12 +177,22 @@ async function missingPrograms(
   return warnings
 }
 
-/** Decides how to build the app in `dir`; throws DetectError when there is nothing to build. */
-export async function detect(dir: string, hostPath: string): Promise<BuildPlan> {
-  const procfile = await procfileOf(dir)
-  if (await hasAppFile(dir, 'package.json')) return nodePlan(dir, procfile)
-  if (await hasAppFile(dir, 'requirements.txt')) return pythonPlan(dir, procfile)
-  if (procfile) {
+/** What each kind needs to find in the app, for the message when it is missing. */
+const NEEDS: Record<BuildKind, string> = {
+  'Node.js': 'package.json',
+  Python: 'requirements.txt',
+  Procfile: 'Procfile',
+}
+
+/** The plan of one kind, or undefined when the app lacks the file the kind needs. */
+async function planOf(
+  kind: BuildKind,
+  dir: string,
+  procfile: ProcessTypes | undefined,
+  hostPath: string,
+): Promise<BuildPlan | undefined> {
+  if (kind === 'Procfile') {
+    if (!procfile) return undefined
     return {
       name: 'Procfile',
       steps: [],
@@ -186,7 +200,44 @@ export async function detect(dir: string, hostPath: string): Promise<BuildPlan> 
       warnings: await missingPrograms(dir, procfile, hostPath),
     }
   }
-  throw new DetectError(
-    'No Procfile and no app type detected: add a Procfile, a package.json (Node.js) or a requirements.txt (Python).',
-  )
+  if (!(await hasAppFile(dir, NEEDS[kind]))) return undefined
+  return kind === 'Node.js' ? nodePlan(dir, procfile) : pythonPlan(dir, procfile)
+}
+
+/**
+ * Decides how to build the app in `dir`: the first kind that fits, or exactly the `chosen`
+ * ones (the app's buildpacks), one after another. Throws DetectError when nothing fits.
+ */
+export async function detect(
+  dir: string,
+  hostPath: string,
+  chosen: readonly BuildKind[] = [],
+): Promise<BuildPlan> {
+  const procfile = await procfileOf(dir)
+  if (chosen.length === 0) {
+    for (const kind of ['Node.js', 'Python', 'Procfile'] as const) {
+      const plan = await planOf(kind, dir, procfile, hostPath)
+      if (plan) return plan
+    }
+    throw new DetectError(
+      'No Procfile and no app type detected: add a Procfile, a package.json (Node.js) or a requirements.txt (Python).',
+    )
+  }
+  const plans: BuildPlan[] = []
+  for (const kind of chosen) {
+    const plan = await planOf(kind, dir, procfile, hostPath)
+    if (!plan) {
+      throw new DetectError(
+        `The app's buildpacks include ${kind}, but it has no ${NEEDS[kind]}: add one, or change the buildpacks (heroku buildpacks).`,
+      )
+    }
+    plans.push(plan)
+  }
+  // Several: their steps in order; later ones' process types win, the Procfile's over all.
+  return {
+    name: plans.map((p) => p.name).join(', '),
+    steps: plans.flatMap((p) => p.steps),
+    processTypes: Object.assign({}, ...plans.map((p) => p.processTypes)) as ProcessTypes,
+    warnings: [...new Set(plans.flatMap((p) => p.warnings))],
+  }
 }

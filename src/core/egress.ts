@@ -6,7 +6,21 @@
 import { cidrSize, formatIpv4, parseCidr, type Cidr } from './cidr.js'
 import { errors } from './errors.js'
 
-export const EGRESS_ADDRESSES_PER_SPACE = 2
+/** Heroku gives every Private Space four stable outbound addresses (`--egress-per-space`). */
+export const DEFAULT_EGRESS_PER_SPACE = 4
+/** More than this per space is a typo, not a plan: a /26 for one space. */
+const MAX_EGRESS_PER_SPACE = 64
+
+/** Parses `--egress-per-space`; throws a message for the flag. */
+export function parseEgressPerSpace(text: string): number {
+  const n = Number(text)
+  if (!/^\d+$/.test(text) || n < 1 || n > MAX_EGRESS_PER_SPACE) {
+    throw new Error(
+      `--egress-per-space must be a number from 1 to ${MAX_EGRESS_PER_SPACE} (got ${JSON.stringify(text)})`,
+    )
+  }
+  return n
+}
 
 export interface EgressPool {
   /** undefined: the pool for every region without one of its own. */
@@ -39,7 +53,22 @@ export const poolFor = (pools: readonly EgressPool[], region: string): EgressPoo
 export function pickEgressAddresses(
   pool: EgressPool,
   taken: ReadonlySet<string>,
-  count = EGRESS_ADDRESSES_PER_SPACE,
+  count: number,
+): string[] {
+  const picked = freeEgressAddresses(pool, taken, count)
+  if (picked.length < count) {
+    throw errors.invalidParams(
+      `The outbound address pool ${pool.text} has no ${count} free addresses left for a new space. Ask the operator to add a larger --egress-pool.`,
+    )
+  }
+  return picked
+}
+
+/** Up to `count` of the lowest free addresses of the pool (fewer when it runs out). */
+function freeEgressAddresses(
+  pool: EgressPool,
+  taken: ReadonlySet<string>,
+  count: number,
 ): string[] {
   const size = cidrSize(pool.cidr)
   const [first, last] = size > 2 ? [1, size - 2] : [0, size - 1]
@@ -48,10 +77,50 @@ export function pickEgressAddresses(
     const address = formatIpv4(pool.cidr.base + i)
     if (!taken.has(address)) picked.push(address)
   }
-  if (picked.length < count) {
-    throw errors.invalidParams(
-      `The outbound address pool ${pool.text} has no ${count} free addresses left for a new space. Ask the operator to add a larger --egress-pool.`,
-    )
-  }
   return picked
+}
+
+export interface EgressHolder {
+  id: string
+  name: string
+  region: string
+  /** The addresses it holds now, in the order they were handed out. */
+  addresses: readonly string[]
+}
+
+export interface EgressTopUp {
+  /** Space id → the addresses to add to it (its existing ones stay: they are stable). */
+  additions: Map<string, string[]>
+  /** Spaces left with fewer than `perSpace`: their pool ran out. One sentence each. */
+  short: string[]
+}
+
+/**
+ * Spaces made when fewer addresses per space were given (or before a pool existed) are
+ * brought up to `perSpace` from their region's pool, oldest space first, as far as the pool
+ * allows; what they already hold never changes. Pure: the network agent applies the result.
+ */
+export function planEgressTopUp(
+  spaces: readonly EgressHolder[],
+  pools: readonly EgressPool[],
+  taken: ReadonlySet<string>,
+  perSpace: number,
+): EgressTopUp {
+  const used = new Set(taken)
+  const additions = new Map<string, string[]>()
+  const short: string[] = []
+  for (const space of spaces) {
+    const missing = perSpace - space.addresses.length
+    const pool = poolFor(pools, space.region)
+    if (missing <= 0 || !pool) continue
+    const picked = freeEgressAddresses(pool, used, missing)
+    for (const a of picked) used.add(a)
+    if (picked.length > 0) additions.set(space.id, picked)
+    if (picked.length < missing) {
+      short.push(
+        `space ${space.name} has ${space.addresses.length + picked.length} of ${perSpace} outbound addresses: the pool ${pool.text} is exhausted`,
+      )
+    }
+  }
+  return { additions, short }
 }

@@ -47,6 +47,9 @@ export type ResourceKind =
   | 'team'
   | 'team member'
   | 'route'
+  | 'collaborator'
+  | 'app-transfer'
+  | 'stack'
 
 export const errors = {
   badRequest: (message: string) => new PlatformError('bad_request', 400, message),
@@ -66,6 +69,8 @@ export const errors = {
     new PlatformError('unsupported_media_type', 415, message),
   badRange: (message: string) => new PlatformError('requested_range_not_satisfiable', 416, message),
   invalidParams: (message: string) => new PlatformError('invalid_params', 422, message),
+  /** A part of Heroku localspace does not have (yet): the message names it. */
+  notImplemented: (message: string) => new PlatformError('not_implemented', 501, message),
   internal: (cause?: unknown) =>
     new PlatformError(
       'internal_server_error',

@@ -186,3 +186,24 @@ export interface Slug {
   createdAt: string
   updatedAt: string
 }
+
+/** An account the owner of a personal app lets use it (`heroku access:add`). */
+export interface Collaborator {
+  id: string
+  appId: string
+  account: Account
+  createdAt: string
+  updatedAt: string
+}
+
+/** `heroku apps:transfer EMAIL` of a personal app: the recipient accepts or declines it. */
+export interface AppTransfer {
+  id: string
+  appId: string
+  appName: string
+  owner: Account
+  recipient: Account
+  state: 'pending' | 'accepted' | 'declined'
+  createdAt: string
+  updatedAt: string
+}

@@ -4,7 +4,7 @@
  * commands start fast.
  */
 import type { Command } from 'commander'
-import { parseEgressPool } from '../core/egress.js'
+import { DEFAULT_EGRESS_PER_SPACE, parseEgressPerSpace, parseEgressPool } from '../core/egress.js'
 import {
   checkDomain,
   checkInterfaceName,
@@ -24,6 +24,7 @@ interface DaemonFlags {
   adminEmail: string
   egressPool?: string[]
   egressInterface?: string
+  egressPerSpace: string
   allowPrivate?: string[]
   tlsCert?: string
   tlsKey?: string
@@ -54,6 +55,11 @@ export function addDaemonCommand(program: Command): void {
       'outbound addresses for spaces, [REGION=]CIDR; repeatable (default: the host address)',
       collect,
     )
+    .option(
+      '--egress-per-space <n>',
+      'outbound addresses each space takes from its pool',
+      String(DEFAULT_EGRESS_PER_SPACE),
+    )
     .option('--egress-interface <iface>', 'the interface dyno traffic to the internet leaves by')
     .option(
       '--allow-private <cidr>',
@@ -81,6 +87,7 @@ export function addDaemonCommand(program: Command): void {
         domain: checkDomain(flags.domain),
         adminEmail: flags.adminEmail,
         egressPools: (flags.egressPool ?? []).map(parseEgressPool),
+        egressPerSpace: parseEgressPerSpace(flags.egressPerSpace),
         ...(flags.egressInterface !== undefined && {
           egressInterface: checkInterfaceName(flags.egressInterface),
         }),

@@ -114,6 +114,7 @@ export async function startDaemon(
         routerListeners: options.routerListen.map((l) => ({ address: l.host, port: l.port })),
       },
       intervalMs: RECONCILE_INTERVAL_MS,
+      egress: { pools: options.egressPools, perSpace: options.egressPerSpace },
       log,
     },
   )
@@ -221,6 +222,7 @@ export async function startDaemon(
       ? urlFor(publicListener, options.domain)
       : `http://${options.domain}/`,
     egressPools: options.egressPools,
+    egressPerSpace: options.egressPerSpace,
     sources: builds.sources,
     buildOutput: builds.output,
     git,

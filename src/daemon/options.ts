@@ -17,6 +17,8 @@ export interface DaemonOptions {
   adminEmail: string
   /** Outbound address pools, per region or for all (`--egress-pool`). */
   egressPools: EgressPool[]
+  /** Outbound addresses per space (`--egress-per-space`). */
+  egressPerSpace: number
   /** Where dyno traffic to the internet leaves (`--egress-interface`); default: any. */
   egressInterface?: string
   /** Private ranges outside the installation dynos may reach (`--allow-private`). */

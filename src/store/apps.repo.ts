@@ -90,16 +90,17 @@ export class AppsRepo {
   }
 
   /**
-   * Apps the account can see: its personal apps and the apps of the teams it is in now (not
-   * team apps it created in a team it has left).
+   * Apps the account can see: its personal apps, the personal apps it collaborates on, and the
+   * apps of the teams it is in now (not team apps it created in a team it has left).
    */
   visibleTo(accountId: string): App[] {
     return this.db
-      .prepare<[string, string], AppRow>(
+      .prepare<[string, string, string], AppRow>(
         `${APP_SELECT} WHERE (p.owner_id = ? AND p.team_id IS NULL) OR p.team_id IN
-           (SELECT team_id FROM team_members WHERE account_id = ?)`,
+           (SELECT team_id FROM team_members WHERE account_id = ?)
+           OR p.id IN (SELECT app_id FROM app_collaborators WHERE account_id = ?)`,
       )
-      .all(accountId, accountId)
+      .all(accountId, accountId, accountId)
       .map(toApp)
   }
 
@@ -139,6 +140,29 @@ export class AppsRepo {
         now,
         id,
       )
+  }
+
+  /** A transfer: a new owning account, and the team it now belongs to (null: personal). */
+  setOwner(id: string, ownerId: string, teamId: string | null, now: string): void {
+    this.db
+      .prepare('UPDATE apps SET owner_id = ?, team_id = ?, updated_at = ? WHERE id = ?')
+      .run(ownerId, teamId, now, id)
+  }
+
+  /** The buildpacks the app chose (`heroku buildpacks:set`), in order; [] = detect. */
+  buildpacks(appId: string): string[] {
+    return this.db
+      .prepare<[string], string>('SELECT url FROM app_buildpacks WHERE app_id = ? ORDER BY ordinal')
+      .pluck()
+      .all(appId)
+  }
+
+  setBuildpacks(appId: string, urls: readonly string[]): void {
+    this.db.prepare('DELETE FROM app_buildpacks WHERE app_id = ?').run(appId)
+    const insert = this.db.prepare(
+      'INSERT INTO app_buildpacks (app_id, ordinal, url) VALUES (?, ?, ?)',
+    )
+    urls.forEach((url, i) => insert.run(appId, i, url))
   }
 
   setReleasedAt(id: string, at: string): void {

@@ -244,4 +244,40 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX app_domains_sni_endpoint ON app_domains(sni_endpoint_id);
     `,
   },
+  {
+    version: 7,
+    name: 'collaborators, buildpacks and app transfers',
+    sql: `
+      -- heroku access:add on a personal app (schema collaborator): accounts the owner lets use
+      -- the app. Team apps are reached by team role only, so they have no rows here.
+      CREATE TABLE app_collaborators (
+        id TEXT PRIMARY KEY,
+        app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (app_id, account_id)
+      );
+      CREATE INDEX app_collaborators_account ON app_collaborators(account_id);
+      -- heroku buildpacks:set (schema buildpack-installation): the app's buildpacks in order, as
+      -- given; they choose detection (core/buildpacks.ts). None: detect as usual.
+      CREATE TABLE app_buildpacks (
+        app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        ordinal INTEGER NOT NULL,
+        url TEXT NOT NULL,
+        PRIMARY KEY (app_id, ordinal)
+      );
+      -- heroku apps:transfer EMAIL of a personal app (schema app-transfer): pending until the
+      -- recipient accepts or declines it.
+      CREATE TABLE app_transfers (
+        id TEXT PRIMARY KEY,
+        app_id TEXT NOT NULL UNIQUE REFERENCES apps(id) ON DELETE CASCADE,
+        owner_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        recipient_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        state TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+    `,
+  },
 ]

@@ -1,4 +1,5 @@
 import { AccountsRepo } from './accounts.repo.js'
+import { AppAccessRepo } from './app-access.repo.js'
 import { AppsRepo } from './apps.repo.js'
 import { BuildsRepo } from './builds.repo.js'
 import { DomainsRepo } from './domains.repo.js'
@@ -20,6 +21,7 @@ export class Store {
   readonly builds: BuildsRepo
   readonly drains: DrainsRepo
   readonly domains: DomainsRepo
+  readonly appAccess: AppAccessRepo
 
   constructor(readonly db: Db) {
     this.accounts = new AccountsRepo(db)
@@ -31,6 +33,7 @@ export class Store {
     this.builds = new BuildsRepo(db)
     this.drains = new DrainsRepo(db)
     this.domains = new DomainsRepo(db)
+    this.appAccess = new AppAccessRepo(db)
   }
 
   static open(file: string): Store {

@@ -132,7 +132,7 @@ if (sandboxed(import.meta.url)) {
       const slug = slugDir(data.dir, done.slug.id)
       const nat = await api(d.url, d.key, 'GET', '/spaces/bn-space/nat')
       const sources = nat.body.sources as string[]
-      assert.equal(sources.length, 2)
+      assert.equal(sources.length, 4)
       const seenFrom = readFileSync(join(slug, 'seen-from.txt'), 'utf8')
       assert.ok(
         sources.includes(seenFrom),

@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify'
 import { createAccount, issueApiKey } from '../../src/api/routes/account.routes.js'
 import { buildServer, type ApiServerOptions } from '../../src/api/server.js'
 import { EventBus } from '../../src/core/events.js'
+import { DEFAULT_EGRESS_PER_SPACE } from '../../src/core/egress.js'
 import { Store } from '../../src/store/store.js'
 import { NetworkAgent } from '../../src/agent/network-agent.js'
 import { MemorySpaceHost } from './memory-host.js'
@@ -51,6 +52,10 @@ export async function startTestApi(options: Partial<ApiServerOptions> = {}): Pro
   const agent = new NetworkAgent(store, events, host, {
     settings: { egressPoolCidrs: [], allowPrivate: [], routerListeners: [] },
     intervalMs: 0,
+    egress: {
+      pools: options.egressPools ?? [],
+      perSpace: options.egressPerSpace ?? DEFAULT_EGRESS_PER_SPACE,
+    },
   })
   await agent.start()
   const admin = createAccount(store, {

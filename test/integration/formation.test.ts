@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
+import { emptyRuntimeView, type DynoView } from '../../src/core/runtime-view.js'
 import { startTestApi, type TestApi } from '../helpers/api.js'
 
 describe('formation and dynos', () => {
   let api: TestApi
   let spaceAppId: string
+  /** What the runtime reports running (a test sets it). */
+  let running: DynoView[] = []
   before(async () => {
-    api = await startTestApi()
+    api = await startTestApi({ runtime: { ...emptyRuntimeView(), dynos: () => running } })
     await api.call('POST', '/teams', { name: 'acme' })
     await api.call('POST', '/spaces', { name: 'prod', team: 'acme', shield: true })
     const inSpace = await api.call('POST', '/teams/apps', { name: 'space-app', space: 'prod' })
@@ -179,6 +182,14 @@ describe('formation and dynos', () => {
   })
 
   test('restart and stop are accepted with 202 and passed on as events', async () => {
+    const now = new Date().toISOString()
+    running = [
+      {
+        ...{ id: 'd1', name: 'web.1', type: 'web', command: 'npm start', size: 'Private-M' },
+        ...{ state: 'up', releaseId: 'r1', releaseVersion: 1, privateIp: null },
+        ...{ createdAt: now, updatedAt: now },
+      },
+    ]
     const seen: unknown[] = []
     const off = api.events.on('dynos.action', (appId, action, target) =>
       seen.push([appId, action, target]),
@@ -203,6 +214,26 @@ describe('formation and dynos', () => {
       [spaceAppId, 'stop', { name: 'web.1' }],
       [spaceAppId, 'stop', { type: 'worker' }],
     ])
+  })
+
+  test('a stop or restart of a dyno or process type that does not exist is a 404', async () => {
+    const seen: unknown[] = []
+    const off = api.events.on('dynos.action', (...args) => seen.push(args))
+    const calls: Array<[string, string, RegExp]> = [
+      ['POST', '/apps/space-app/dynos/web.7/actions/stop', /has no dyno web\.7/],
+      ['DELETE', '/apps/space-app/dynos/run.1234', /has no dyno run\.1234/],
+      ['POST', '/apps/space-app/formations/clock/actions/stop', /has no process type clock/],
+      ['DELETE', '/apps/space-app/formations/clock', /has no process type clock/],
+    ]
+    for (const [method, path, message] of calls) {
+      const res = await api.call(method, path)
+      assert.equal(res.status, 404, `${method} ${path}`)
+      assert.equal(res.body.id, 'not_found')
+      assert.match(res.body.message, message)
+    }
+    off()
+    running = []
+    assert.deepEqual(seen, [], 'nothing is passed on')
   })
 
   test('formation of an app the caller cannot see is not found', async () => {

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
+import { NetworkAgent } from '../../src/agent/network-agent.js'
 import { parseEgressPool } from '../../src/core/egress.js'
 import { startTestApi, type TestApi } from '../helpers/api.js'
 
@@ -11,27 +12,35 @@ describe('outbound addresses', () => {
   let api: TestApi
   before(async () => {
     api = await startTestApi({
-      egressPools: [parseEgressPool('tokyo=203.0.113.0/29'), parseEgressPool('198.51.100.0/24')],
+      egressPools: [parseEgressPool('tokyo=203.0.113.0/28'), parseEgressPool('198.51.100.0/24')],
     })
     await api.call('POST', '/teams', { name: 'net-team' })
   })
   after(() => api.close())
 
-  test('a space takes two addresses from its region pool and nat reports them', async () => {
+  test('a space takes four addresses from its region pool and nat reports them', async () => {
     await api.call('POST', '/spaces', { name: 'tokyo-one', team: 'net-team', region: 'tokyo' })
     const nat = await api.call('GET', '/spaces/tokyo-one/nat')
     assert.equal(nat.body.state, 'enabled')
-    assert.deepEqual(nat.body.sources, ['203.0.113.1', '203.0.113.2'])
+    assert.deepEqual(nat.body.sources, ['203.0.113.1', '203.0.113.2', '203.0.113.3', '203.0.113.4'])
+    // The host is asked to SNAT the space's traffic to all four.
+    const desired = api.host.last!.firewall.spaces.find((s) => s.egress.includes('203.0.113.1'))
+    assert.deepEqual(desired?.egress, nat.body.sources)
   })
 
   test('a region without a pool of its own uses the pool for all', async () => {
     await api.call('POST', '/spaces', { name: 'oregon-one', team: 'net-team', region: 'oregon' })
     const nat = await api.call('GET', '/spaces/oregon-one/nat')
-    assert.deepEqual(nat.body.sources, ['198.51.100.1', '198.51.100.2'])
+    assert.deepEqual(nat.body.sources, [
+      '198.51.100.1',
+      '198.51.100.2',
+      '198.51.100.3',
+      '198.51.100.4',
+    ])
   })
 
   test('an exhausted pool refuses the space with 422 and stores nothing', async () => {
-    // 203.0.113.0/29 has six usable addresses: three spaces' worth.
+    // 203.0.113.0/28 has fourteen usable addresses: three spaces' worth (two left over).
     await api.call('POST', '/spaces', { name: 'tokyo-two', team: 'net-team', region: 'tokyo' })
     await api.call('POST', '/spaces', { name: 'tokyo-three', team: 'net-team', region: 'tokyo' })
     const before = api.store.spaces.all().length
@@ -42,7 +51,7 @@ describe('outbound addresses', () => {
     })
     assert.equal(refused.status, 422)
     assert.equal(refused.body.id, 'invalid_params')
-    assert.match(refused.body.message, /203\.0\.113\.0\/29/)
+    assert.match(refused.body.message, /203\.0\.113\.0\/28 has no 4 free addresses/)
     assert.equal(api.store.spaces.all().length, before)
     assert.equal((await api.call('GET', '/spaces/tokyo-four')).status, 404)
   })
@@ -51,7 +60,42 @@ describe('outbound addresses', () => {
     await api.call('DELETE', '/spaces/tokyo-three')
     await api.call('POST', '/spaces', { name: 'tokyo-five', team: 'net-team', region: 'tokyo' })
     const nat = await api.call('GET', '/spaces/tokyo-five/nat')
-    assert.deepEqual(nat.body.sources, ['203.0.113.5', '203.0.113.6'])
+    assert.deepEqual(nat.body.sources, [
+      '203.0.113.9',
+      '203.0.113.10',
+      '203.0.113.11',
+      '203.0.113.12',
+    ])
+  })
+
+  test('a larger count tops existing spaces up as far as the pool allows; held addresses stay', async () => {
+    // The operator restarts the daemon with --egress-per-space 5: the tokyo pool has two
+    // addresses left (.13 and .14) for three spaces, which are served oldest first.
+    const before = (await api.call('GET', '/spaces/tokyo-one/nat')).body.sources as string[]
+    const lines: string[] = []
+    const agent = new NetworkAgent(api.store, api.events, api.host, {
+      settings: { egressPoolCidrs: [], allowPrivate: [], routerListeners: [] },
+      intervalMs: 0,
+      egress: { pools: [parseEgressPool('tokyo=203.0.113.0/28')], perSpace: 5 },
+      log: (line) => lines.push(line),
+    })
+    await agent.reconcile()
+    const after = (await api.call('GET', '/spaces/tokyo-one/nat')).body.sources as string[]
+    assert.deepEqual(after, [...before, '203.0.113.13'])
+    const two = (await api.call('GET', '/spaces/tokyo-two/nat')).body.sources as string[]
+    assert.equal(two.length, 5)
+    assert.equal(two[4], '203.0.113.14')
+    const five = (await api.call('GET', '/spaces/tokyo-five/nat')).body.sources as string[]
+    assert.equal(five.length, 4, 'the pool is exhausted: tokyo-five keeps its four')
+    // The shortfall is said once, and doctor names it.
+    await agent.reconcile()
+    assert.deepEqual(lines, [
+      'network: space tokyo-five has 4 of 5 outbound addresses: the pool 203.0.113.0/28 is exhausted',
+    ])
+    const check = (await agent.doctor()).find((c) => c.name === 'outbound addresses')
+    assert.equal(check?.ok, false)
+    assert.match(check.detail, /tokyo-five has 4 of 5/)
+    await agent.stop()
   })
 })
 

@@ -57,7 +57,8 @@ const HOST_PUBLIC = '198.51.100.1'
 const INTERNET_ADDRESS = '198.51.100.2'
 /** A private network outside the installation (RFC 1918), behind the internet namespace. */
 const PRIVATE_ADDRESS = '192.168.77.1'
-const EGRESS_POOL = '203.0.113.0/28'
+// Four spaces at once, four outbound addresses each (a /28 holds only three spaces' worth).
+const EGRESS_POOL = '203.0.113.0/27'
 const ECHO_PORT = 9000
 const DNS_PORT = 53
 const INTERNAL_ROUTER_PORT = 80
@@ -623,7 +624,7 @@ function truthTable(): void {
         dataBridge: dataBridgeName(info.id),
         nat: nat.body.sources,
       }
-      assert.equal(space.nat.length, 2, `two outbound addresses: ${JSON.stringify(nat.body)}`)
+      assert.equal(space.nat.length, 4, `four outbound addresses: ${JSON.stringify(nat.body)}`)
       spaces.push(space)
       return space
     }

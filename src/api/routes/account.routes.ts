@@ -69,6 +69,22 @@ export function accountRoutes(app: FastifyInstance): void {
     return accountJson(request.account, team)
   })
 
+  // `heroku labs`: localspace has no account features (only app features, `labs -a APP`),
+  // so the list is empty and naming one says so.
+  app.get('/account/features', async (request, reply) => sendList(request, reply, []))
+  for (const method of ['GET', 'PATCH'] as const) {
+    app.route<{ Params: { feature: string } }>({
+      method,
+      url: '/account/features/:feature',
+      handler: async (request) => {
+        throw errors.notFound(
+          'feature',
+          `Couldn't find that feature: localspace has no account features (${JSON.stringify(request.params.feature)}); its app features are listed by heroku labs -a APP.`,
+        )
+      },
+    })
+  }
+
   // `heroku login -i`: Basic email:password in, a new API key out (docs/heroku-reference.md §1.1).
   app.post<{ Body: { description?: string; expires_in?: number | null } | undefined }>(
     '/oauth/authorizations',

@@ -5,14 +5,14 @@ import { errors } from '../../core/errors.js'
 import { APP_FEATURES, findFeature } from '../../core/features.js'
 import { newId, nowIso } from '../../core/ids.js'
 import { APP_NAME } from '../../core/names.js'
+import { checkStack, STACK_NAME } from '../../core/stacks.js'
 import { DEFAULT_APP_REGION, findRegion } from '../../core/regions.js'
 import type { Account, App, Space, Team } from '../../core/types.js'
 import type { Store } from '../../store/store.js'
 import { findApp, findSpace, findTeam } from '../access.js'
 import { sendList } from '../plugins/pagination.js'
 import { appJson, featureJson } from '../serializers.js'
-
-const STACKS = ['heroku-24', 'heroku-22']
+import { changeOwner } from './app-transfers.routes.js'
 
 interface CreateAppBody {
   name?: string
@@ -93,10 +93,8 @@ function createApp(store: Store, account: Account, body: CreateAppBody): App {
     }
     region = wanted.name
   }
-  const stack = body.stack ?? 'heroku-24'
-  if (!STACKS.includes(stack)) {
-    throw errors.invalidParams(`Stack must be one of ${STACKS.join(', ')}.`)
-  }
+  const stack = body.stack ?? STACK_NAME
+  checkStack(stack, 'Stack')
   return store.transaction(() => {
     const name = body.name ?? generateName(store)
     checkAppName(store, name)
@@ -143,6 +141,7 @@ const updateBody = {
     name: { type: 'string' },
     maintenance: { type: 'boolean' },
     build_stack: { type: 'string' },
+    owner: { type: 'string', maxLength: 254 },
   },
 } as const
 
@@ -201,13 +200,18 @@ export function appRoutes(app: FastifyInstance): void {
 
     app.patch<{
       Params: { app: string }
-      Body: { name?: string; maintenance?: boolean; build_stack?: string } | undefined
+      Body:
+        { name?: string; maintenance?: boolean; build_stack?: string; owner?: string } | undefined
     }>(`${prefix}/:app`, { schema: { body: updateBody } }, async (request) => {
-      const target = findApp(store, request.account, request.params.app)
       const body = request.body ?? {}
-      if (body.build_stack !== undefined && !STACKS.includes(body.build_stack)) {
-        throw errors.invalidParams(`build_stack must be one of ${STACKS.join(', ')}.`)
+      // `heroku apps:transfer`: to a team or, out of one, to an account.
+      if (body.owner !== undefined) {
+        const moved = changeOwner(store, request.account, request.params.app, body.owner)
+        events.emit('app.changed', moved.id)
+        return json(moved)
       }
+      const target = findApp(store, request.account, request.params.app)
+      if (body.build_stack !== undefined) checkStack(body.build_stack, 'Stack')
       store.transaction(() => {
         if (body.name !== undefined) checkAppName(store, body.name, target.id)
         store.apps.update(

@@ -179,7 +179,38 @@ export function formationRoutes(app: FastifyInstance): void {
     return dynoJson(d, target)
   })
 
-  // ps:restart and ps:stop: accepted here, carried out by the runtime (202, as Heroku answers).
+  /**
+   * What a restart or stop is aimed at must exist: a dyno the runtime reports (by name or id),
+   * or a process type of the formation or of a running dyno (one-offs have types of their own,
+   * `run`). Otherwise a 404 says so, rather than a 202 that does nothing.
+   */
+  const checkTarget = (a: App, target: { type?: string; name?: string } | undefined) => {
+    if (!target) return
+    const dynos = runtime.dynos(a.id)
+    if (target.name !== undefined) {
+      if (!dynos.some((d) => d.name === target.name || d.id === target.name)) {
+        throw errors.notFound(
+          'dyno',
+          `Couldn't find that dyno: ${a.name} has no dyno ${target.name}.`,
+        )
+      }
+      return
+    }
+    const types = new Set([
+      ...store.releases.formation(a.id).map((f) => f.type),
+      ...dynos.map((d) => d.type),
+    ])
+    if (!types.has(target.type!)) {
+      throw errors.notFound(
+        'formation',
+        `Couldn't find that formation: ${a.name} has no process type ${target.type}.`,
+      )
+    }
+  }
+
+  // ps:restart and ps:stop (ps:kill): accepted here, carried out by the runtime (202, as
+  // Heroku answers). A stopped formation dyno is started again, as on Heroku (scale down to
+  // keep it down); a stopped one-off dyno is gone.
   const action = (
     url: string,
     kind: 'restart' | 'stop',
@@ -191,6 +222,7 @@ export function formationRoutes(app: FastifyInstance): void {
       url,
       handler: async (request, reply) => {
         const a = findApp(store, request.account, request.params.app!)
+        checkTarget(a, target(request.params))
         events.emit('dynos.action', a.id, kind, target(request.params))
         return reply.code(202).send({})
       },

@@ -154,7 +154,11 @@ export function spaceRoutes(app: FastifyInstance): void {
         const pool = poolFor(app.ctx.egressPools, region.name)
         if (pool) {
           const taken = new Set(store.network.allEgress())
-          store.network.insertEgress(created.id, pickEgressAddresses(pool, taken), now)
+          store.network.insertEgress(
+            created.id,
+            pickEgressAddresses(pool, taken, app.ctx.egressPerSpace),
+            now,
+          )
         }
         // A new space admits the whole internet until its admins say otherwise (Heroku's default).
         store.spaces.insertRuleset({

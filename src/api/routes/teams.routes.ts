@@ -13,10 +13,22 @@ const memberBody = {
   required: ['email'],
   properties: {
     email: { type: 'string' },
-    role: { type: 'string', enum: ['admin', 'member', 'viewer', 'collaborator'] },
+    role: { type: 'string' },
     federated: { type: 'boolean' },
   },
 } as const
+
+/**
+ * localspace teams have Heroku's two main roles; `viewer`, `collaborator` and `owner` (which
+ * restrict or extend what a member may do per app) are refused rather than quietly widened.
+ */
+function teamRoleOf(role: string | undefined): TeamRole {
+  if (role === undefined || role === 'member') return 'member'
+  if (role === 'admin') return 'admin'
+  throw errors.invalidParams(
+    `Role ${JSON.stringify(role)} is not available: localspace teams have two roles, admin (manages members, spaces and every app) and member (uses the team's apps).`,
+  )
+}
 
 export function teamRoutes(app: FastifyInstance): void {
   const { store } = app.ctx
@@ -59,6 +71,20 @@ export function teamRoutes(app: FastifyInstance): void {
     },
   )
 
+  // Team features (the CLI asks before `members` and `access:add`): none here, so members are
+  // added directly (no invitations) and team app access follows team roles.
+  app.get<{ Params: { team: string } }>('/teams/:team/features', async (request, reply) => {
+    findTeam(store, request.account, request.params.team)
+    return sendList(request, reply, [])
+  })
+  app.get<{ Params: { team: string; feature: string } }>(
+    '/teams/:team/features/:feature',
+    async (request) => {
+      findTeam(store, request.account, request.params.team)
+      throw errors.notFound('feature', "Couldn't find that feature: localspace teams have none.")
+    },
+  )
+
   app.get<{ Params: { team: string } }>('/teams/:team/members', async (request, reply) => {
     const team = findTeam(store, request.account, request.params.team)
     return sendList(request, reply, store.teams.members(team.id).map(teamMemberJson), ['email'])
@@ -79,7 +105,7 @@ export function teamRoutes(app: FastifyInstance): void {
             'account',
             `Couldn't find an account with email ${request.body.email}.`,
           )
-        const role: TeamRole = request.body.role === 'admin' ? 'admin' : 'member'
+        const role = teamRoleOf(request.body.role)
         store.transaction(() => {
           const current = store.teams.roleOf(team.id, account.id)
           if (current === 'admin' && role !== 'admin' && store.teams.adminCount(team.id) === 1) {
