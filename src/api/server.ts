@@ -13,6 +13,7 @@ import type { Store } from '../store/store.js'
 import type { ApiContext } from './context.js'
 import { registerAuth } from './plugins/auth.js'
 import { registerConventions, requestIdFrom } from './plugins/conventions.js'
+import type { SignInLimits } from './plugins/sign-in-limit.js'
 import { accountRoutes } from './routes/account.routes.js'
 import { attachmentRoutes } from './routes/attachments.routes.js'
 import { buildRoutes } from './routes/builds.routes.js'
@@ -60,6 +61,8 @@ export interface ApiServerOptions {
   buildOutput?: BuildOutputView
   /** `git push` deploys (src/builds/git-push.ts); without it the git URLs answer 503. */
   git?: GitBackend
+  /** Password sign-in rate limits (src/api/plugins/sign-in-limit.ts has the defaults). */
+  signInLimits?: SignInLimits
 }
 
 /** Parses the router URL once: app JSON is on hot paths and needs only string concatenation. */
@@ -105,7 +108,7 @@ export function buildServer(options: ApiServerOptions): FastifyInstance {
   registerConventions(app)
   registerAuth(app)
   app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }))
-  accountRoutes(app)
+  accountRoutes(app, options.signInLimits)
   teamRoutes(app)
   regionRoutes(app)
   spaceRoutes(app)

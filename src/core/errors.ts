@@ -71,6 +71,7 @@ export const errors = {
   invalidParams: (message: string) => new PlatformError('invalid_params', 422, message),
   /** A part of Heroku localspace does not have (yet): the message names it. */
   notImplemented: (message: string) => new PlatformError('not_implemented', 501, message),
+  rateLimit: (message: string) => new PlatformError('rate_limit', 429, message),
   internal: (cause?: unknown) =>
     new PlatformError(
       'internal_server_error',

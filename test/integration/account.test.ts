@@ -174,3 +174,95 @@ describe('account and oauth authorizations', () => {
     assert.equal(api.store.accounts.count(), before)
   })
 })
+
+describe('password sign-in', () => {
+  let api: TestApi
+  before(async () => {
+    api = await startTestApi({
+      signInLimits: {
+        perAddress: { burst: 6, perMinute: 1 },
+        perEmail: { burst: 5, perMinute: 1 },
+        maxKeys: 100,
+      },
+    })
+    for (const n of [1, 2, 3]) api.user(`known${n}@example.com`)
+  })
+  after(() => api.close())
+
+  /** A sign-in through inject() from `address`, timed; the reply and its milliseconds. */
+  const signIn = async (email: string, password: string, address = '198.51.100.1') => {
+    const started = performance.now()
+    const res = await api.server.inject({
+      method: 'POST',
+      url: '/oauth/authorizations',
+      remoteAddress: address,
+      headers: { authorization: basic(email, password), 'content-type': 'application/json' },
+      payload: '{}',
+    })
+    return { res, ms: performance.now() - started, body: res.json<Record<string, unknown>>() }
+  }
+
+  test('an unknown email takes as long as a wrong password: both run scrypt', async () => {
+    // Interleaved, each from an address and email of its own (no limit applies), median of 5.
+    const known: number[] = []
+    const unknown: number[] = []
+    for (let i = 0; i < 5; i++) {
+      const wrong = await signIn('known1@example.com', `wrong-${i}`, `198.51.100.${10 + i}`)
+      assert.equal(wrong.res.statusCode, 401)
+      known.push(wrong.ms)
+      const nobody = await signIn(`nobody-${i}@example.com`, 'x', `198.51.100.${20 + i}`)
+      assert.equal(nobody.res.statusCode, 401)
+      assert.equal(nobody.body.message, wrong.body.message, 'the same answer')
+      unknown.push(nobody.ms)
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[2]!
+    // scrypt (N=16384) takes tens of milliseconds; a sign-in without it well under one.
+    assert.ok(
+      median(unknown) > median(known) * 0.5,
+      `unknown email ${median(unknown).toFixed(1)} ms, wrong password ${median(known).toFixed(1)} ms`,
+    )
+  })
+
+  test('the event loop answers other requests while sign-ins run', async () => {
+    let pending = 5
+    const signIns = Array.from({ length: 5 }, (_, i) =>
+      signIn('known2@example.com', `wrong-${i}`, `198.51.100.${40 + i}`).finally(() => pending--),
+    )
+    const health = await api.server.inject({ method: 'GET', url: '/healthz' })
+    assert.equal(health.statusCode, 200)
+    // Synchronous scrypt would have run all five (queued first) before this request.
+    assert.ok(pending >= 3, `${5 - pending} sign-ins finished before /healthz answered`)
+    for (const { res } of await Promise.all(signIns)) assert.equal(res.statusCode, 401)
+  })
+
+  test('the attempt after the limit per email is refused with rate_limit, even with the right password', async () => {
+    for (let i = 0; i < 5; i++) {
+      const { res } = await signIn('limited@example.com', 'guess', `198.51.100.${60 + i}`)
+      assert.equal(res.statusCode, 401)
+    }
+    api.user('limited@example.com')
+    const refused = await signIn('limited@example.com', 'user-password', '198.51.100.65')
+    assert.equal(refused.res.statusCode, 429)
+    assert.equal(refused.body.id, 'rate_limit')
+    assert.match(refused.body.message as string, /Too many sign-in attempts/)
+    assert.ok(Number(refused.res.headers['retry-after']) >= 1)
+    assert.equal('token' in refused.body, false)
+    // Case does not make another email.
+    const upper = await signIn('LIMITED@example.com', 'x', '198.51.100.66')
+    assert.equal(upper.res.statusCode, 429)
+  })
+
+  test('the attempt after the limit per address is refused; other addresses are not', async () => {
+    const address = '198.51.100.80'
+    for (let i = 0; i < 6; i++) {
+      const { res } = await signIn(`spray-${i}@example.com`, 'x', address)
+      assert.equal(res.statusCode, 401)
+    }
+    const refused = await signIn('known3@example.com', 'user-password', address)
+    assert.equal(refused.res.statusCode, 429)
+    assert.equal(refused.body.id, 'rate_limit')
+    const elsewhere = await signIn('known3@example.com', 'user-password', '198.51.100.81')
+    assert.equal(elsewhere.res.statusCode, 201)
+    assert.match((elsewhere.body.access_token as { token: string }).token, /^HRKU-/)
+  })
+})

@@ -1,11 +1,12 @@
 /** The caller's account, its API keys (OAuth authorizations), and admin-made accounts. */
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { errors } from '../../core/errors.js'
 import { hashToken, newId, newToken, nowIso } from '../../core/ids.js'
 import { EMAIL } from '../../core/names.js'
 import { generatePassword, hashPassword, verifyPassword } from '../../core/passwords.js'
 import type { Account } from '../../core/types.js'
 import type { Store } from '../../store/store.js'
+import { SignInLimiter, type SignInLimits } from '../plugins/sign-in-limit.js'
 import { sendList } from '../plugins/pagination.js'
 import { accountJson, authorizationJson } from '../serializers.js'
 
@@ -61,8 +62,9 @@ const authorizationBody = {
   },
 } as const
 
-export function accountRoutes(app: FastifyInstance): void {
+export function accountRoutes(app: FastifyInstance, signInLimits?: SignInLimits): void {
   const { store } = app.ctx
+  const limiter = new SignInLimiter(signInLimits)
 
   app.get('/account', async (request) => {
     const team = store.teams.forAccount(request.account.id)[0]
@@ -90,7 +92,7 @@ export function accountRoutes(app: FastifyInstance): void {
     '/oauth/authorizations',
     { config: { public: true }, schema: { body: authorizationBody } },
     async (request, reply) => {
-      const account = accountFromCredentials(store, request.headers.authorization)
+      const account = await accountFromCredentials(store, limiter, request, reply)
       const body = request.body ?? {}
       const { authorization, token } = issueApiKey(
         store,
@@ -169,10 +171,16 @@ export function accountRoutes(app: FastifyInstance): void {
 
 /**
  * Who asks for a new key: `heroku login -i` sends Basic email:password; `heroku
- * authorizations:create` sends the Bearer key it already has.
+ * authorizations:create` sends the Bearer key it already has. A password attempt is rate
+ * limited first, and costs one scrypt whether the email exists or not.
  */
-function accountFromCredentials(store: Store, header: string | undefined): Account {
-  const [scheme, value] = (header ?? '').split(/\s+/, 2)
+async function accountFromCredentials(
+  store: Store,
+  limiter: SignInLimiter,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<Account> {
+  const [scheme, value] = (request.headers.authorization ?? '').split(/\s+/, 2)
   if (scheme?.toLowerCase() === 'bearer' && value) {
     const account = store.accounts.findByToken(hashToken(value), new Date().toISOString())
     if (account) return account
@@ -181,10 +189,19 @@ function accountFromCredentials(store: Store, header: string | undefined): Accou
   if (scheme?.toLowerCase() !== 'basic' || !value) throw errors.unauthorized()
   const decoded = Buffer.from(value, 'base64').toString('utf8')
   const colon = decoded.indexOf(':')
+  if (colon <= 0) throw errors.unauthorized('Invalid email or password.')
   const email = decoded.slice(0, colon)
   const password = decoded.slice(colon + 1)
-  const account = colon > 0 ? store.accounts.find(email) : undefined
-  if (!account || !verifyPassword(password, store.accounts.passwordHash(account.id))) {
+  const wait = limiter.admit(request.ip, email)
+  if (wait > 0) {
+    void reply.header('retry-after', String(wait))
+    throw errors.rateLimit(
+      `Too many sign-in attempts. Please wait ${wait} seconds before trying again.`,
+    )
+  }
+  const account = store.accounts.find(email)
+  const stored = account ? store.accounts.passwordHash(account.id) : null
+  if (!(await verifyPassword(password, stored)) || !account) {
     throw errors.unauthorized('Invalid email or password.')
   }
   return account
