@@ -42,6 +42,9 @@ export const run: Exec = (cmd, args, options = {}) =>
     const child = spawn(cmd, args, {
       stdio: ['pipe', 'pipe', 'pipe'],
       timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      // A process group of its own: a terminal's Ctrl-C, sent to the daemon's whole group,
+      // must not cut an `nft -f` short; the daemon's shutdown decides what still runs.
+      detached: true,
     })
     let stdout = ''
     let stderr = ''

@@ -74,6 +74,11 @@ function shutDown(): void {
   process.exit(0)
 }
 process.on('disconnect', shutDown)
+// A terminal's Ctrl-C reaches the daemon's whole process group, and a service manager may
+// SIGTERM every process of the daemon: this runner ends when the daemon lets it go, not
+// before, since the daemon's own shutdown still runs host commands through it.
+process.on('SIGINT', () => undefined)
+process.on('SIGTERM', () => undefined)
 // Node emits no 'disconnect' when the channel closes while a pipe it handed over still waits
 // for its acknowledgement (the daemon exited or was killed just then); this notices anyway.
 setInterval(() => {

@@ -105,11 +105,14 @@ export type StartTool = (argv: readonly string[]) => ToolPipes | Promise<ToolPip
 
 /**
  * A shell's tool as a child of this process. `sh` merges stderr into stdout so that errors
- * and the sentinel keep their order.
+ * and the sentinel keep their order. The tool leads a process group of its own, out of reach
+ * of signals sent to the daemon's (a terminal's Ctrl-C): it ends when its stdin closes, that
+ * is when the shell is closed or the process holding the pipe (the daemon) is gone.
  */
 export function spawnToolProcess(argv: readonly string[]) {
   const child = spawn('sh', ['-c', 'exec stdbuf -oL "$@" 2>&1', 'sh', ...argv], {
     stdio: ['pipe', 'pipe', 'ignore'],
+    detached: true,
   })
   // A tool that cannot start ends its stdout, which fails the scripts waiting on it.
   child.on('error', () => undefined)

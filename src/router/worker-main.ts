@@ -82,3 +82,8 @@ send({ t: 'hello' })
 
 // The primary is gone (its channel closed): nothing can reach this worker's routes any more.
 process.on('disconnect', () => process.exit(0))
+// A terminal's Ctrl-C reaches the daemon's whole process group, and a service manager may
+// SIGTERM every process of the daemon: a worker stops when the primary asks (its last log
+// lines sent) or is gone, not before; else the primary would see it die and start another.
+process.on('SIGINT', () => undefined)
+process.on('SIGTERM', () => undefined)

@@ -47,6 +47,11 @@ export interface DaemonProcess {
 export interface DaemonOptions {
   /** The daemon's working directory; the test runner's by default. */
   cwd?: string
+  /**
+   * Leads a process group of its own (as a shell's foreground job does), so a test can signal
+   * the whole group as a terminal's Ctrl-C does: `process.kill(-child.pid, 'SIGINT')`.
+   */
+  processGroup?: boolean
 }
 
 /**
@@ -64,7 +69,7 @@ export async function startDaemonProcess(
   const child = spawn(
     process.execPath,
     [BIN, 'daemon', '--data-dir', dataDir, '--api-listen', `127.0.0.1:${port}`, ...extraArgs],
-    { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: options.processGroup },
   )
   let out = ''
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
