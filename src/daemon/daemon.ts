@@ -46,11 +46,18 @@ function writeSecret(file: string, value: string): void {
   chmodSync(file, 0o600)
 }
 
-/** First start: the installation admin, its API key and password, each in a 0600 file. */
-function ensureAdmin(store: Store, dataDir: string, email: string): string {
+/**
+ * First start: the installation admin, its API key and password, each in a 0600 file.
+ * `created` says whether the key is new (and so may be printed once).
+ */
+function ensureAdmin(
+  store: Store,
+  dataDir: string,
+  email: string,
+): { token: string; created: boolean } {
   const keyFile = join(dataDir, ADMIN_KEY_FILE)
   if (store.accounts.count() > 0 && existsSync(keyFile)) {
-    return readFileSync(keyFile, 'utf8').trim()
+    return { token: readFileSync(keyFile, 'utf8').trim(), created: false }
   }
   const password = generatePassword()
   const token = store.transaction(() => {
@@ -60,7 +67,7 @@ function ensureAdmin(store: Store, dataDir: string, email: string): string {
   })
   writeSecret(join(dataDir, ADMIN_PASSWORD_FILE), password)
   writeSecret(keyFile, token)
-  return token
+  return { token, created: true }
 }
 
 export async function startDaemon(
@@ -76,7 +83,11 @@ export async function startDaemon(
   for (const file of ['localspace.db', 'localspace.db-wal', 'localspace.db-shm']) {
     if (existsSync(join(options.dataDir, file))) chmodSync(join(options.dataDir, file), 0o600)
   }
-  const adminKey = ensureAdmin(store, options.dataDir, options.adminEmail)
+  const { token: adminKey, created: adminCreated } = ensureAdmin(
+    store,
+    options.dataDir,
+    options.adminEmail,
+  )
   const events = new EventBus()
   // Host commands start in a child process, so the API never waits while the daemon forks.
   const runner = startExecRunner()
@@ -257,7 +268,10 @@ export async function startDaemon(
   api.ctx.apiUrl = boundUrl // the port is known only now when it was 0
   log(`localspace API listening on ${boundUrl} (data in ${options.dataDir})`)
   log(`export HEROKU_HOST=${boundUrl}`)
-  log(`export HEROKU_API_KEY=${adminKey}`)
+  // The key itself only on first start: a daemon's output lands in the journal, restart after
+  // restart. Later starts print the same line reading it from its 0600 file.
+  const keyFile = join(options.dataDir, ADMIN_KEY_FILE)
+  log(`export HEROKU_API_KEY=${adminCreated ? adminKey : `$(cat ${keyFile})`}`)
 
   return {
     apiUrl: boundUrl,

@@ -62,6 +62,12 @@ if (sandboxed(import.meta.url)) {
       d = await startDaemonProcess(data.dir, port)
       try {
         assert.equal(d.key, firstKey, 'the admin key survives a restart')
+        assert.ok(!d.output().includes(firstKey), 'a restart does not print the key again')
+        assert.match(
+          d.output(),
+          /^export HEROKU_API_KEY=\$\(cat \S+\/admin-api-key\)$/m,
+          'it says where the key is',
+        )
         const info = await api(d.url, d.key, 'GET', '/spaces/restart-space')
         assert.equal(info.status, 200)
         assert.equal(info.body.id, space.body.id)
@@ -115,7 +121,13 @@ if (sandboxed(import.meta.url)) {
             (await api(d.url, d.key, 'GET', '/spaces/egress-space')).body.state === 'allocated',
         )
         const nat = await api(d.url, d.key, 'GET', '/spaces/egress-space/nat')
-        assert.deepEqual(nat.body.sources, ['203.0.113.1', '203.0.113.2'])
+        // Heroku's four stable outbound addresses per space.
+        assert.deepEqual(nat.body.sources, [
+          '203.0.113.1',
+          '203.0.113.2',
+          '203.0.113.3',
+          '203.0.113.4',
+        ])
       } finally {
         await d.stop()
         other.remove()

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -55,7 +55,8 @@ export interface DaemonOptions {
 }
 
 /**
- * Starts the daemon and resolves once it has printed its HEROKU_API_KEY line. Its output is
+ * Starts the daemon and resolves once it has printed its HEROKU_API_KEY line (the key on first
+ * start, later `$(cat …/admin-api-key)`: the key is then read from that file). Its output is
  * drained for as long as it runs, so a chatty daemon never blocks on a full pipe. If it does
  * not get ready in time it is killed and the promise rejects.
  */
@@ -83,8 +84,10 @@ export async function startDaemonProcess(
       settle()
     }
     const check = () => {
-      const m = /^export HEROKU_API_KEY=(\S+)\r?\n/m.exec(out)
-      if (m) done(() => resolve(m[1]!))
+      const m = /^export HEROKU_API_KEY=([^\r\n]+)\r?\n/m.exec(out)
+      const keyFile = join(dataDir, 'admin-api-key')
+      if (m)
+        done(() => resolve(m[1]!.startsWith('$(') ? readFileSync(keyFile, 'utf8').trim() : m[1]!))
     }
     const onExit = () => done(() => reject(new Error(`daemon exited before it was ready:\n${out}`)))
     const onError = (e: Error) => done(() => reject(e))
