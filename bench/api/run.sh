@@ -75,6 +75,7 @@ scripts/sandbox --inside || exec scripts/sandbox "$0" "$@"
 
 # --- work dir, processes, cleanup --------------------------------------------------------------
 WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/localspace-bench-api.XXXXXX")
+chmod 711 "$WORK" # the apps' users pass through it to the data dir below
 daemon_pid=''
 anchor_pid=''
 

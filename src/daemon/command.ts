@@ -6,6 +6,7 @@
 import type { Command } from 'commander'
 import { DEFAULT_EGRESS_PER_SPACE, parseEgressPerSpace, parseEgressPool } from '../core/egress.js'
 import {
+  checkDataDir,
   checkDomain,
   checkInterfaceName,
   checkPrivateRange,
@@ -79,7 +80,7 @@ export function addDaemonCommand(program: Command): void {
       )
       checkTls(routerListen, flags.tlsCert, flags.tlsKey)
       const options = {
-        dataDir: flags.dataDir,
+        dataDir: checkDataDir(flags.dataDir),
         apiListen: parseListen('--api-listen', flags.apiListen),
         routerListen,
         ...(flags.tlsCert !== undefined && { tlsCert: flags.tlsCert }),

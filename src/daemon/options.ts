@@ -1,4 +1,6 @@
 /** Daemon flags, parsed and checked before anything starts. */
+import { statSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
 import { parseCidr, parseIpv4 } from '../core/cidr.js'
 import type { EgressPool } from '../core/egress.js'
 
@@ -85,6 +87,29 @@ export function checkTls(
     throw new Error(
       'an https:// --router-listen needs --tls-cert and --tls-key (a wildcard certificate for the domain)',
     )
+  }
+}
+
+/**
+ * Builds and dynos run as unprivileged per-app uids, and bubblewrap binds their files from
+ * below the data dir: every directory above it must let others pass (o+x), or every build
+ * fails deep inside with `bwrap: Can't find source path … Permission denied`. The data dir
+ * itself (and any part not made yet) the daemon makes or sets to 0711; what lies above it is
+ * the operator's, so it is named, not changed.
+ */
+export function checkDataDir(dataDir: string): string {
+  const dir = resolve(dataDir)
+  for (let above = dirname(dir); ; above = dirname(above)) {
+    const mode = statSync(above, { throwIfNoEntry: false })?.mode
+    if (mode !== undefined && (mode & 0o001) === 0) {
+      const octal = (mode & 0o777).toString(8).padStart(4, '0')
+      throw new Error(
+        `--data-dir ${dir} is below ${above} (mode ${octal}), which the apps' unprivileged ` +
+          `users cannot pass through to reach their builds and dynos. Choose a data dir ` +
+          `elsewhere (the default is ${DAEMON_DEFAULTS.dataDir}), or let them pass: chmod o+x ${above}`,
+      )
+    }
+    if (above === dirname(above)) return dir
   }
 }
 

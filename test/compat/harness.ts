@@ -4,7 +4,7 @@
  * `heroku` CLI (node_modules/heroku) pointed at the proxy with a throwaway home directory.
  */
 import { spawn } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import type net from 'node:net'
 import { tmpdir } from 'node:os'
@@ -165,6 +165,8 @@ export async function startCompat(options: CompatOptions = {}): Promise<Compat> 
     )
   }
   const tmp = mkdtempSync(join(tmpdir(), 'localspace-compat-'))
+  // The apps' users pass through it to their builds and dynos below the data dir.
+  chmodSync(tmp, 0o711)
   const dataDir = join(tmp, 'data')
   const home = join(tmp, 'home')
   let daemon: DaemonProcess | undefined

@@ -255,6 +255,25 @@ if (sandboxed(import.meta.url)) {
       assert.match(run.stderr, /--api-listen must be HOST:PORT/)
     })
 
+    test('a data dir below a directory the apps cannot pass through is refused at start', () => {
+      const locked = tempDataDir() // made by mkdtemp: mode 0700, as `mktemp -d` makes them
+      try {
+        const dataDir = join(locked.dir, 'data')
+        const run = spawnSync(
+          process.execPath,
+          [BIN, 'daemon', '--data-dir', dataDir, '--api-listen', `127.0.0.1:0`],
+          { encoding: 'utf8', timeout: 15_000 },
+        )
+        assert.notEqual(run.status, 0)
+        assert.match(run.stderr, new RegExp(`below ${locked.dir} \\(mode 0700\\)`))
+        assert.match(run.stderr, new RegExp(`chmod o\\+x ${locked.dir}`))
+        assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace')
+        assert.equal(existsSync(dataDir), false, 'nothing was made')
+      } finally {
+        locked.remove()
+      }
+    })
+
     test('a second daemon on the same host is refused and changes nothing', async () => {
       const d = await startDaemonProcess(data.dir, port)
       try {
