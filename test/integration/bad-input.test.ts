@@ -340,6 +340,15 @@ const CASES: Case[] = [
     snapshot: snap.releases,
   },
   {
+    does: 'setting a config var with a NUL character (it would keep every dyno from starting)',
+    method: 'PATCH',
+    path: '/apps/web-app/config-vars',
+    body: { GOOD: 'kept?', BAD: 'a\u0000b' },
+    status: 422,
+    id: 'invalid_params',
+    snapshot: snap.releases,
+  },
+  {
     does: 'setting config vars over 32 kB in total',
     method: 'PATCH',
     path: '/apps/web-app/config-vars',

@@ -63,6 +63,11 @@ function parseConfigPatch(body: unknown): Record<string, string | null> {
     if (value !== null && typeof value !== 'string') {
       throw errors.invalidParams(`Config var ${key} must be a string or null.`)
     }
+    // A dyno's environment is C strings: a NUL would end the value early or, as it did,
+    // keep every dyno of the app from starting.
+    if (value?.includes('\0')) {
+      throw errors.invalidParams(`Config var ${key} cannot contain a NUL character.`)
+    }
     patch[key] = value
   }
   return patch
