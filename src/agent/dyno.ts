@@ -228,9 +228,11 @@ export class Dyno {
     this.memory.start({ adopted })
     const toLog = (text: string) =>
       this.ctx.logs.append(this.identity.appId, { source: 'app', dyno: this.name, text })
+    // A truncated output file starts again at 0: the saved offsets must follow.
+    const options = { truncated: () => void this.save() }
     this.tails = [
-      new FileTail(process.paths.stdout, toLog, offsets.stdout),
-      new FileTail(process.paths.stderr, toLog, offsets.stderr),
+      new FileTail(process.paths.stdout, toLog, offsets.stdout, options),
+      new FileTail(process.paths.stderr, toLog, offsets.stderr, options),
     ]
     this.ended = process.exited.then((exit) => this.onExit(process, exit))
   }
