@@ -15,6 +15,7 @@ import {
   parseRouterListen,
   parseRouterWorkers,
 } from './options.js'
+import { installCrashHandlers } from './crash-handlers.js'
 
 interface DaemonFlags {
   dataDir: string
@@ -68,6 +69,7 @@ export function addDaemonCommand(program: Command): void {
       String(DAEMON_DEFAULTS.routerWorkers),
     )
     .action(async (flags: DaemonFlags) => {
+      installCrashHandlers()
       const routerListen = (flags.routerListen ?? [DAEMON_DEFAULTS.routerListen]).map(
         parseRouterListen,
       )
