@@ -23,7 +23,7 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { isAlive } from '../../src/exec/detached.js'
 import { run } from '../../src/exec/run.js'
-import { DEFAULT_CGROUP_ROOT, members } from '../../src/runtime/cgroup.js'
+import { DEFAULT_CGROUP_ROOT, members, removeCgroup } from '../../src/runtime/cgroup.js'
 import {
   defaultHost,
   DynoProcess,
@@ -108,7 +108,7 @@ if (sandboxed(import.meta.url)) {
             for (const pid of await members(cg)) process.kill(pid, 'SIGKILL')
             return (await members(cg)).length === 0
           })
-          rmSync(cg, { recursive: false, force: true })
+          await removeCgroup(cg)
         }
       // The app's uid must be able to traverse to its dyno directory (bwrap binds it as that uid).
       chmodSync(base, 0o711)
