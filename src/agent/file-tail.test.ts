@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
 import { MAX_LINE_BYTES } from '../logs/split.js'
-import { FileFollower, FileTail } from './file-tail.js'
+import {
+  droppedLine,
+  FileFollower,
+  type FollowOptions,
+  FileTail,
+  outputTails,
+  TRUNCATE_AT,
+} from './file-tail.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'file-tail-'))
 after(() => rmSync(dir, { recursive: true, force: true }))
@@ -16,10 +23,10 @@ const file = (content: string | Buffer = '') => {
 }
 
 /** Tails `path` until it is read to its end; returns the lines and the time it took. */
-async function tailAll(path: string, offset = 0) {
+async function tailAll(path: string, offset = 0, options: FollowOptions = {}) {
   const lines: string[] = []
   const started = process.hrtime.bigint()
-  const tail = new FileTail(path, (line) => lines.push(line), offset)
+  const tail = new FileTail(path, (line) => lines.push(line), offset, options)
   await tail.close()
   return { lines, ms: Number(process.hrtime.bigint() - started) / 1e6, offset: tail.offset }
 }
@@ -39,10 +46,11 @@ describe('FileTail', () => {
   test('24 MB without a newline: lines cut at the limit, in linear time', async () => {
     const small = file(Buffer.alloc(1024 * 1024, 'x'))
     const big = file(Buffer.alloc(24 * 1024 * 1024, 'x'))
-    const one = Math.min(
-      ...(await Promise.all([1, 2, 3].map(() => tailAll(small)))).map((r) => r.ms),
-    )
-    const { lines, ms } = await tailAll(big)
+    // All of it read (no truncation, which would drop most of a file this far ahead).
+    const whole = { truncateAt: Infinity }
+    const runs = await Promise.all([1, 2, 3].map(() => tailAll(small, 0, whole)))
+    const one = Math.min(...runs.map((r) => r.ms))
+    const { lines, ms } = await tailAll(big, 0, whole)
     assert.equal(lines.length, Math.ceil((24 * 1024 * 1024) / MAX_LINE_BYTES))
     assert.ok(lines.every((l) => l.length <= MAX_LINE_BYTES))
     // Before: the unfinished line was kept as a string, joined and split again on every read
@@ -73,6 +81,62 @@ describe('FileTail', () => {
     assert.ok(truncations >= 10, `${truncations} truncations`)
     assert.ok(largest < 1000 + 100, `the file reached ${largest} bytes`)
     assert.ok(tail.offset < 1000)
+  })
+
+  test('a writer faster than the reader: the file is truncated at overflowAt, the loss counted', async () => {
+    const path = file('a'.repeat(3000))
+    let total = 3000
+    let dropped = 0
+    let largest = 0
+    const read: Buffer[] = []
+    // Whenever the reader gets a chunk (or truncates), the writer has appended more than that.
+    const write = () => {
+      if (total >= 60_000) return
+      appendFileSync(path, 'b'.repeat(3000))
+      total += 3000
+      largest = Math.max(largest, statSync(path).size)
+    }
+    const follower = new FileFollower(
+      path,
+      (chunk) => {
+        read.push(Buffer.from(chunk))
+        write()
+      },
+      {
+        truncateAt: 1000,
+        overflowAt: 8000,
+        truncated: (n) => {
+          dropped += n
+          write()
+        },
+      },
+    )
+    await follower.close()
+    assert.equal(total, 60_000)
+    assert.ok(dropped > 0, 'some output was dropped')
+    assert.equal(Buffer.concat(read).length + dropped, total, 'every byte read or counted')
+    assert.ok(largest <= 8000 + 3000, `the file reached ${largest} bytes`)
+  })
+
+  test('dropped output becomes an Error L10 line in the log', async () => {
+    const path = file()
+    const lines: string[] = []
+    const notices: string[] = []
+    let saves = 0
+    const [out, err] = outputTails(
+      { stdout: path, stderr: file() },
+      { stdout: 0, stderr: 0 },
+      { line: (l) => lines.push(l), notice: (l) => notices.push(l), save: () => saves++ },
+    )
+    appendFileSync(path, 'x'.repeat(TRUNCATE_AT) + '\n')
+    await out.read()
+    assert.equal(saves, 1, 'the offsets are saved after a truncation')
+    assert.deepEqual(notices, [], 'nothing was dropped')
+    assert.equal(
+      droppedLine(123),
+      'Error L10 (output buffer overflow): 123 bytes of output dropped',
+    )
+    await Promise.all([out.close(), err.close()])
   })
 
   test('a line in progress at a truncation goes out first, cut there', async () => {

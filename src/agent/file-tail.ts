@@ -11,8 +11,11 @@
  * up with the writer, it truncates the file to nothing and goes on from 0. The dyno writes
  * with O_APPEND (exec/detached.ts), so its next write lands at the new end instead of leaving
  * a hole. Bytes appended between the size check and the truncation (two system calls apart)
- * would be lost; Logplex too drops lines rather than let a dyno's output grow without bound,
- * and this happens at most once per `truncateAt` bytes. While no daemon reads, the file grows.
+ * would be lost; this happens at most once per `truncateAt` bytes. A dyno that writes faster
+ * than the daemon reads would keep it from ever catching up: once the file holds
+ * `overflowAt` bytes, it is truncated all the same and what was not read is dropped (and
+ * counted), as Logplex drops lines (Error L10) rather than let a dyno's output grow without
+ * bound. While no daemon reads (a restart), the file grows.
  */
 import { watch, type FSWatcher } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
@@ -21,16 +24,20 @@ import { LineCutter } from '../logs/split.js'
 const CHUNK = 64 * 1024
 /** The most a dyno's output file holds on disk once read (plus what is still unread). */
 export const TRUNCATE_AT = 1024 * 1024
+/** The most it holds while the daemon falls behind: beyond, unread output is dropped. */
+export const OVERFLOW_AT = 4 * TRUNCATE_AT
 
 export interface FollowOptions {
   /** Where to start (a previous daemon's offset); more than the file holds means from 0. */
   offset?: number
   pollMs?: number
   truncateAt?: number
+  overflowAt?: number
   /** Called just before the file is truncated: what is pending belongs before the cut. */
   beforeTruncate?: () => void
-  /** Called once the file was truncated (the reader's offset is 0 again: save it). */
-  truncated?: () => void
+  /** Called once the file was truncated (the reader's offset is 0 again: save it), with the
+   * number of bytes dropped unread. */
+  truncated?: (droppedBytes: number) => void
 }
 
 export class FileFollower {
@@ -92,21 +99,23 @@ export class FileFollower {
         if (bytesRead === 0) break
         this.#offset += bytesRead
         this.onData(this.#buffer.subarray(0, bytesRead))
+        await this.#truncateIfDue(handle)
       }
-      await this.#truncateIfRead(handle)
     } finally {
       await handle.close()
     }
   }
 
-  async #truncateIfRead(handle: FileHandle): Promise<void> {
+  async #truncateIfDue(handle: FileHandle): Promise<void> {
     if (this.#offset < (this.options.truncateAt ?? TRUNCATE_AT)) return
-    // Only when nothing unread is left (the writer may have appended since the last read).
-    if ((await handle.stat()).size !== this.#offset) return
+    // When nothing unread is left (the writer may have appended since the last read), or
+    // when the writer is so far ahead that the file must go all the same.
+    const unread = (await handle.stat()).size - this.#offset
+    if (unread > 0 && this.#offset + unread < (this.options.overflowAt ?? OVERFLOW_AT)) return
     this.options.beforeTruncate?.()
     await handle.truncate(0)
     this.#offset = 0
-    this.options.truncated?.()
+    this.options.truncated?.(Math.max(unread, 0))
   }
 
   /** Reads what is left, then stops. */
@@ -162,4 +171,29 @@ export class FileTail {
   stop(): void {
     this.#follower.stop()
   }
+}
+
+/** Heroku's line for output dropped because the daemon fell behind (Logplex's Error L10). */
+export const droppedLine = (bytes: number): string =>
+  `Error L10 (output buffer overflow): ${bytes} bytes of output dropped`
+
+/**
+ * A dyno run's stdout and stderr into its app log (`line`); dropped output is reported through
+ * `notice` (as heroku's own line), and a truncation asks for the offsets to be saved.
+ */
+export function outputTails(
+  paths: { stdout: string; stderr: string },
+  offsets: { stdout: number; stderr: number },
+  to: { line: (text: string) => void; notice: (text: string) => void; save: () => void },
+): [FileTail, FileTail] {
+  const options = {
+    truncated: (dropped: number) => {
+      if (dropped > 0) to.notice(droppedLine(dropped))
+      to.save()
+    },
+  }
+  return [
+    new FileTail(paths.stdout, to.line, offsets.stdout, options),
+    new FileTail(paths.stderr, to.line, offsets.stderr, options),
+  ]
 }

@@ -28,7 +28,7 @@ import { makeFifo, openFifoWriter } from '../exec/detached.js'
 import type { DynoExit, DynoProcess, DynoSpec } from '../runtime/index.js'
 import { dynoName, dynoSpec, dynoView, errorText, exitLine, type DynoIdentity } from './dyno.js'
 import { MemoryWatch } from './memory-watch.js'
-import { FileFollower, FileTail } from './file-tail.js'
+import { FileFollower, outputTails, type FileTail } from './file-tail.js'
 import type { AttachSession } from './one-off-session.js'
 
 export const ONE_OFF_FILE = 'one-off.json'
@@ -212,12 +212,11 @@ export class OneOffDyno {
     } else {
       const toLog = (text: string) =>
         this.ctx.logs.append(this.identity.appId, { source: 'app', dyno: this.name, text })
-      // A truncated output file starts again at 0: the saved offsets must follow.
-      const options = { truncated: () => void this.save() }
-      this.appTails = [
-        new FileTail(process.paths.stdout, toLog, offsets.stdout, options),
-        new FileTail(process.paths.stderr, toLog, offsets.stderr, options),
-      ]
+      this.appTails = outputTails(process.paths, offsets, {
+        line: toLog,
+        notice: (text) => this.log(text),
+        save: () => void this.save(),
+      })
     }
     this.ended = process.exited.then((exit) => this.onExit(process, exit))
   }
