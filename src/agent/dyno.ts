@@ -16,7 +16,7 @@ import type { DynoView } from '../core/runtime-view.js'
 import type { Attachment } from '../core/types.js'
 import { netnsName } from '../network/names.js'
 import type { DynoExit, DynoProcess, DynoSpec } from '../runtime/index.js'
-import { FileTail } from './file-tail.js'
+import { outputTails, type FileTail } from './file-tail.js'
 import { MemoryWatch } from './memory-watch.js'
 
 export type DynoState = DynoView['state']
@@ -228,10 +228,11 @@ export class Dyno {
     this.memory.start({ adopted })
     const toLog = (text: string) =>
       this.ctx.logs.append(this.identity.appId, { source: 'app', dyno: this.name, text })
-    this.tails = [
-      new FileTail(process.paths.stdout, toLog, offsets.stdout),
-      new FileTail(process.paths.stderr, toLog, offsets.stderr),
-    ]
+    this.tails = outputTails(process.paths, offsets, {
+      line: toLog,
+      notice: (text) => this.log(text),
+      save: () => void this.save(),
+    })
     this.ended = process.exited.then((exit) => this.onExit(process, exit))
   }
 

@@ -7,8 +7,6 @@
  * (as Heroku's rendezvous ends) and the end of the stream. A client that goes away before
  * that hangs up the dyno.
  */
-import { watch, type FSWatcher } from 'node:fs'
-import { open } from 'node:fs/promises'
 import type { Duplex, Writable } from 'node:stream'
 
 /** The last line of a session; nothing follows it. */
@@ -66,79 +64,5 @@ export class AttachSession {
     this.over = true
     this.stdin?.destroy()
     this.socket.destroy()
-  }
-}
-
-const POLL_MS = 250
-const CHUNK = 64 * 1024
-
-/**
- * Follows a file another process appends to and hands over raw bytes as they come (a prompt
- * without a newline must reach the client too, so this is not line-based like FileTail).
- */
-export class RawTail {
-  private offset = 0
-  private watcher: FSWatcher | undefined
-  private readonly timer: NodeJS.Timeout
-  private reading: Promise<void> | undefined
-  private again = false
-  private closed = false
-
-  constructor(
-    private readonly file: string,
-    private readonly onData: (chunk: Buffer) => void,
-  ) {
-    try {
-      this.watcher = watch(file, () => void this.read())
-      this.watcher.on('error', () => undefined)
-    } catch {
-      // not there yet: the poll picks it up
-    }
-    this.timer = setInterval(() => void this.read(), POLL_MS)
-    this.timer.unref()
-    void this.read()
-  }
-
-  read(): Promise<void> {
-    if (this.reading) {
-      this.again = true
-      return this.reading
-    }
-    this.reading = (async () => {
-      do {
-        this.again = false
-        await this.readOnce()
-      } while (this.again && !this.closed)
-    })().finally(() => (this.reading = undefined))
-    return this.reading
-  }
-
-  private async readOnce(): Promise<void> {
-    if (this.closed) return
-    const handle = await open(this.file, 'r').catch(() => undefined)
-    if (!handle) return
-    try {
-      for (;;) {
-        const buffer = Buffer.alloc(CHUNK)
-        const { bytesRead } = await handle.read(buffer, 0, CHUNK, this.offset)
-        if (bytesRead === 0) break
-        this.offset += bytesRead
-        this.onData(buffer.subarray(0, bytesRead))
-      }
-    } finally {
-      await handle.close()
-    }
-  }
-
-  /** Reads what is left, then stops. */
-  async close(): Promise<void> {
-    await this.read()
-    this.stop()
-  }
-
-  stop(): void {
-    this.closed = true
-    this.watcher?.close()
-    clearInterval(this.timer)
   }
 }

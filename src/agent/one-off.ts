@@ -28,8 +28,8 @@ import { makeFifo, openFifoWriter } from '../exec/detached.js'
 import type { DynoExit, DynoProcess, DynoSpec } from '../runtime/index.js'
 import { dynoName, dynoSpec, dynoView, errorText, exitLine, type DynoIdentity } from './dyno.js'
 import { MemoryWatch } from './memory-watch.js'
-import { FileTail } from './file-tail.js'
-import { RawTail, type AttachSession } from './one-off-session.js'
+import { FileFollower, outputTails, type FileTail } from './file-tail.js'
+import type { AttachSession } from './one-off-session.js'
 
 export const ONE_OFF_FILE = 'one-off.json'
 
@@ -77,7 +77,7 @@ export class OneOffDyno {
   private memory: MemoryWatch | undefined
   private session: AttachSession | undefined
   private appTails: FileTail[] = []
-  private rawTails: RawTail[] = []
+  private rawTails: FileFollower[] = []
   private ttlTimer: NodeJS.Timeout | undefined
   private preparing: Promise<void> | undefined
   private launching: Promise<void> | undefined
@@ -202,18 +202,21 @@ export class OneOffDyno {
       const session = this.session
       if (session) {
         const send = (chunk: Buffer) => session.output(chunk)
+        // Raw bytes, promptly: a prompt without a newline must reach the client too.
+        const options = { pollMs: 250 }
         this.rawTails = [
-          new RawTail(process.paths.stdout, send),
-          new RawTail(process.paths.stderr, send),
+          new FileFollower(process.paths.stdout, send, options),
+          new FileFollower(process.paths.stderr, send, options),
         ]
       }
     } else {
       const toLog = (text: string) =>
         this.ctx.logs.append(this.identity.appId, { source: 'app', dyno: this.name, text })
-      this.appTails = [
-        new FileTail(process.paths.stdout, toLog, offsets.stdout),
-        new FileTail(process.paths.stderr, toLog, offsets.stderr),
-      ]
+      this.appTails = outputTails(process.paths, offsets, {
+        line: toLog,
+        notice: (text) => this.log(text),
+        save: () => void this.save(),
+      })
     }
     this.ended = process.exited.then((exit) => this.onExit(process, exit))
   }

@@ -16,6 +16,7 @@ import {
   parseRouterListen,
   parseRouterWorkers,
 } from './options.js'
+import { installCrashHandlers } from './crash-handlers.js'
 
 interface DaemonFlags {
   dataDir: string
@@ -75,6 +76,7 @@ export function addDaemonCommand(program: Command): void {
       String(DAEMON_DEFAULTS.routerWorkers),
     )
     .action(async (flags: DaemonFlags) => {
+      installCrashHandlers()
       const routerListen = (flags.routerListen ?? [DAEMON_DEFAULTS.routerListen]).map(
         parseRouterListen,
       )

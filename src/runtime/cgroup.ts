@@ -2,9 +2,15 @@
  * The dyno's memory cgroup (cgroup v1, /sys/fs/cgroup/memory/localspace/<dyno-id>): its
  * limit, its members (every process of the dyno, whatever its pid namespace) and what the
  * kernel counted when the limit was hit (for R14/R15). Plain file reads and writes.
+ *
+ * The parent (`localspace`) exists only while it has children: the last child to go takes
+ * it along, so a host with no dyno and no build has no trace of localspace in its cgroups
+ * (issue 15 E). Without a lock, because the kernel decides: rmdir of a cgroup that has a
+ * child fails (EBUSY), so the parent goes only when empty; and a child made just after the
+ * parent went finds no parent (ENOENT) and makes it again.
  */
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 
 export const DEFAULT_CGROUP_ROOT = '/sys/fs/cgroup/memory/localspace'
 
@@ -25,14 +31,13 @@ export interface MemoryStats {
  * replaced, so its counters start at zero; one with processes in it is an error.
  */
 export async function createCgroup(dir: string, memoryBytes: number): Promise<void> {
-  await mkdir(join(dir, '..'), { recursive: true })
   try {
-    await mkdir(dir)
+    await makeChild(dir)
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
     if ((await members(dir)).length > 0) throw new Error(`cgroup ${dir} still has processes`)
     await rmdir(dir)
-    await mkdir(dir)
+    await makeChild(dir)
   }
   const limit = String(Math.floor(memoryBytes))
   await writeFile(join(dir, 'memory.limit_in_bytes'), limit)
@@ -40,6 +45,20 @@ export async function createCgroup(dir: string, memoryBytes: number): Promise<vo
   await writeFile(join(dir, 'memory.memsw.limit_in_bytes'), limit).catch(ignoreMissing)
   // Where swap is not accounted, at least do not prefer swapping this dyno out.
   await writeFile(join(dir, 'memory.swappiness'), '0').catch(() => undefined)
+}
+
+/** mkdir of a child cgroup, and of its parent as often as another's removal takes it away. */
+async function makeChild(dir: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      // Either may find the parent gone (even mkdir -p, between its EEXIST and its stat).
+      await mkdir(dirname(dir), { recursive: true })
+      await mkdir(dir)
+      return
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || attempt === 100) throw e
+    }
+  }
 }
 
 /** Pids of every process in the cgroup (empty when it is gone). */
@@ -68,21 +87,33 @@ export async function memoryStats(dir: string): Promise<MemoryStats | undefined>
 }
 
 /**
- * Removes the cgroup once its processes are gone. The kernel refuses (EBUSY) while a dying
- * process is still being torn down, so this retries briefly. Fine when already removed.
+ * Removes the cgroup once its processes are gone, then its parent if that was its last
+ * child. The kernel refuses (EBUSY) while a dying process is still being torn down, so this
+ * retries briefly. Fine when already removed.
  */
 export async function removeCgroup(dir: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     try {
       await rmdir(dir)
-      return
+      break
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code
-      if (code === 'ENOENT') return
+      if (code === 'ENOENT') break
       if (code !== 'EBUSY' || Date.now() > deadline) throw e
       await new Promise((resolve) => setTimeout(resolve, 10))
     }
+  }
+  await removeIfEmpty(dirname(dir))
+}
+
+/** rmdir of a parent cgroup: refused (EBUSY) while another dyno or build has a child in it. */
+async function removeIfEmpty(parent: string): Promise<void> {
+  try {
+    await rmdir(parent)
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    if (code !== 'EBUSY' && code !== 'ENOENT' && code !== 'ENOTEMPTY') throw e
   }
 }
 

@@ -7,7 +7,7 @@
  * Deciding what to run, restarts, back-off, R10/R14/R15 and log lines are the runtime's job
  * on top of this; this module only reports facts.
  */
-import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
@@ -119,7 +119,7 @@ export class DynoProcess {
   static async start(spec: DynoSpec, host: SandboxHost): Promise<DynoProcess> {
     checkSpec(spec)
     const paths = dynoPaths(spec.dynoDir)
-    await prepareDirectory(paths, spec)
+    await prepareDirectory(paths)
     await writeFile(paths.envArgs, envArgsFile(dynoEnv(spec)), { mode: 0o600 })
     const cgroup = cgroupDir(host, spec.id)
     await createCgroup(cgroup, spec.memoryMb * 1024 * 1024)
@@ -248,8 +248,8 @@ export class DynoProcess {
   }
 
   /**
-   * Removes everything the dyno left on the host: its cgroup and its directory (overlay
-   * upper/work, env file, status, logs unless `keepLogs`). The overlay mount itself lived only
+   * Removes everything the dyno left on the host: its cgroup and its directory (the writable
+   * layer's mount point, env file, status, logs unless `keepLogs`). The overlay mount itself lived only
    * in the dyno's own mount namespace and is already gone with its last process. Kills
    * leftovers first, so it is also the way to dispose of a dyno whose start was interrupted.
    */
@@ -262,8 +262,7 @@ export class DynoProcess {
       return
     }
     for (const p of [
-      this.paths.upper,
-      this.paths.work,
+      this.paths.rw,
       this.paths.app,
       this.paths.envArgs,
       join(this.paths.status, '..'),
@@ -342,7 +341,7 @@ export class DynoProcess {
   }
 }
 
-async function prepareDirectory(paths: DynoPaths, spec: DynoSpec): Promise<void> {
+async function prepareDirectory(paths: DynoPaths): Promise<void> {
   await mkdir(join(paths.dir, '..'), { recursive: true })
   try {
     await mkdir(paths.dir)
@@ -357,9 +356,9 @@ async function prepareDirectory(paths: DynoPaths, spec: DynoSpec): Promise<void>
     // 0711: the app's uid must traverse it to reach `app` (bwrap binds it as that uid), but
     // may not list it; everything else in it is root's alone.
     chmod(paths.dir, 0o711),
-    // The overlay's root takes the upper directory's owner: /app belongs to the app's uid.
-    mkdir(paths.upper, { mode: 0o755 }).then(() => chown(paths.upper, spec.uid, spec.gid)),
-    mkdir(paths.work, { mode: 0o700 }),
+    // The writable layer's mount point: the tmpfs and the overlay's directories in it are
+    // made inside the dyno's own mount namespace (sandbox.ts, step 3).
+    mkdir(paths.rw, { mode: 0o700 }),
     mkdir(paths.app, { mode: 0o755 }),
     mkdir(join(paths.status, '..'), { mode: 0o700 }),
   ])

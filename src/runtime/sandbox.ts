@@ -10,7 +10,8 @@
  *      after it, the app included, is limited from its first instruction;
  *   2. `ip netns exec <ns>` enters the dyno's network namespace in a private mount namespace,
  *      bind-mounting /etc/netns/<ns>/resolv.conf over /etc/resolv.conf;
- *   3. `sh` mounts the overlay (lower: the slug, upper/work: per dyno) in that private mount
+ *   3. `sh` mounts the dyno's writable layer, a tmpfs of `appLayerMb` (see below), and the
+ *      overlay on it (lower: the slug, upper/work: in that tmpfs) in that private mount
  *      namespace, so the mount is invisible on the host and vanishes with the dyno's last
  *      process; it opens the environment file on fd 3 for bwrap;
  *   4. `setpriv` drops to the app's uid/gid, no supplementary groups, no capabilities, no new
@@ -49,6 +50,8 @@ export interface DynoSpec {
   privateIp: string
   /** Memory limit (the size's quota, core/sizes.ts `memoryMb`). No swap beyond it. */
   memoryMb: number
+  /** What the dyno may write to /app, in MB; `appLayerMb(memoryMb)` when absent. */
+  appLayerMb?: number
   /** The app's unprivileged uid and gid (never 0). */
   uid: number
   gid: number
@@ -103,6 +106,9 @@ export interface DynoPaths {
   stderr: string
   /** NUL-separated bwrap arguments that set the environment; root-only (0600) */
   envArgs: string
+  /** mount point of the writable layer (a tmpfs inside the dyno only; empty on the host) */
+  rw: string
+  /** the overlay's upper and work directories, inside `rw` */
   upper: string
   work: string
   /** mount point of the overlay, bound to /app */
@@ -118,8 +124,9 @@ export function dynoPaths(dynoDir: string): DynoPaths {
     stdout: join(dynoDir, 'stdout.log'),
     stderr: join(dynoDir, 'stderr.log'),
     envArgs: join(dynoDir, 'env.args'),
-    upper: join(dynoDir, 'upper'),
-    work: join(dynoDir, 'work'),
+    rw: join(dynoDir, 'rw'),
+    upper: join(dynoDir, 'rw', 'upper'),
+    work: join(dynoDir, 'rw', 'work'),
     app: join(dynoDir, 'app'),
   }
 }
@@ -182,10 +189,24 @@ export const LAUNCH_ENV: Readonly<Record<string, string>> = {
 const JOIN_CGROUP = 'echo $$ >"$1" && shift && exec "$@"'
 // Step 3: overlay options are comma/colon separated, so paths are checked for both below.
 // Exit 125 (as `env`/`timeout` do) marks a failure of the platform, not of the app.
-const MOUNT_APP = `mount -t overlay -o "lowerdir=$1,upperdir=$2,workdir=$3" localspace-app "$4" || exit 125
-env_args=$5
-shift 5
+// The writable layer first: a tmpfs of $2 bytes at $3 holding the upper directory (owned by
+// the app, $4 is uid:gid: the overlay's root takes its owner) and the work directory.
+const MOUNT_APP = `mount -t tmpfs -o "size=$2,mode=0700" localspace-app-rw "$3" || exit 125
+mkdir -m 0755 "$3/upper" && chown "$4" "$3/upper" && mkdir -m 0700 "$3/work" || exit 125
+mount -t overlay -o "lowerdir=$1,upperdir=$3/upper,workdir=$3/work" localspace-app "$5" || exit 125
+env_args=$6
+shift 6
 exec "$@" 3<"$env_args"`
+
+/**
+ * The most a dyno may write to /app, in MB: half its memory quota. The dyno's changes to /app
+ * live in a tmpfs (issue 15 B4: before, in the host's data directory, without a bound, so one
+ * dyno could fill the host's disk). A tmpfs is memory, and the kernel counts its pages
+ * against the dyno's memory cgroup like the dyno's own; with half for files, a dyno that fills
+ * /app gets ENOSPC from its writes while its processes keep the other half, instead of an
+ * R15 kill. Heroku's dyno filesystem is ephemeral too (gone with the dyno), as this one is.
+ */
+export const appLayerMb = (memoryMb: number): number => Math.max(1, Math.floor(memoryMb / 2))
 
 /** argv of the whole chain (steps 1–5); run it with LAUNCH_ENV. */
 export function sandboxCommand(spec: DynoSpec, host: SandboxHost): string[] {
@@ -195,11 +216,15 @@ export function sandboxCommand(spec: DynoSpec, host: SandboxHost): string[] {
   return [
     ...joinCgroup(host, spec.id),
     ...[t.ip, 'netns', 'exec', spec.netns],
-    ...[t.sh, '-c', MOUNT_APP, 'localspace-mount', spec.slugDir, p.upper, p.work, p.app, p.envArgs],
+    ...[t.sh, '-c', MOUNT_APP, 'localspace-mount', spec.slugDir, String(appLayerBytes(spec))],
+    ...[p.rw, `${spec.uid}:${spec.gid}`, p.app, p.envArgs],
     ...dropPrivileges(host, spec.uid, spec.gid),
     ...bwrapArgs(spec, host),
   ]
 }
+
+const appLayerBytes = (spec: DynoSpec): number =>
+  (spec.appLayerMb ?? appLayerMb(spec.memoryMb)) * 1024 * 1024
 
 /** Step 1: the rest of the chain runs in the memory cgroup named `id`. */
 function joinCgroup(host: SandboxHost, id: string): string[] {
@@ -351,6 +376,8 @@ export function checkSpec(spec: DynoSpec): void {
     throw new SandboxError(`bad port ${spec.port}`)
   if (!Number.isFinite(spec.memoryMb) || spec.memoryMb < 4)
     throw new SandboxError(`bad memory limit ${spec.memoryMb} MB`)
+  if (spec.appLayerMb !== undefined && !(Number.isInteger(spec.appLayerMb) && spec.appLayerMb >= 1))
+    throw new SandboxError(`bad /app size ${spec.appLayerMb} MB`)
   for (const [what, path] of [
     ['slug dir', spec.slugDir],
     ['dyno dir', spec.dynoDir],

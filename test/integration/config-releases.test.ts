@@ -82,6 +82,19 @@ describe('config vars and releases', () => {
     assert.equal(JSON.stringify(releases()), before)
   })
 
+  test('a config var with a NUL byte is refused: it could never reach a dyno', async () => {
+    const before = JSON.stringify(releases())
+    for (const body of [{ E: 'a\u0000b' }, { E: '\u0000' }, { F: 'ok', 'E\u0000': 'x' }]) {
+      const res = await api.call('PATCH', '/apps/conf-app/config-vars', body)
+      assert.equal(res.status, 422, JSON.stringify(body))
+      assert.equal(res.body.id, 'invalid_params')
+      assert.match(res.body.message, /E/)
+    }
+    const nul = await api.call('PATCH', '/apps/conf-app/config-vars', { E: 'a\u0000b' })
+    assert.equal(nul.body.message, 'Config var E may not contain a NUL character.')
+    assert.equal(JSON.stringify(releases()), before)
+  })
+
   test('config var names must be identifiers', async () => {
     for (const key of ['1ABC', 'WITH SPACE', 'DASH-ED', '']) {
       const res = await api.call('PATCH', '/apps/conf-app/config-vars', { [key]: 'x' })

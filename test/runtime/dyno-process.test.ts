@@ -23,7 +23,7 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { isAlive } from '../../src/exec/detached.js'
 import { run } from '../../src/exec/run.js'
-import { DEFAULT_CGROUP_ROOT, members } from '../../src/runtime/cgroup.js'
+import { DEFAULT_CGROUP_ROOT, members, removeCgroup } from '../../src/runtime/cgroup.js'
 import {
   defaultHost,
   DynoProcess,
@@ -108,7 +108,7 @@ if (sandboxed(import.meta.url)) {
             for (const pid of await members(cg)) process.kill(pid, 'SIGKILL')
             return (await members(cg)).length === 0
           })
-          rmSync(cg, { recursive: false, force: true })
+          await removeCgroup(cg)
         }
       // The app's uid must be able to traverse to its dyno directory (bwrap binds it as that uid).
       chmodSync(base, 0o711)
@@ -219,9 +219,34 @@ if (sandboxed(import.meta.url)) {
       // The writes went to the dyno's upper layer, not to the slug or the host.
       assert.equal(readFileSync(join(slugDir, 'greeting.txt'), 'utf8'), GREETING)
       assert.deepEqual(readdirSync(slugDir), ['greeting.txt'])
-      assert.equal(readFileSync(join(d.paths.upper, 'greeting.txt'), 'utf8'), 'changed\n')
+      // …but to its own tmpfs, mounted in its own mount namespace only: on the host, nothing.
+      assert.deepEqual(readdirSync(d.paths.rw), [])
       assert.equal(existsSync('/usr/lsrt-probe') || existsSync('/tmp/lsrt-probe'), false)
       await dispose(d)
+    })
+
+    test('/app takes at most its quota: past it, ENOSPC inside, and nothing on the host', async () => {
+      const script = [
+        'dd if=/dev/zero of=/app/fits bs=1M count=4 2>/dev/null && echo "4 MB fit"',
+        'if dd if=/dev/zero of=/app/big bs=1M count=20 2>/tmp/dd.err; then echo "20 MB fit"',
+        'else echo "20 MB: $(grep -o "No space left on device" /tmp/dd.err)"; fi',
+        'echo "size: $(df -k --output=size /app | tail -1 | tr -d " ")"',
+      ].join('\n')
+      const d = await start(spec(script, { appLayerMb: 8 }))
+      assert.equal((await d.exited).code, 0, readFileSync(d.paths.stderr, 'utf8'))
+      const out = stdout(d)
+      assert.match(out, /^4 MB fit$/m)
+      assert.match(out, /^20 MB: No space left on device$/m)
+      assert.match(out, /^size: 8192$/m, 'a tmpfs of 8 MB')
+      // The host's disk saw none of it: the dyno's directory holds a few small files.
+      const { stdout: du } = await run('du', ['-sk', d.paths.dir])
+      assert.ok(Number(du.split('\t')[0]) < 256, `the dyno's directory: ${du}`)
+      await dispose(d)
+      // Without a quota of its own, /app may hold half the dyno's memory.
+      const half = await start(spec('df -k --output=size /app | tail -1'))
+      await half.exited
+      assert.equal(stdout(half).trim(), String((64 / 2) * 1024))
+      await dispose(half)
     })
 
     test('a web dyno is up once it listens on $PORT in its own network namespace', async (t) => {

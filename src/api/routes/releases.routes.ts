@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import { errors } from '../../core/errors.js'
 import { newId, nowIso } from '../../core/ids.js'
 import { logRelease } from '../../core/log-view.js'
-import { CONFIG_KEY } from '../../core/names.js'
+import { CONFIG_KEY, isConfigValue } from '../../core/names.js'
 import type { App, ConfigVars, Release } from '../../core/types.js'
 import type { Store } from '../../store/store.js'
 import { findApp } from '../access.js'
@@ -63,10 +63,8 @@ function parseConfigPatch(body: unknown): Record<string, string | null> {
     if (value !== null && typeof value !== 'string') {
       throw errors.invalidParams(`Config var ${key} must be a string or null.`)
     }
-    // A dyno's environment is C strings: a NUL would end the value early or, as it did,
-    // keep every dyno of the app from starting.
-    if (value?.includes('\0')) {
-      throw errors.invalidParams(`Config var ${key} cannot contain a NUL character.`)
+    if (value !== null && !isConfigValue(value)) {
+      throw errors.invalidParams(`Config var ${key} may not contain a NUL character.`)
     }
     patch[key] = value
   }
