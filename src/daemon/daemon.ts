@@ -11,6 +11,7 @@ import { buildServer } from '../api/server.js'
 import { GitPushes } from '../builds/git-push.js'
 import { createBuilds, removeLeftovers } from '../builds/index.js'
 import { createAccount, issueApiKey } from '../api/routes/account.routes.js'
+import { BUILD_NETWORK_CIDR } from '../core/address-plan.js'
 import { EventBus } from '../core/events.js'
 import { nowIso } from '../core/ids.js'
 import { generatePassword } from '../core/passwords.js'
@@ -112,6 +113,7 @@ export async function startDaemon(
         egressPoolCidrs: options.egressPools.map((p) => p.text),
         allowPrivate: options.allowPrivate,
         routerListeners: options.routerListen.map((l) => ({ address: l.host, port: l.port })),
+        buildNetworkCidr: BUILD_NETWORK_CIDR,
       },
       intervalMs: RECONCILE_INTERVAL_MS,
       log,
@@ -146,6 +148,7 @@ export async function startDaemon(
     dynos: () => dynos.allDynos(),
     port: DEFAULT_DYNO_PORT,
     domain: options.domain,
+    buildNetworkCidr: BUILD_NETWORK_CIDR,
     log,
   })
   // The only way in from outside: public listeners (--router-listen) and each space's internal
@@ -174,14 +177,16 @@ export async function startDaemon(
     port: DEFAULT_DYNO_PORT,
   })
   // Deploys from source: uploads, builds and slugs under the data dir (src/builds).
-  // Builds run sandboxed like dynos, as the app's uid, in the app's space network.
+  // Builds run sandboxed like dynos, as the app's uid, in the app's space network, or on the
+  // common build network (internet only) for apps outside a space.
   const executor = new SandboxBuildExecutor({
     host: sandbox,
     uidFor: (appId) => store.apps.uidOf(appId),
     network: {
-      attach: (spaceId, owner) => agent.attach(spaceId, 'dyno', owner),
+      attach: (spaceId, owner) =>
+        spaceId === null ? agent.attachBuild(owner) : agent.attach(spaceId, 'dyno', owner),
       detach: (id) => agent.detach(id),
-      ownedBy: (owner) => store.network.attachments().filter((a) => a.owner === owner),
+      ownedBy: (owner) => agent.ownedBy(owner),
     },
   })
   const builds = createBuilds({ store, events, dataDir: options.dataDir, executor, logs, log })
