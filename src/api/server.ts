@@ -31,6 +31,7 @@ import { sourceRoutes } from './routes/sources.routes.js'
 import { spaceResourceRoutes } from './routes/space-resources.routes.js'
 import { spaceRoutes } from './routes/spaces.routes.js'
 import { teamRoutes } from './routes/teams.routes.js'
+import { AddressPolicy } from '../core/address-policy.js'
 
 /** 1 MiB: larger than any Platform API body; bigger ones get 413. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024
@@ -53,6 +54,8 @@ export interface ApiServerOptions {
   buildOutput?: BuildOutputView
   /** `git push` deploys (src/builds/git-push.ts); without it the git URLs answer 503. */
   git?: GitBackend
+  /** Where log drains may point; default: public addresses only. */
+  addressPolicy?: AddressPolicy
 }
 
 /** Parses the router URL once: app JSON is on hot paths and needs only string concatenation. */
@@ -92,6 +95,7 @@ export function buildServer(options: ApiServerOptions): FastifyInstance {
     sources: options.sources,
     buildOutput: options.buildOutput ?? noBuildOutput(),
     git: options.git,
+    addressPolicy: options.addressPolicy ?? new AddressPolicy(),
   }
   app.decorate('ctx', ctx)
   registerConventions(app)

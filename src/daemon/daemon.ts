@@ -11,6 +11,7 @@ import { buildServer } from '../api/server.js'
 import { GitPushes } from '../builds/git-push.js'
 import { createBuilds, removeLeftovers } from '../builds/index.js'
 import { createAccount, issueApiKey } from '../api/routes/account.routes.js'
+import { AddressPolicy } from '../core/address-policy.js'
 import { BUILD_NETWORK_CIDR } from '../core/address-plan.js'
 import { EventBus } from '../core/events.js'
 import { nowIso } from '../core/ids.js'
@@ -26,7 +27,7 @@ import { Store } from '../store/store.js'
 import { Router, RouterWorkers, type RouterService } from '../router/index.js'
 import { DnsFeed } from './dns-feed.js'
 import { RouterFeed } from './router-feed.js'
-import { hostCidrs, primaryAddress, thisHost } from './host-facts.js'
+import { hostCidrs, ownAddresses, primaryAddress, thisHost } from './host-facts.js'
 import { urlFor, type DaemonOptions } from './options.js'
 import { lockHost } from './host-lock.js'
 import { systemChecks } from './system-checks.js'
@@ -189,7 +190,19 @@ export async function startDaemon(
       ownedBy: (owner) => agent.ownedBy(owner),
     },
   })
-  const builds = createBuilds({ store, events, dataDir: options.dataDir, executor, logs, log })
+  // What the daemon fetches or sends for a user (source URLs, log drains) goes to public
+  // addresses only, never to this host or a private network, save the operator's
+  // --allow-private ranges (core/address-policy.ts).
+  const addressPolicy = new AddressPolicy({ allowed: options.allowPrivate, ownAddresses })
+  const builds = createBuilds({
+    store,
+    events,
+    dataDir: options.dataDir,
+    executor,
+    addressPolicy,
+    logs,
+    log,
+  })
   await builds.builder.start()
   // `git push` to <apiUrl>/<app>.git: bare repositories under <dataDir>/repos, built by the builder.
   const git = new GitPushes({
@@ -216,6 +229,7 @@ export async function startDaemon(
   const apiUrl = urlFor(options.apiListen)
   const publicListener = options.routerListen[0]
   const api = buildServer({
+    addressPolicy,
     store,
     events,
     runtime,
@@ -249,7 +263,7 @@ export async function startDaemon(
   await dnsFeed.start()
   routerFeed.start()
   // Log drains (`heroku drains:add`, the space log drain): batched, retried delivery.
-  const drains = new DrainDispatcher({ logs, events, source: store.drains, log })
+  const drains = new DrainDispatcher({ logs, events, source: store.drains, addressPolicy, log })
   drains.start()
   if (agent.lastError) {
     log(`host networking is not converged yet; retrying every ${RECONCILE_INTERVAL_MS / 1000} s`)
