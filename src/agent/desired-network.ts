@@ -3,11 +3,22 @@
  * the planner's and the firewall renderer's inputs out.
  */
 import { parseCidr } from '../core/cidr.js'
-import { spaceAddresses } from '../core/address-plan.js'
+import { buildNetworkAddresses, spaceAddresses } from '../core/address-plan.js'
 import type { Attachment, Space } from '../core/types.js'
-import { dataBridgeName, dynoBridgeName, netnsName, vethName } from '../network/names.js'
+import {
+  BUILD_BRIDGE,
+  dataBridgeName,
+  dynoBridgeName,
+  netnsName,
+  vethName,
+} from '../network/names.js'
 import type { FirewallState } from '../network/nft/render.js'
-import type { DesiredAttachment, DesiredHost, DesiredSpaceNetwork } from '../network/types.js'
+import type {
+  DesiredAttachment,
+  DesiredBuildNetwork,
+  DesiredHost,
+  DesiredSpaceNetwork,
+} from '../network/types.js'
 
 export interface NetworkSettings {
   egressInterface?: string
@@ -15,6 +26,19 @@ export interface NetworkSettings {
   egressPoolCidrs: readonly string[]
   allowPrivate: readonly string[]
   routerListeners: ReadonlyArray<{ address: string; port: number }>
+  /**
+   * The common build network's CIDR (core/address-plan.ts BUILD_NETWORK_CIDR), where builds
+   * of apps outside a space run; absent: no such network (tests of spaces alone).
+   */
+  buildNetworkCidr?: string
+}
+
+/** A build's namespace on the common build network; held in memory by the network agent. */
+export interface BuildAttachment {
+  id: string
+  address: string
+  /** The build that holds it. */
+  owner: string
 }
 
 export interface DesiredNetwork {
@@ -44,12 +68,35 @@ export function desiredAttachment(space: Space, a: Attachment): DesiredAttachmen
   }
 }
 
+/** The common build network of `cidr`: its bridge and gateway. */
+export function desiredBuildNetwork(cidr: string): DesiredBuildNetwork {
+  return { bridge: BUILD_BRIDGE, cidr, gateway: buildNetworkAddresses(cidr).gateway }
+}
+
+/** A build's namespace on the build network; its gateway is its DNS server too. */
+export function desiredBuildAttachment(
+  net: DesiredBuildNetwork,
+  a: BuildAttachment,
+): DesiredAttachment {
+  return {
+    id: a.id,
+    bridge: net.bridge,
+    address: a.address,
+    prefix: buildNetworkAddresses(net.cidr).cidr.prefix,
+    gateway: net.gateway,
+    dns: net.gateway,
+    netns: netnsName(a.id),
+    veth: vethName(a.id),
+  }
+}
+
 /** Spaces being deleted and attachments being detached are simply not desired any more. */
 export function desiredNetwork(
   spaces: readonly Space[],
   attachments: readonly Attachment[],
   egressOf: (spaceId: string) => readonly string[],
   settings: NetworkSettings,
+  builds: readonly BuildAttachment[] = [],
 ): DesiredNetwork {
   const live = spaces.filter((s) => s.state !== 'deleting')
   const bySpace = new Map(live.map((s) => [s.id, s]))
@@ -68,11 +115,19 @@ export function desiredNetwork(
   const liveAttachments = attachments.filter(
     (a) => a.state !== 'detaching' && bySpace.has(a.spaceId),
   )
-  const hostAttachments = liveAttachments.map((a) => desiredAttachment(bySpace.get(a.spaceId)!, a))
+  const buildNetwork =
+    settings.buildNetworkCidr === undefined
+      ? undefined
+      : desiredBuildNetwork(settings.buildNetworkCidr)
+  const hostAttachments = [
+    ...liveAttachments.map((a) => desiredAttachment(bySpace.get(a.spaceId)!, a)),
+    ...(buildNetwork ? builds.map((b) => desiredBuildAttachment(buildNetwork, b)) : []),
+  ]
   const egress = live.flatMap((s) => egressOf(s.id))
   const host: DesiredHost = {
     spaces: hostSpaces,
     attachments: hostAttachments,
+    ...(buildNetwork && { buildNetwork }),
     ...(settings.egressInterface !== undefined && {
       egress: {
         iface: settings.egressInterface,
@@ -90,6 +145,7 @@ export function desiredNetwork(
     routerListeners: settings.routerListeners,
     ...(settings.egressInterface !== undefined && { egressInterface: settings.egressInterface }),
     allowedPrivate: settings.allowPrivate,
+    ...(buildNetwork && { buildNetwork }),
   }
   return {
     host,

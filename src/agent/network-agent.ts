@@ -10,12 +10,20 @@ import { planEgressTopUp, type EgressPool } from '../core/egress.js'
 import { errors } from '../core/errors.js'
 import type { EventBus } from '../core/events.js'
 import type { HealthCheck } from '../core/runtime-view.js'
-import { nowIso } from '../core/ids.js'
+import { buildNetworkAddresses, firstFreeBuildAddress } from '../core/address-plan.js'
+import { newId, nowIso, shortId } from '../core/ids.js'
 import type { Attachment, AttachmentKind } from '../core/types.js'
 import type { FirewallState } from '../network/nft/render.js'
 import type { DesiredAttachment, DesiredHost } from '../network/types.js'
 import type { Store } from '../store/store.js'
-import { desiredAttachment, desiredNetwork, type NetworkSettings } from './desired-network.js'
+import {
+  desiredAttachment,
+  desiredBuildAttachment,
+  desiredBuildNetwork,
+  desiredNetwork,
+  type BuildAttachment,
+  type NetworkSettings,
+} from './desired-network.js'
 
 /** The host side the agent drives; Linux in the daemon, an in-memory fake in API tests. */
 export interface SpaceHost {
@@ -53,6 +61,14 @@ export class NetworkAgent {
   lastError: Error | undefined
   /** Spaces short of outbound addresses (their pool ran out), for `doctor` and logs. */
   private egressShort: string[] = []
+  /**
+   * Builds' namespaces on the common build network, by id. In memory only: a build lives no
+   * longer than the daemon that runs it (the next one fails it), and the first reconcile of
+   * the next daemon deletes the namespaces it left, as owned objects no one desires.
+   */
+  private readonly builds = new Map<string, BuildAttachment>()
+  /** A converge has made the build network since this agent started. */
+  private buildNetworkMade = false
 
   constructor(
     private readonly store: Store,
@@ -159,10 +175,56 @@ export class NetworkAgent {
     })
   }
 
+  /**
+   * Gives a build of an app outside a space a namespace on the common build network
+   * (internet only; see nft/render.ts). Resolves once the namespace is whole.
+   */
+  attachBuild(owner: string): Promise<{ id: string }> {
+    return this.exclusive(async () => {
+      const cidr = this.options.settings.buildNetworkCidr
+      if (cidr === undefined) throw new Error('this host has no build network')
+      if (!this.buildNetworkMade) await this.converge()
+      if (!this.buildNetworkMade) {
+        throw new Error(`the build network is not ready: ${this.lastError?.message ?? 'unknown'}`)
+      }
+      const inUse = new Set([...this.builds.values()].map((b) => b.address))
+      const address = firstFreeBuildAddress(buildNetworkAddresses(cidr), inUse)
+      if (!address) throw new Error('the build network has no free address left')
+      const taken = new Set(
+        [...this.store.network.attachments(), ...this.builds.values()].map((a) => shortId(a.id)),
+      )
+      let id = this.host.preparedId?.() ?? newId()
+      while (taken.has(shortId(id))) id = newId()
+      const build: BuildAttachment = { id, address, owner }
+      this.builds.set(id, build)
+      try {
+        await this.host.attach(desiredBuildAttachment(desiredBuildNetwork(cidr), build))
+      } catch (e) {
+        this.builds.delete(id) // the host rolled back
+        throw e
+      }
+      return { id }
+    })
+  }
+
+  /** The attachments `owner` holds, in a space or on the build network. */
+  ownedBy(owner: string): Array<{ id: string }> {
+    return [...this.store.network.attachments(), ...this.builds.values()].filter(
+      (a) => a.owner === owner,
+    )
+  }
+
   /** Takes the namespace down, then frees its address. */
   detach(attachmentId: string): Promise<void> {
     return this.exclusive(async () => {
       const { store } = this
+      const build = this.builds.get(attachmentId)
+      const cidr = this.options.settings.buildNetworkCidr
+      if (build && cidr !== undefined) {
+        await this.host.detach(desiredBuildAttachment(desiredBuildNetwork(cidr), build))
+        this.builds.delete(build.id)
+        return
+      }
       const a = store.network.attachment(attachmentId)
       const space = a && store.spaces.find(a.spaceId)
       if (!a || !space) return
@@ -175,12 +237,7 @@ export class NetworkAgent {
   /** For `localspace doctor`: the last failure and what differs from desired state now. */
   async doctor(): Promise<HealthCheck[]> {
     const { store } = this
-    const desired = desiredNetwork(
-      store.spaces.all(),
-      store.network.attachments(),
-      (id) => store.network.egressOf(id),
-      this.options.settings,
-    )
+    const desired = this.desired()
     const drift = await this.exclusive(() => this.host.drift(desired.host, desired.firewall))
     const stuck = store.spaces.all().filter((s) => s.state !== 'allocated')
     return [
@@ -220,20 +277,25 @@ export class NetworkAgent {
     return this.exclusive(() => this.converge())
   }
 
-  private async converge(): Promise<void> {
+  /** Desired host networking: the store's spaces and attachments, and the builds' namespaces. */
+  private desired() {
     const { store } = this
-    this.topUpEgress()
-    const spaces = store.spaces.all()
-    const attachments = store.network.attachments()
-    const desired = desiredNetwork(
-      spaces,
-      attachments,
+    return desiredNetwork(
+      store.spaces.all(),
+      store.network.attachments(),
       (id) => store.network.egressOf(id),
       this.options.settings,
+      [...this.builds.values()],
     )
+  }
+
+  private async converge(): Promise<void> {
+    this.topUpEgress()
+    const desired = this.desired()
     try {
       await this.host.converge(desired.host, desired.firewall)
       this.lastError = undefined
+      this.buildNetworkMade = desired.host.buildNetwork !== undefined
     } catch (e) {
       this.lastError = e instanceof Error ? e : new Error(String(e))
       this.options.log?.(`network: ${this.lastError.message}`)

@@ -6,6 +6,7 @@ import type { LogView } from '../core/log-view.js'
 import type { RuntimeView } from '../core/runtime-view.js'
 import type { Account } from '../core/types.js'
 import type { Store } from '../store/store.js'
+import type { AddressPolicy } from '../core/address-policy.js'
 
 /** Everything a route handler may use; handed to buildServer, never a global. */
 export interface ApiContext {
@@ -29,6 +30,8 @@ export interface ApiContext {
   buildOutput: BuildOutputView
   /** `git push` to `<apiUrl>/<app>.git` (src/builds/git-push.ts); undefined: not enabled. */
   git: GitBackend | undefined
+  /** Where log drains may point (core/address-policy.ts): literal hosts are checked at add. */
+  addressPolicy: AddressPolicy
 }
 
 declare module 'fastify' {

@@ -37,6 +37,7 @@ import { buildpackRoutes } from './routes/buildpacks.routes.js'
 import { collaboratorRoutes } from './routes/collaborators.routes.js'
 import { notBuiltRoutes } from './routes/not-built.routes.js'
 import { stackRoutes } from './routes/stacks.routes.js'
+import { AddressPolicy } from '../core/address-policy.js'
 
 /** 1 MiB: larger than any Platform API body; bigger ones get 413. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024
@@ -63,6 +64,8 @@ export interface ApiServerOptions {
   git?: GitBackend
   /** Password sign-in rate limits (src/api/plugins/sign-in-limit.ts has the defaults). */
   signInLimits?: SignInLimits
+  /** Where log drains may point; default: public addresses only. */
+  addressPolicy?: AddressPolicy
 }
 
 /** Parses the router URL once: app JSON is on hot paths and needs only string concatenation. */
@@ -103,6 +106,7 @@ export function buildServer(options: ApiServerOptions): FastifyInstance {
     sources: options.sources,
     buildOutput: options.buildOutput ?? noBuildOutput(),
     git: options.git,
+    addressPolicy: options.addressPolicy ?? new AddressPolicy(),
   }
   app.decorate('ctx', ctx)
   registerConventions(app)

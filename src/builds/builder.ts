@@ -21,6 +21,7 @@ import type { Build, ConfigVars, Slug } from '../core/types.js'
 import type { Store } from '../store/store.js'
 import { detect, DetectError, type BuildPlan } from './detect.js'
 import { fetchSource } from './fetch-source.js'
+import { AddressPolicy } from '../core/address-policy.js'
 import type { BuildOutputs, BuildOutputWriter } from './output.js'
 import { ProcfileError } from './procfile.js'
 import { releaseBuild } from './release.js'
@@ -44,6 +45,8 @@ export interface BuilderOptions {
   dataDir: string
   /** Uploaded sources, read from disk instead of over HTTP. */
   sources?: SourceStore
+  /** Where other source URLs may be fetched from; default: public addresses only. */
+  addressPolicy?: AddressPolicy
   /**
    * Where work directories are made (default `<dataDir>/build-work`, emptied at start: what a
    * build killed with its daemon left). The apps' uids must be able to pass through it.
@@ -55,6 +58,8 @@ export interface BuilderOptions {
   logs?: LogView
   log?: (line: string) => void
 }
+
+const PUBLIC_ONLY = new AddressPolicy()
 
 /** A failure whose message is the whole story (no stack needed in the output). */
 class BuildFailure extends Error {}
@@ -221,6 +226,7 @@ export class Builder {
     const tarball = join(work, 'source.tgz')
     await fetchSource(build.sourceUrl, build.sourceChecksum, tarball, {
       sources: this.options.sources,
+      policy: this.options.addressPolicy ?? PUBLIC_ONLY,
       maxBytes: this.options.maxSourceBytes ?? DEFAULT_MAX_SOURCE_BYTES,
       signal,
     })

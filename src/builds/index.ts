@@ -5,6 +5,7 @@ export { removeLeftovers } from './leftovers.js'
 export { DEFAULT_MAX_SOURCE_BYTES, FileSourceStore, SOURCE_TTL_MS } from './sources.js'
 
 import { join } from 'node:path'
+import type { AddressPolicy } from '../core/address-policy.js'
 import type { BuildExecutor } from '../core/builds.js'
 import type { EventBus } from '../core/events.js'
 import type { LogView } from '../core/log-view.js'
@@ -30,6 +31,8 @@ export function createBuilds(deps: {
   events: EventBus
   dataDir: string
   executor: BuildExecutor
+  /** Where source URLs may be fetched from (core/address-policy.ts). */
+  addressPolicy?: AddressPolicy
   logs?: LogView
   log?: (line: string) => void
 }): Builds {
@@ -42,6 +45,7 @@ export function createBuilds(deps: {
     output,
     sources,
     dataDir: deps.dataDir,
+    ...(deps.addressPolicy && { addressPolicy: deps.addressPolicy }),
     ...(deps.logs && { logs: deps.logs }),
     ...(deps.log && { log: deps.log }),
   })

@@ -36,6 +36,38 @@ export function spaceAddresses(cidrText: string, dataCidrText: string): SpaceAdd
 }
 
 /**
+ * The common build network (issue 15, B1): the builds of apps outside a space join it, with
+ * internet egress only. In 100.64.0.0/10 (shared address space, RFC 6598), which no space may
+ * use (spaces live in 10/8, 172.16/12 and 192.168/16) and which the firewall counts as a
+ * private range, so no dyno reaches it either. A /22: a thousand builds at once.
+ */
+export const BUILD_NETWORK_CIDR = '100.127.252.0/22'
+
+export interface BuildNetworkAddresses {
+  cidr: Cidr
+  /** .1: the builds' route and DNS server. */
+  gateway: string
+  /** Builds are numbered from here (a few low addresses stay free for the host's own use). */
+  range: { first: number; last: number }
+}
+
+export function buildNetworkAddresses(cidrText: string): BuildNetworkAddresses {
+  const cidr = parseCidr(cidrText, { strict: true })
+  if (!cidr || cidr.prefix > 28) throw new Error(`not a build network: ${cidrText}`)
+  return {
+    cidr,
+    gateway: formatIpv4(cidr.base + 1),
+    range: { first: cidr.base + 16, last: lastAddress(cidr) - 1 },
+  }
+}
+
+/** The lowest address of the build network that is not in use. */
+export const firstFreeBuildAddress = (
+  plan: BuildNetworkAddresses,
+  inUse: ReadonlySet<string>,
+): string | undefined => firstFreeIn([plan.range], inUse)
+
+/**
  * The lowest address of the candidates that is not in use. Dyno ranges skip each /20's
  * network address (x.y.128.0 is a valid host in a /16, but it confuses people).
  */
@@ -48,6 +80,13 @@ export function firstFreeAddress(
     kind === 'dyno'
       ? plan.dynoRanges.map((r) => ({ first: r.base + 1, last: lastAddress(r) }))
       : [plan.dataRange]
+  return firstFreeIn(ranges, inUse)
+}
+
+function firstFreeIn(
+  ranges: ReadonlyArray<{ first: number; last: number }>,
+  inUse: ReadonlySet<string>,
+): string | undefined {
   for (const { first, last } of ranges) {
     for (let a = first; a <= last; a++) {
       const text = formatIpv4(a)

@@ -8,6 +8,7 @@
  * drains where (read again on the `drains.changed` event, never per line).
  */
 import { randomUUID } from 'node:crypto'
+import type { AddressPolicy } from './address-policy.js'
 
 /** What a drain URL may start with: logplex HTTP(S) drains, or syslog over TCP (and TLS). */
 export type DrainProtocol = 'https' | 'http' | 'syslog' | 'syslog+tls'
@@ -74,6 +75,16 @@ export function parseDrainUrl(raw: string): DrainEndpoint | { error: string } {
 }
 
 /** Heroku's drain tokens: `d.<uuid>`; receivers see it in Logplex-Drain-Token. */
+/**
+ * Why a drain may not be added for `host`: a literal address the address policy refuses
+ * (loopback, private, the host's own…), told at once with a 422. A name is judged on what it
+ * resolves to, each time the drain connects.
+ */
+export function drainHostError(host: string, policy: AddressPolicy): string | undefined {
+  if (policy.refusalOfHost(host) === undefined) return undefined
+  return `Log drain url must point to a public address: ${host.slice(0, 100)} is not one.`
+}
+
 export const newDrainToken = (): string => `d.${randomUUID()}`
 
 /** An app's own drain, as stored. */

@@ -11,6 +11,8 @@ import { buildServer } from '../api/server.js'
 import { GitPushes } from '../builds/git-push.js'
 import { createBuilds, removeLeftovers } from '../builds/index.js'
 import { createAccount, issueApiKey } from '../api/routes/account.routes.js'
+import { AddressPolicy } from '../core/address-policy.js'
+import { BUILD_NETWORK_CIDR } from '../core/address-plan.js'
 import { EventBus } from '../core/events.js'
 import { nowIso } from '../core/ids.js'
 import { generatePassword } from '../core/passwords.js'
@@ -25,7 +27,7 @@ import { Store } from '../store/store.js'
 import { Router, RouterWorkers, type RouterService } from '../router/index.js'
 import { DnsFeed } from './dns-feed.js'
 import { RouterFeed } from './router-feed.js'
-import { hostCidrs, primaryAddress, thisHost } from './host-facts.js'
+import { hostCidrs, ownAddresses, primaryAddress, thisHost } from './host-facts.js'
 import { urlFor, type DaemonOptions } from './options.js'
 import { lockHost } from './host-lock.js'
 import { systemChecks } from './system-checks.js'
@@ -123,6 +125,7 @@ export async function startDaemon(
         egressPoolCidrs: options.egressPools.map((p) => p.text),
         allowPrivate: options.allowPrivate,
         routerListeners: options.routerListen.map((l) => ({ address: l.host, port: l.port })),
+        buildNetworkCidr: BUILD_NETWORK_CIDR,
       },
       intervalMs: RECONCILE_INTERVAL_MS,
       egress: { pools: options.egressPools, perSpace: options.egressPerSpace },
@@ -158,6 +161,7 @@ export async function startDaemon(
     dynos: () => dynos.allDynos(),
     port: DEFAULT_DYNO_PORT,
     domain: options.domain,
+    buildNetworkCidr: BUILD_NETWORK_CIDR,
     log,
   })
   // The only way in from outside: public listeners (--router-listen) and each space's internal
@@ -186,17 +190,31 @@ export async function startDaemon(
     port: DEFAULT_DYNO_PORT,
   })
   // Deploys from source: uploads, builds and slugs under the data dir (src/builds).
-  // Builds run sandboxed like dynos, as the app's uid, in the app's space network.
+  // Builds run sandboxed like dynos, as the app's uid, in the app's space network, or on the
+  // common build network (internet only) for apps outside a space.
   const executor = new SandboxBuildExecutor({
     host: sandbox,
     uidFor: (appId) => store.apps.uidOf(appId),
     network: {
-      attach: (spaceId, owner) => agent.attach(spaceId, 'dyno', owner),
+      attach: (spaceId, owner) =>
+        spaceId === null ? agent.attachBuild(owner) : agent.attach(spaceId, 'dyno', owner),
       detach: (id) => agent.detach(id),
-      ownedBy: (owner) => store.network.attachments().filter((a) => a.owner === owner),
+      ownedBy: (owner) => agent.ownedBy(owner),
     },
   })
-  const builds = createBuilds({ store, events, dataDir: options.dataDir, executor, logs, log })
+  // What the daemon fetches or sends for a user (source URLs, log drains) goes to public
+  // addresses only, never to this host or a private network, save the operator's
+  // --allow-private ranges (core/address-policy.ts).
+  const addressPolicy = new AddressPolicy({ allowed: options.allowPrivate, ownAddresses })
+  const builds = createBuilds({
+    store,
+    events,
+    dataDir: options.dataDir,
+    executor,
+    addressPolicy,
+    logs,
+    log,
+  })
   await builds.builder.start()
   // `git push` to <apiUrl>/<app>.git: bare repositories under <dataDir>/repos, built by the builder.
   const git = new GitPushes({
@@ -223,6 +241,7 @@ export async function startDaemon(
   const apiUrl = urlFor(options.apiListen)
   const publicListener = options.routerListen[0]
   const api = buildServer({
+    addressPolicy,
     store,
     events,
     runtime,
@@ -257,7 +276,7 @@ export async function startDaemon(
   await dnsFeed.start()
   routerFeed.start()
   // Log drains (`heroku drains:add`, the space log drain): batched, retried delivery.
-  const drains = new DrainDispatcher({ logs, events, source: store.drains, log })
+  const drains = new DrainDispatcher({ logs, events, source: store.drains, addressPolicy, log })
   drains.start()
   if (agent.lastError) {
     log(`host networking is not converged yet; retrying every ${RECONCILE_INTERVAL_MS / 1000} s`)

@@ -4,7 +4,7 @@
  * and the dynos that are up. The DNS server answers from its own index; nothing here is on
  * the query path.
  */
-import { spaceAddresses } from '../core/address-plan.js'
+import { buildNetworkAddresses, spaceAddresses } from '../core/address-plan.js'
 import type { EventBus } from '../core/events.js'
 import type { DynoView } from '../core/runtime-view.js'
 import type { App } from '../core/types.js'
@@ -12,6 +12,11 @@ import type { Store } from '../store/store.js'
 import type { DnsService, MemoryDnsRecords } from '../dns/index.js'
 
 const DISCOVERY = 'spaces-dns-discovery'
+/**
+ * The common build network answers DNS as a space without apps: names of the internet are
+ * forwarded upstream, no space's names are known there.
+ */
+const BUILD_NETWORK = 'build-network'
 const RETRY_LISTEN_MS = 1000
 
 export interface DnsFeedOptions {
@@ -25,6 +30,8 @@ export interface DnsFeedOptions {
   port: number
   /** Internal-routing apps answer at `<app>.<domain>` inside their space. */
   domain: string
+  /** The common build network's CIDR: its builds' resolver is its gateway. */
+  buildNetworkCidr?: string
   log?: (message: string) => void
 }
 
@@ -53,9 +60,22 @@ export class DnsFeed {
   }
 
   private async sync(): Promise<void> {
-    const { store, records, domain } = this.options
+    const { store, records, domain, buildNetworkCidr } = this.options
     const spaces = store.spaces.all().filter((s) => s.state === 'allocated')
     const spaceIds = new Set(spaces.map((s) => s.id))
+    const gateways = spaces.map((s) => spaceAddresses(s.cidr, s.dataCidr).gateway)
+    if (buildNetworkCidr !== undefined) {
+      const { gateway } = buildNetworkAddresses(buildNetworkCidr)
+      // No app is ever in it, so its internal router is never an answer.
+      records.setSpace({
+        id: BUILD_NETWORK,
+        cidr: buildNetworkCidr,
+        gateway,
+        internalRouter: gateway,
+        domain,
+      })
+      gateways.push(gateway)
+    }
     for (const s of spaces) {
       const plan = spaceAddresses(s.cidr, s.dataCidr)
       records.setSpace({
@@ -76,7 +96,7 @@ export class DnsFeed {
     for (const id of this.known.apps) if (!appIds.has(id)) records.removeApp(id)
     this.known.apps = appIds
     this.syncDynos()
-    await this.listen(spaces.map((s) => spaceAddresses(s.cidr, s.dataCidr).gateway))
+    await this.listen(gateways)
   }
 
   private setApp(a: App): void {

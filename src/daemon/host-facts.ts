@@ -6,9 +6,16 @@ import type { HostView } from '../core/runtime-view.js'
 /** IPv4 addresses of the host's own interfaces: not loopback, not localspace's bridges. */
 function hostAddresses(only?: string) {
   return Object.entries(networkInterfaces())
-    .filter(([name]) => !/^ls[bdv]-/.test(name) && (only === undefined || name === only))
+    .filter(([name]) => !/^ls[bcdv]-/.test(name) && (only === undefined || name === only))
     .flatMap(([, addrs]) => (addrs ?? []).filter((a) => a.family === 'IPv4' && !a.internal))
 }
+
+/**
+ * Every address of every interface of this host, loopback and localspace's bridges included:
+ * the daemon never connects to one of them for a user (core/address-policy.ts).
+ */
+export const ownAddresses = (): string[] =>
+  Object.values(networkInterfaces()).flatMap((addrs) => (addrs ?? []).map((a) => a.address))
 
 /** The host's own IPv4 networks: a space CIDR may not overlap them. */
 export const hostCidrs = (): string[] => hostAddresses().map((a) => a.cidr ?? `${a.address}/32`)

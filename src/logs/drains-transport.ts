@@ -5,11 +5,16 @@
  *
  * TLS is always verified: against Node's bundled roots, plus the extra CAs the dispatcher was
  * given (a private CA, or a test's self-signed one). Nothing here turns verification off.
+ *
+ * A drain connects only to addresses the address policy allows (core/address-policy.ts): a
+ * literal host is judged before connecting, a name on each address it resolves to when the
+ * socket connects (its `lookup`), so no drain reaches the host or a private network.
  */
 import http from 'node:http'
 import https from 'node:https'
 import net from 'node:net'
 import tls from 'node:tls'
+import { AddressNotAllowedError, type AddressPolicy } from '../core/address-policy.js'
 import type { DrainEndpoint } from '../core/drains.js'
 
 export interface DrainBatch {
@@ -33,7 +38,13 @@ export interface TransportOptions {
   /** A send that has not finished by then fails (and is retried). */
   timeoutMs: number
   userAgent: string
+  /** Which addresses the drain may connect to. */
+  policy: AddressPolicy
 }
+
+/** The literal host of an endpoint the policy refuses: an error to fail the send with. */
+const refusedHost = (host: string, policy: AddressPolicy) =>
+  policy.refusalOfHost(host) === undefined ? undefined : new AddressNotAllowedError(host)
 
 const trustedCas = (extra: readonly (string | Buffer)[] | undefined) =>
   extra && extra.length > 0 ? [...tls.rootCertificates, ...extra] : undefined
@@ -60,9 +71,10 @@ class HttpTransport implements DrainTransport {
   ) {
     const secure = endpoint.protocol === 'https'
     const ca = trustedCas(options.ca)
+    const { lookup } = options.policy
     this.agent = secure
-      ? new https.Agent({ keepAlive: true, maxSockets: 1, ...(ca && { ca }) })
-      : new http.Agent({ keepAlive: true, maxSockets: 1 })
+      ? new https.Agent({ keepAlive: true, maxSockets: 1, lookup, ...(ca && { ca }) })
+      : new http.Agent({ keepAlive: true, maxSockets: 1, lookup })
     this.target = new URL(endpoint.url.href)
     if (this.target.username !== '' || this.target.password !== '') {
       const user = decodeURIComponent(this.target.username)
@@ -75,6 +87,8 @@ class HttpTransport implements DrainTransport {
   }
 
   send(batch: DrainBatch): Promise<void> {
+    const refused = refusedHost(this.target.hostname, this.options.policy)
+    if (refused) return Promise.reject(refused)
     const request = this.target.protocol === 'https:' ? https.request : http.request
     return new Promise((resolve, reject) => {
       const req = request(this.target, {
@@ -151,18 +165,22 @@ class SyslogTransport implements DrainTransport {
   private connect(): Promise<net.Socket> {
     if (this.closed) return Promise.reject(new Error('drain closed'))
     if (this.socket && !this.socket.destroyed) return Promise.resolve(this.socket)
+    const refused = refusedHost(this.endpoint.host, this.options.policy)
+    if (refused) return Promise.reject(refused)
     this.connecting ??= new Promise<net.Socket>((resolve, reject) => {
       const { host, port } = this.endpoint
       const ca = trustedCas(this.options.ca)
       const secure = this.endpoint.protocol === 'syslog+tls'
+      const { lookup } = this.options.policy
       const socket = secure
         ? tls.connect({
             host,
             port,
+            lookup,
             ...(net.isIP(host) === 0 && { servername: host }),
             ...(ca && { ca }),
           })
-        : net.connect({ host, port })
+        : net.connect({ host, port, lookup })
       this.opening = socket
       const timer = setTimeout(
         () => socket.destroy(new Error(`could not connect in ${this.options.timeoutMs} ms`)),

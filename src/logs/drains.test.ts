@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import tls from 'node:tls'
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test'
+import { AddressPolicy } from '../core/address-policy.js'
 import type { AppDrains, DrainSource, DrainTarget } from '../core/drains.js'
 import { EventBus } from '../core/events.js'
 import { waitUntil } from '../../test/helpers/wait.js'
@@ -128,6 +129,8 @@ const target = (id: string, url: string, scope: 'app' | 'space' = 'app'): DrainT
   scope,
 })
 
+const LOOPBACK_ALLOWED = new AddressPolicy({ allowed: ['127.0.0.0/8'] })
+
 describe('drain dispatcher', () => {
   const open: Array<{ close(): Promise<void> } | DrainDispatcher> = []
   let logs: LogStore
@@ -144,6 +147,8 @@ describe('drain dispatcher', () => {
       maxBackoffMs: 50,
       timeoutMs: 5_000,
       closeGraceMs: 0,
+      // The receivers listen on loopback, which the tests allow as an operator would a range.
+      addressPolicy: LOOPBACK_ALLOWED,
       ...options,
     })
     open.push(d)
@@ -362,6 +367,33 @@ describe('drain dispatcher', () => {
     d.refresh()
     assert.equal(logged.filter((l) => /skipping drain bad/.test(l)).length, 1)
     assert.equal(logs.followerCount(APP), 0)
+  })
+
+  test('a drain never reaches a refused address: the host, by address or by name', async () => {
+    const r = receiver()
+    const url = await r.start()
+    const s = new SyslogReceiver()
+    open.push(s)
+    const syslog = await s.start()
+    const byName = (u: string) => u.replace('127.0.0.1', 'localhost')
+    source.apps = [
+      {
+        appId: APP,
+        appName: 'my-app',
+        drains: [
+          target('d1', url),
+          target('d2', byName(url)),
+          target('d3', syslog),
+          target('d4', byName(syslog)),
+        ],
+      },
+    ]
+    const d = dispatcher({ addressPolicy: new AddressPolicy() }) // production's default
+    write('not for the host')
+    await waitUntil('every drain to fail', () => d.stats().every((st) => st.failures >= 1))
+    for (const st of d.stats()) assert.match(st.lastError ?? '', /address not allowed/, st.url)
+    assert.deepEqual(r.attempts, [])
+    assert.deepEqual(s.messages, [])
   })
 
   test('stop() gives queued lines their grace period, then lets go', async () => {

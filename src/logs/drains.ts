@@ -10,6 +10,7 @@
  */
 import { parseDrainUrl, type DrainSource, type DrainTarget } from '../core/drains.js'
 import type { EventBus } from '../core/events.js'
+import { AddressPolicy } from '../core/address-policy.js'
 import type { LogView } from '../core/log-view.js'
 import { DrainChannel, type ChannelSettings, type DrainStats } from './drains-channel.js'
 import { createTransport } from './drains-transport.js'
@@ -27,6 +28,7 @@ export const DRAIN_TIMEOUT_MS = 30_000
 /** What stop() gives queued lines to go out before dropping them. */
 export const DRAIN_CLOSE_GRACE_MS = 2_000
 const USER_AGENT = 'Logplex/v1 (localspace)'
+const PUBLIC_ONLY = new AddressPolicy()
 
 export interface DrainDispatcherOptions {
   logs: LogView
@@ -34,6 +36,8 @@ export interface DrainDispatcherOptions {
   events: EventBus
   /** PEM CA certificates trusted for HTTPS and syslog+tls drains besides the bundled roots. */
   ca?: readonly (string | Buffer)[]
+  /** Where drains may connect to; default: public addresses only (core/address-policy.ts). */
+  addressPolicy?: AddressPolicy
   batchSize?: number
   flushIntervalMs?: number
   bufferLines?: number
@@ -147,6 +151,7 @@ export class DrainDispatcher {
       const transport = createTransport(endpoint, {
         token: target.token,
         ...(this.options.ca && { ca: this.options.ca }),
+        policy: this.options.addressPolicy ?? PUBLIC_ONLY,
         timeoutMs: this.options.timeoutMs ?? DRAIN_TIMEOUT_MS,
         userAgent: USER_AGENT,
       })

@@ -91,7 +91,7 @@ export async function applyHostActions(
   await runIpBatch(exec, actions.flatMap(buildLine), { force: true })
   const bridges = new Set(created)
   for (const action of actions) {
-    if (action.kind === 'link.up' && /^ls[bd]-/.test(action.name)) bridges.add(action.name)
+    if (action.kind === 'link.up' && /^ls[bcd]-/.test(action.name)) bridges.add(action.name)
   }
   for (const bridge of bridges) await ensureForwarding(bridge, paths)
 

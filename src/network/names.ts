@@ -4,10 +4,16 @@ import { shortId } from '../core/ids.js'
  * Names of the host objects localspace owns. Every one starts with `ls` and carries a short id,
  * so ownership is provable from the name alone, and fits Linux's 15-character interface limit.
  */
-export const OWNED_LINK = /^ls[bdv]-[0-9a-f]{8}$/
+export const OWNED_LINK = /^ls[bcdv]-[0-9a-f]{8}$/
 export const OWNED_NETNS = /^ls-[0-9a-f]{8}$/
 export const NFT_TABLE = 'localspace'
 
+/**
+ * The bridge of the common build network (issue 15, B1): builds of apps outside a space join
+ * it. `lsc-` ("common") so that no space's bridge (`lsb-<short id>`) can ever take its name,
+ * and the firewall can tell it from a space's by name alone.
+ */
+export const BUILD_BRIDGE = 'lsc-00000000'
 export const dynoBridgeName = (spaceId: string): string => `lsb-${shortId(spaceId)}`
 export const dataBridgeName = (spaceId: string): string => `lsd-${shortId(spaceId)}`
 export const vethName = (attachmentId: string): string => `lsv-${shortId(attachmentId)}`

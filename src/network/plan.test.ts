@@ -26,7 +26,7 @@ const dyno = testDyno
 const link = (name: string, rest: Partial<ObservedLink> = {}): ObservedLink => ({
   name,
   up: true,
-  owned: /^ls[bdv]-[0-9a-f]{8}$/.test(name),
+  owned: /^ls[bcdv]-[0-9a-f]{8}$/.test(name),
   addresses: [],
   ...rest,
 })
@@ -72,8 +72,40 @@ interface Case {
   expect: HostAction[]
 }
 
+const buildNetwork = { bridge: 'lsc-00000000', cidr: '100.127.252.0/22', gateway: '100.127.252.1' }
+const build = {
+  ...dyno,
+  id: '0000000b',
+  bridge: 'lsc-00000000',
+  address: '100.127.252.16',
+  prefix: 22,
+  gateway: '100.127.252.1',
+  dns: '100.127.252.1',
+  netns: 'ls-0000000b',
+  veth: 'lsv-0000000b',
+}
+
 const cases: Case[] = [
   { name: 'a converged host plans nothing', observed: converged, expect: [] },
+  {
+    name: 'the build network is a bridge with its gateway, and builds attach to it',
+    desired: { ...desired, buildNetwork, attachments: [dyno, build] },
+    observed: converged,
+    expect: [
+      { kind: 'bridge.create', name: 'lsc-00000000', mac: '02:6c:64:7f:fc:01' },
+      { kind: 'link.up', name: 'lsc-00000000' },
+      { kind: 'addr.add', dev: 'lsc-00000000', address: '100.127.252.1', prefix: 22 },
+      { kind: 'attach', attachment: build },
+    ],
+  },
+  {
+    name: 'a build network no longer desired is deleted as a leftover',
+    observed: withLinks((links) => [
+      ...links,
+      link('lsc-00000000', { kind: 'bridge', addresses: [a('100.127.252.1', 22)] }),
+    ]),
+    expect: [{ kind: 'link.delete', name: 'lsc-00000000' }],
+  },
   {
     name: 'a missing bridge is created, brought up and addressed',
     observed: withLinks(without('lsd-0000000a')),

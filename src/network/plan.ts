@@ -18,7 +18,7 @@ import type {
   ObservedHost,
   ObservedLink,
 } from './types.js'
-import { checkAttachment, checkEgress, checkSpace } from './validate.js'
+import { checkAttachment, checkBuildNetwork, checkEgress, checkSpace } from './validate.js'
 
 interface WantedBridge {
   name: string
@@ -31,9 +31,21 @@ const describeLink = (l: ObservedLink) => (l.kind ? `is a ${l.kind}` : 'is a pla
 const sameAddress = (a: ObservedAddress) => (b: ObservedAddress) =>
   a.address === b.address && a.prefix === b.prefix
 
-/** The bridges of every desired space with the addresses each carries; checks the state. */
+/**
+ * The bridges of every desired space and of the build network, with the addresses each
+ * carries; checks the state.
+ */
 function wantedBridges(desired: DesiredHost): WantedBridge[] {
   const bridges: WantedBridge[] = []
+  const build = desired.buildNetwork
+  if (build) {
+    const { prefix } = checkBuildNetwork(build)
+    bridges.push({
+      name: build.bridge,
+      mac: macFor(build.gateway),
+      addresses: [{ address: build.gateway, prefix }],
+    })
+  }
   for (const space of desired.spaces) {
     const { cidr, dataCidr } = checkSpace(space)
     bridges.push(

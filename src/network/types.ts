@@ -22,11 +22,25 @@ export interface DesiredSpaceNetwork {
   dataGateway: string
 }
 
+/**
+ * The common build network (issue 15, B1): one bridge, installation-wide and outside every
+ * space, for the builds of apps that have no space. Internet only: its gateway answers DNS
+ * and nothing else, its builds never reach one another, the host, a space or a private range.
+ */
+export interface DesiredBuildNetwork {
+  /** `lsc-<8hex>` (names.ts BUILD_BRIDGE) */
+  bridge: string
+  /** Its network, outside every block a space may use (core/address-plan.ts). */
+  cidr: string
+  /** Carried by the bridge, with the network's prefix: the builds' route and DNS server. */
+  gateway: string
+}
+
 /** A dyno's or data service's network: its own namespace, joined to a space bridge by a veth. */
 export interface DesiredAttachment {
   /** The dyno or data-service id the names derive from (for messages). */
   id: string
-  /** The bridge the host end joins (`lsb-…` for dynos, `lsd-…` for data). */
+  /** The bridge the host end joins (`lsb-…` for dynos, `lsd-…` for data, `lsc-…` for builds). */
   bridge: string
   /** The address `eth0` carries inside the namespace. */
   address: string
@@ -58,6 +72,8 @@ export interface DesiredEgress {
 export interface DesiredHost {
   spaces: readonly DesiredSpaceNetwork[]
   attachments: readonly DesiredAttachment[]
+  /** The common build network; absent where nothing builds (tests of spaces alone). */
+  buildNetwork?: DesiredBuildNetwork
   egress?: DesiredEgress
   /**
    * Namespaces made ahead of need (warm-pool.ts) and their host veths: owned, on no bridge

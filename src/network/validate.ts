@@ -5,10 +5,16 @@
 import { containsAddress, parseCidr, parseIpv4, type Cidr } from '../core/cidr.js'
 import { InvalidNetworkStateError } from './errors.js'
 import { OWNED_NETNS } from './names.js'
-import type { DesiredAttachment, DesiredEgress, DesiredSpaceNetwork } from './types.js'
+import type {
+  DesiredAttachment,
+  DesiredBuildNetwork,
+  DesiredEgress,
+  DesiredSpaceNetwork,
+} from './types.js'
 
 const DYNO_BRIDGE = /^lsb-[0-9a-f]{8}$/
 const DATA_BRIDGE = /^lsd-[0-9a-f]{8}$/
+const BUILD_BRIDGE = /^lsc-[0-9a-f]{8}$/
 export const VETH = /^lsv-[0-9a-f]{8}$/
 /** A Linux interface name that is safe in a script and a /proc path (not `.`/`..`, ≤ 15 chars). */
 const IFNAME = /^(?!\.\.?$)[A-Za-z0-9_.:-]{1,15}$/
@@ -52,10 +58,19 @@ export function checkSpace(space: DesiredSpaceNetwork): { cidr: Cidr; dataCidr: 
   return { cidr, dataCidr }
 }
 
+export function checkBuildNetwork(net: DesiredBuildNetwork): Cidr {
+  checkName(net.bridge, BUILD_BRIDGE, 'build bridge')
+  const cidr = checkCidr(net.cidr, 'build network')
+  if (!containsAddress(cidr, checkIpv4(net.gateway, 'build gateway'))) {
+    fail(`build gateway ${net.gateway} is outside ${net.cidr}`)
+  }
+  return cidr
+}
+
 export function checkAttachment(a: DesiredAttachment): void {
   checkName(a.netns, OWNED_NETNS, 'network namespace')
   checkName(a.veth, VETH, 'veth')
-  if (!DYNO_BRIDGE.test(a.bridge) && !DATA_BRIDGE.test(a.bridge)) {
+  if (![DYNO_BRIDGE, DATA_BRIDGE, BUILD_BRIDGE].some((bridge) => bridge.test(a.bridge))) {
     fail(`bridge ${JSON.stringify(a.bridge)} is not a name localspace owns`)
   }
   checkIpv4(a.address, 'address')

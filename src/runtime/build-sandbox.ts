@@ -2,9 +2,11 @@
  * Builds run as dynos do (issue: "builds run sandboxed as an unprivileged user, reach package
  * registries through the space's outbound IPs"): each build gets, for its whole life,
  *
- * - a network namespace on its space's bridge (an attachment like a dyno's), so whatever it
- *   downloads leaves with the space's outbound addresses and the firewall's rules apply to it;
- *   an app outside a space builds on the host's network;
+ * - a network namespace behind the firewall (an attachment like a dyno's): on its space's
+ *   bridge, so whatever it downloads leaves with the space's outbound addresses; for an app
+ *   outside a space, on the common build network, which reaches the internet (and DNS on its
+ *   gateway) and nothing else: not the host, its API or router, a space, another build or a
+ *   private range (issue 15, B1). No build runs on the host's network;
  * - a memory cgroup (BUILD_MEMORY_MB), so one build cannot starve the host;
  * - for each step, the bwrap sandbox of a dyno as the app's own uid: the host's programs
  *   read-only, the app directory at /app (so paths written during the build, such as a
@@ -39,11 +41,12 @@ export interface SandboxBuildExecutorOptions {
   /** The app's unprivileged uid (store: app_uids); its gid is the same number. */
   uidFor: (appId: string) => number
   /**
-   * Gives a build its own namespace on its space's bridge (the network agent); without it every
-   * build uses the host's network (tests that have no space networks).
+   * Gives a build its own namespace (the network agent): on its space's bridge, or on the
+   * common build network when `spaceId` is null. The daemon always gives one; without it
+   * builds use the host's network (in-process tests that make no host networks).
    */
   network?: {
-    attach(spaceId: string, owner: string): Promise<{ id: string }>
+    attach(spaceId: string | null, owner: string): Promise<{ id: string }>
     detach(attachmentId: string): Promise<void>
     /** Every attachment `owner` holds (a build's, left by a daemon that died during it). */
     ownedBy(owner: string): Array<{ id: string }>
@@ -76,9 +79,7 @@ export class SandboxBuildExecutor implements BuildExecutor {
     await createCgroup(cgroup, (this.options.memoryMb ?? BUILD_MEMORY_MB) * 1024 * 1024)
     let attachment: { id: string } | undefined
     try {
-      if (target.spaceId !== null && network) {
-        attachment = await network.attach(target.spaceId, target.buildId)
-      }
+      if (network) attachment = await network.attach(target.spaceId, target.buildId)
     } catch (e) {
       await removeCgroup(cgroup).catch(() => undefined)
       throw e

@@ -3,10 +3,13 @@
  * daemon process with an egress pool, a build step that downloads from a server on the
  * "internet" (a namespace behind the host) is seen there with one of the space's outbound
  * addresses, runs as the app's uid, and leaves no namespace behind when it ends — nor when
- * the daemon is killed during it.
+ * the daemon is killed during it. A build of an app outside a space runs on the common build
+ * network: the internet and DNS, and nothing of the host or a space (issue 15, B1).
  */
 import assert from 'node:assert/strict'
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import {
   cpSync,
   existsSync,
@@ -20,6 +23,12 @@ import { randomInt } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
+import { DEFAULT_DYNO_PORT } from '../../src/agent/runtime-agent.js'
+import {
+  BUILD_NETWORK_CIDR,
+  buildNetworkAddresses,
+  spaceAddresses,
+} from '../../src/core/address-plan.js'
 import { slugDir } from '../../src/core/builds.js'
 import { run } from '../../src/exec/run.js'
 import { DEFAULT_CGROUP_ROOT } from '../../src/runtime/index.js'
@@ -89,9 +98,11 @@ if (sandboxed(import.meta.url)) {
       spaceId = await createSpaceApp(d, { team: 'bn-team', space: 'bn-space', app: 'bn-app' })
     })
     after(async () => {
-      await api(d.url, d.key, 'PATCH', '/apps/bn-app/formation/web', { quantity: 0 }).catch(
-        () => undefined,
-      )
+      for (const app of ['bn-app', 'bn-personal']) {
+        await api(d.url, d.key, 'PATCH', `/apps/${app}/formation/web`, { quantity: 0 }).catch(
+          () => undefined,
+        )
+      }
       await d?.stop('SIGTERM')
       await killDynosUnder(data.dir)
       server?.kill()
@@ -100,15 +111,15 @@ if (sandboxed(import.meta.url)) {
     })
 
     /** Uploads examples/node-web with `build` as its build script and starts a build of it. */
-    const startBuild = async (build: string) => {
+    const startBuild = async (build: string, app = 'bn-app') => {
       const src = join(scratch, `app-${Date.now()}`)
       cpSync(join(REPO, 'examples', 'node-web'), src, { recursive: true })
       const pkg = JSON.parse(readFileSync(join(src, 'package.json'), 'utf8'))
       pkg.scripts.build = build
       writeFileSync(join(src, 'package.json'), JSON.stringify(pkg))
       const tarball = execFileSync('tar', ['-czf', '-', '-C', src, '.'])
-      const url = await uploadSource(d, 'bn-app', tarball)
-      const res = await api(d.url, d.key, 'POST', '/apps/bn-app/builds', { source_blob: { url } })
+      const url = await uploadSource(d, app, tarball)
+      const res = await api(d.url, d.key, 'POST', `/apps/${app}/builds`, { source_blob: { url } })
       assert.equal(res.status, 201)
       return res.body as { id: string; output_stream_url: string }
     }
@@ -117,8 +128,8 @@ if (sandboxed(import.meta.url)) {
       slug: { id: string }
       output_stream_url: string
     }
-    const buildOf = async (id: string) =>
-      (await api(d.url, d.key, 'GET', `/apps/bn-app/builds/${id}`)).body as BuildJson
+    const buildOf = async (id: string, app = 'bn-app') =>
+      (await api(d.url, d.key, 'GET', `/apps/${app}/builds/${id}`)).body as BuildJson
     /** The owners of the space's attachments (dynos and builds hold them by their ids). */
     const owners = async () =>
       (
@@ -153,6 +164,71 @@ if (sandboxed(import.meta.url)) {
         'the build to own no attachment',
         async () => !(await owners()).includes(build.id),
       )
+    })
+
+    test('a build of an app outside a space reaches the internet and DNS, nothing else', async () => {
+      // A server on the host on every address: what the API or the router would be if they
+      // listened wide; and the daemon's own API, on the host's loopback.
+      const hostServer = createServer((_req, res) => res.end('host')).listen(0, '0.0.0.0')
+      await new Promise((resolve) => hostServer.once('listening', resolve))
+      const hostPort = (hostServer.address() as AddressInfo).port
+      try {
+        // The space's web.1 (released by the first test) and its host addresses.
+        const space = (await api(d.url, d.key, 'GET', '/spaces/bn-space')).body
+        const plan = spaceAddresses(space.cidr, space.data_cidr)
+        let dynoIp = ''
+        await waitUntil('the space to have a web dyno', async () => {
+          const topology = (await api(d.url, d.key, 'GET', '/spaces/bn-space/topology')).body
+          dynoIp = topology.apps[0]?.formation[0]?.dynos[0]?.private_ip ?? ''
+          return dynoIp !== ''
+        })
+        const buildGateway = buildNetworkAddresses(BUILD_NETWORK_CIDR).gateway
+        const probes: Record<string, string> = {
+          'api-on-loopback': d.url,
+          'host-loopback': `http://127.0.0.1:${hostPort}/`,
+          'host-public': `http://${HOST_PUBLIC}:${hostPort}/`,
+          'build-gateway': `http://${buildGateway}:${hostPort}/`,
+          'space-gateway': `http://${plan.gateway}:${hostPort}/`,
+          'internal-router': `http://${plan.internalRouter}/`,
+          'space-dyno': `http://${dynoIp}:${DEFAULT_DYNO_PORT}/`,
+          internet: `http://${INTERNET_ADDRESS}:${SERVER_PORT}/`,
+        }
+        // Not reached: refused or dropped; a host service the build reaches would answer.
+        const script = [
+          ...Object.entries(probes).map(
+            ([name, url]) =>
+              `(curl -sS --max-time 3 -o body-${name}.txt ${url} && echo reached || echo blocked) > probe-${name}.txt`,
+          ),
+          // A name of no space: answered (NXDOMAIN) by the build network's DNS server.
+          `node -e "require('dns').promises.resolve4('nothing.app.localspace').catch((e) => console.log(e.code))" > dns.txt`,
+        ].join(' ; ')
+        assert.equal(
+          (await api(d.url, d.key, 'POST', '/apps', { name: 'bn-personal' })).status,
+          201,
+        )
+        const build = await startBuild(script, 'bn-personal')
+        const output = await (await fetch(build.output_stream_url)).text()
+        const done = await buildOf(build.id, 'bn-personal')
+        assert.equal(done.status, 'succeeded', output)
+        const slug = slugDir(data.dir, done.slug.id)
+        const read = (file: string) => readFileSync(join(slug, file), 'utf8').trim()
+        const seen = Object.fromEntries(Object.keys(probes).map((n) => [n, read(`probe-${n}.txt`)]))
+        assert.deepEqual(seen, {
+          'api-on-loopback': 'blocked',
+          'host-loopback': 'blocked',
+          'host-public': 'blocked',
+          'build-gateway': 'blocked',
+          'space-gateway': 'blocked',
+          'internal-router': 'blocked',
+          'space-dyno': 'blocked',
+          internet: 'reached',
+        })
+        // It leaves as the host, not with a space's outbound addresses.
+        assert.equal(read('body-internet.txt'), HOST_PUBLIC)
+        assert.equal(read('dns.txt'), 'ENOTFOUND')
+      } finally {
+        hostServer.close()
+      }
     })
 
     test('a daemon killed during a build: the next one fails it and frees its network', async () => {

@@ -20,6 +20,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs'
+import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -33,6 +34,7 @@ import { defaultDeps } from '../../src/cli/context.js'
 import { buildProgram } from '../../src/cli/program.js'
 import { FileSourceStore } from '../../src/builds/sources.js'
 import { slugDir } from '../../src/core/builds.js'
+import { AddressPolicy } from '../../src/core/address-policy.js'
 import { defaultHost, SandboxBuildExecutor } from '../../src/runtime/index.js'
 import { startTestApi, type TestApi } from '../helpers/api.js'
 
@@ -40,6 +42,25 @@ const EXAMPLES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'exam
 /** Small, so that the oversized upload test needs no big buffer. */
 const MAX_SOURCE_BYTES = 200 * 1024
 const APP = 'build-app'
+/** A loopback address the builder's address policy lets through, as if it were public. */
+const PUBLIC_STAND_IN = '127.0.0.2'
+
+/** An HTTP server on `host`; `seen` holds the paths it was asked for. */
+async function serve(
+  host: string,
+  handler: (path: string) => { status: number; location?: string; body?: Buffer },
+) {
+  const seen: string[] = []
+  const server: Server = createServer((req, res) => {
+    seen.push(req.url ?? '')
+    const { status, location, body } = handler(req.url ?? '')
+    res.writeHead(status, location ? { location } : {})
+    res.end(body)
+  })
+  await new Promise<void>((resolve) => server.listen(0, host, resolve))
+  const url = `http://${host}:${(server.address() as AddressInfo).port}`
+  return { url, seen, close: () => new Promise((resolve) => server.close(resolve)) }
+}
 
 /** A gzipped tarball of a directory's contents, as `tar czf - -C dir .` makes it. */
 async function pack(dir: string): Promise<Buffer> {
@@ -107,6 +128,9 @@ describe('deploying from source', () => {
       }),
       output,
       sources,
+      // 127.0.0.2 plays a public source server an operator allowed (`--allow-private`); the
+      // rest of loopback is the host's own, as in production.
+      addressPolicy: new AddressPolicy({ allowed: [`${PUBLIC_STAND_IN}/32`] }),
       dataDir: dir,
       maxSourceBytes: MAX_SOURCE_BYTES,
     })
@@ -313,10 +337,58 @@ describe('deploying from source', () => {
     const output = await (await fetch(res.body.output_stream_url as string)).text()
     await builder.idle()
     assert.match(output, /does not match its checksum/)
+    // What a URL serves is never told: no digest of it.
+    assert.doesNotMatch(output, /[0-9a-f]{64}/)
     assert.equal(
       (await api.call('GET', `/apps/${APP}/builds/${res.body.id}`)).body.status,
       'failed',
     )
+  })
+
+  test('a source URL on the host or a private address is refused, after resolution too', async () => {
+    const secret = await serve('127.0.0.1', () => ({ status: 200, body: Buffer.from('secret') }))
+    try {
+      const port = new URL(secret.url).port
+      for (const url of [
+        `${secret.url}/app.tgz`,
+        `http://localhost:${port}/app.tgz`, // a name, judged on what it resolves to
+        `http://[::ffff:127.0.0.1]:${port}/app.tgz`,
+        'http://169.254.169.254/latest/meta-data/',
+        'http://10.255.255.1/app.tgz',
+      ]) {
+        const { build: b, output } = await build(url)
+        assert.equal(b.status, 'failed', url)
+        assert.match(output, /The source URL was refused: address not allowed\./, url)
+        assert.doesNotMatch(output, /HTTP \d{3}/, url)
+      }
+      assert.deepEqual(secret.seen, [], 'nothing reached the host')
+    } finally {
+      await secret.close()
+    }
+  })
+
+  test('every redirect is judged again: one to the host is refused', async () => {
+    const tarball = await pack(join(EXAMPLES, 'node-web'))
+    const secret = await serve('127.0.0.1', () => ({ status: 200, body: tarball }))
+    const outside = await serve(PUBLIC_STAND_IN, (path) =>
+      path === '/app.tgz'
+        ? { status: 200, body: tarball }
+        : path === '/moved'
+          ? { status: 302, location: '/app.tgz' }
+          : { status: 307, location: `${secret.url}/app.tgz` },
+    )
+    try {
+      const refused = await build(`${outside.url}/to-the-host`)
+      assert.equal(refused.build.status, 'failed')
+      assert.match(refused.output, /The source URL was refused: address not allowed\./)
+      assert.deepEqual(secret.seen, [], 'the redirect was not followed to the host')
+      // Allowed addresses all the way: fetched, through a redirect.
+      const fetched = await build(`${outside.url}/moved`)
+      assert.equal(fetched.build.status, 'succeeded', fetched.output)
+      assert.deepEqual(outside.seen, ['/to-the-host', '/moved', '/app.tgz'])
+    } finally {
+      await Promise.all([secret.close(), outside.close()])
+    }
   })
 
   test('an upload over the size limit is 413 in Heroku shape, and nothing is kept', async () => {
@@ -407,8 +479,14 @@ describe('deploying from source', () => {
   })
 
   test('a source URL that cannot be downloaded fails the build', async () => {
-    const { build: b, output } = await build(`${apiUrl}/localspace/blobs/${'x'.repeat(43)}`)
-    assert.equal(b.status, 'failed')
-    assert.match(output, /HTTP 404/)
+    // An allowed address answers 404 (its status is told: the address is allowed).
+    const missing = await serve(PUBLIC_STAND_IN, () => ({ status: 404 }))
+    try {
+      const { build: b, output } = await build(`${missing.url}/app.tgz`)
+      assert.equal(b.status, 'failed')
+      assert.match(output, /HTTP 404/)
+    } finally {
+      await missing.close()
+    }
   })
 })

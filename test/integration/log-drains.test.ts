@@ -16,6 +16,9 @@ import { DrainDispatcher } from '../../src/logs/drains.js'
 import { parseSyslogMessage, readOctetFrames } from '../../src/logs/syslog.js'
 import { startTestApi, type TestApi } from '../helpers/api.js'
 import { waitUntil } from '../helpers/wait.js'
+import { AddressPolicy } from '../../src/core/address-policy.js'
+
+const LOOPBACK_ALLOWED = new AddressPolicy({ allowed: ['127.0.0.0/8'] })
 
 const APP = 'drained-app'
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
@@ -96,6 +99,23 @@ describe('app log drains API', () => {
     }
     assert.equal(api.store.drains.forApp(appId).length, before)
     assert.deepEqual(changed, [])
+  })
+
+  test('a drain to a literal address of the host or a private network is 422', async () => {
+    const before = api.store.drains.forApp(appId).length
+    for (const url of [
+      'http://127.0.0.1:9000/logs',
+      'https://[::1]/logs',
+      'syslog://10.1.2.3:514',
+      'syslog+tls://169.254.169.254:6514',
+      'https://[::ffff:192.168.1.1]/logs',
+    ]) {
+      const res = await api.call('POST', `/apps/${APP}/log-drains`, { url })
+      assert.equal(res.status, 422, `${url}: ${res.status}`)
+      assert.equal(res.body.id, 'invalid_params')
+      assert.match(res.body.message, /must point to a public address/)
+    }
+    assert.equal(api.store.drains.forApp(appId).length, before)
   })
 
   test('the same URL twice on an app is 422; on another app it is fine', async () => {
@@ -191,7 +211,9 @@ describe('drains end to end: API, store and dispatcher', () => {
 
   before(async () => {
     logs = new LogStore()
-    api = await startTestApi({ logs })
+    // The receiver is on loopback, which this installation allows as an operator would a
+    // range with --allow-private.
+    api = await startTestApi({ logs, addressPolicy: LOOPBACK_ALLOWED })
     // Space drains are HTTPS only: the receiver has a self-signed certificate for 127.0.0.1,
     // which the dispatcher is told to trust.
     certDir = mkdtempSync(join(tmpdir(), 'localspace-drain-cert-'))
@@ -231,6 +253,7 @@ describe('drains end to end: API, store and dispatcher', () => {
       events: api.events,
       source: api.store.drains,
       ca: [cert],
+      addressPolicy: LOOPBACK_ALLOWED,
       flushIntervalMs: 20,
       closeGraceMs: 0,
     })

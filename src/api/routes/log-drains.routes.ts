@@ -4,7 +4,12 @@
  * Lines are delivered by the drain dispatcher (src/logs/drains.ts), told by `drains.changed`.
  */
 import type { FastifyInstance } from 'fastify'
-import { newDrainToken, parseDrainUrl, type AppLogDrain } from '../../core/drains.js'
+import {
+  drainHostError,
+  newDrainToken,
+  parseDrainUrl,
+  type AppLogDrain,
+} from '../../core/drains.js'
 import { errors } from '../../core/errors.js'
 import { newId, nowIso } from '../../core/ids.js'
 import type { App } from '../../core/types.js'
@@ -51,6 +56,8 @@ export function logDrainRoutes(app: FastifyInstance): void {
       const url = request.body.url.trim()
       const endpoint = parseDrainUrl(url)
       if ('error' in endpoint) throw errors.invalidParams(endpoint.error)
+      const refused = drainHostError(endpoint.host, app.ctx.addressPolicy)
+      if (refused) throw errors.invalidParams(refused)
       const now = nowIso()
       const drain: AppLogDrain = {
         id: newId(),

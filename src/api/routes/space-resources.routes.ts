@@ -4,8 +4,10 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
+import type { AddressPolicy } from '../../core/address-policy.js'
 import { parseCidr } from '../../core/cidr.js'
 import { errors } from '../../core/errors.js'
+import { drainHostError } from '../../core/drains.js'
 import { newId, nowIso } from '../../core/ids.js'
 import type { LogDrain, TrustedRule } from '../../core/types.js'
 import { findSpace } from '../access.js'
@@ -14,12 +16,17 @@ import { dynoJson, hostJson, logDrainJson, rulesetJson } from '../serializers.js
 
 export const MAX_TRUSTED_RANGES = 20
 
-export const logDrainFor = (spaceId: string, url: string, now: string): LogDrain => {
-  checkDrainUrl(url)
+export const logDrainFor = (
+  spaceId: string,
+  url: string,
+  now: string,
+  policy: AddressPolicy,
+): LogDrain => {
+  checkDrainUrl(url, policy)
   return { id: newId(), spaceId, url, token: `d.${randomUUID()}`, createdAt: now, updatedAt: now }
 }
 
-function checkDrainUrl(url: string): void {
+function checkDrainUrl(url: string, policy: AddressPolicy): void {
   let parsed: URL | undefined
   try {
     parsed = new URL(url)
@@ -29,6 +36,8 @@ function checkDrainUrl(url: string): void {
   if (parsed?.protocol !== 'https:') {
     throw errors.invalidParams('Log drain url must be a valid HTTPS URL.')
   }
+  const refused = drainHostError(parsed.hostname, policy)
+  if (refused) throw errors.invalidParams(refused)
 }
 
 // Unknown fields are allowed: `spaces:trusted-ips:add` PUTs back the whole GET body.
@@ -193,7 +202,7 @@ export function spaceResourceRoutes(app: FastifyInstance): void {
     },
     async (request) => {
       const space = findSpace(store, request.account, request.params.space, { admin: true })
-      const drain = logDrainFor(space.id, request.body.url, nowIso())
+      const drain = logDrainFor(space.id, request.body.url, nowIso(), app.ctx.addressPolicy)
       store.spaces.upsertLogDrain(drain)
       events.emit('drains.changed', space.id)
       return logDrainJson(store.spaces.logDrain(space.id)!)

@@ -171,7 +171,7 @@ export function spaceRoutes(app: FastifyInstance): void {
           createdAt: now,
         })
         if (drainUrl !== undefined)
-          store.spaces.upsertLogDrain(logDrainFor(created.id, drainUrl, now))
+          store.spaces.upsertLogDrain(logDrainFor(created.id, drainUrl, now, app.ctx.addressPolicy))
         return created
       })
       events.emit('space.changed', space.id)

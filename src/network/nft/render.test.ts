@@ -8,6 +8,7 @@ import {
   renderDelta,
   renderFirewall,
   renderInetTable,
+  renderSettings,
   renderSpace,
   renderStructure,
   type FirewallState,
@@ -32,6 +33,12 @@ const state: FirewallState = {
   routerListeners: [{ address: '0.0.0.0', port: 8080 }],
   egressInterface: 'eth-out',
   allowedPrivate: [],
+}
+
+const withBuilds: FirewallState = {
+  ...state,
+  buildNetwork: { bridge: 'lsc-00000000', cidr: '100.127.252.0/22', gateway: '100.127.252.1' },
+  attachments: [...state.attachments, { veth: 'lsv-00000009', address: '100.127.252.16' }],
 }
 
 /** nft's own parser in check mode: validates without touching the kernel's rules. */
@@ -81,7 +88,7 @@ describe('firewall rendering', () => {
     const text = renderInetTable(state)
     assert.match(
       text,
-      /iifname != \{ "lo", "lsb-\*", "lsd-\*" \} ip daddr @space_nets counter drop/,
+      /iifname != \{ "lo", "lsb-\*", "lsc-\*", "lsd-\*" \} ip daddr @space_nets counter drop/,
     )
     assert.match(text, /10\.2\.0\.0\/16,\s+10\.3\.0\.0\/16/)
   })
@@ -149,9 +156,36 @@ describe('firewall rendering', () => {
     )
   })
 
+  test('the build network: DNS on its gateway, masqueraded, isolated, no router listeners', () => {
+    const text = renderFirewall(withBuilds)
+    assert.match(text, /"lsc-00000000" \. 100\.127\.252\.1 \. udp \. 53/)
+    assert.match(text, /"lsc-00000000" \. 100\.127\.252\.1 \. tcp \. 53/)
+    // Its gateway is kept from the outside like a space's host addresses.
+    assert.match(text, /set space_nets \{[^}]*100\.127\.252\.0\/22/)
+    // Leaves as the host, before the spaces' outbound addresses are looked up.
+    assert.match(
+      text,
+      /oifname "eth-out" ip saddr 100\.127\.252\.0\/22 masquerade\n\s+oifname "eth-out" ip saddr vmap @snat_spaces/,
+    )
+    // The router's listeners are for spaces' dynos only.
+    assert.match(text, /iifname "lsb-\*" meta l4proto tcp ip daddr \. th dport @router_listeners/)
+    // The internet and allowed ranges as for a dyno; private ranges dropped before.
+    assert.match(text, /iifname \{ "lsb-\*", "lsc-\*" \} ip daddr @reserved counter drop/)
+    assert.match(text, /iifname \{ "lsb-\*", "lsc-\*" \} oifname "eth-out" accept/)
+    // No frame from one build reaches another across its bridge.
+    assert.match(
+      text,
+      /chain forward \{[^}]*ether type ip ip saddr 100\.127\.252\.0\/22 counter drop/,
+    )
+    assert.doesNotMatch(renderFirewall(state), /100\.127\.252/)
+    // A setting: a delta never adds or removes it.
+    assert.notEqual(renderSettings(withBuilds), renderSettings(state))
+  })
+
   // Runs nft, so as root like the rest of the host tests.
   test('nft accepts the rendered firewall, empty and full', async () => {
     await nftAccepts(renderFirewall(state))
+    await nftAccepts(renderFirewall(withBuilds))
     await nftAccepts(
       renderFirewall({ spaces: [], attachments: [], routerListeners: [], allowedPrivate: [] }),
     )

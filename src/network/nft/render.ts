@@ -11,7 +11,7 @@
  * Per-dyno facts live in sets, so the rule count grows with spaces, never with dynos.
  */
 import { NFT_TABLE } from '../names.js'
-import type { DesiredSpaceNetwork } from '../types.js'
+import type { DesiredBuildNetwork, DesiredSpaceNetwork } from '../types.js'
 
 export type FirewallSpace = Omit<DesiredSpaceNetwork, 'dataGateway'> & {
   /** Outbound source addresses; empty means masquerade to the host's own address. */
@@ -32,6 +32,12 @@ export interface FirewallState {
   egressInterface?: string
   /** Private ranges outside the installation that the operator lets dynos reach. */
   allowedPrivate: readonly string[]
+  /**
+   * The common build network: its builds are treated as dynos of a space that has no
+   * neighbours (DNS on its gateway, the internet, allowed private ranges; never the router's
+   * listeners, the host, a space or one another), and leave masqueraded to the host's address.
+   */
+  buildNetwork?: DesiredBuildNetwork
 }
 
 /** Private and reserved ranges that dynos never reach unless allowed (docs/design.md §4). */
@@ -105,6 +111,19 @@ function spaceElements(s: FirewallSpace): Record<SpaceSet, string[]> {
 const allElements = (spaces: readonly FirewallSpace[], name: SpaceSet) =>
   spaces.flatMap((s) => spaceElements(s)[name])
 
+/** The build network's DNS on its gateway: the one host service its builds may reach. */
+const buildServices = (net: DesiredBuildNetwork | undefined) =>
+  net
+    ? (['udp', 'tcp'] as const).map((p) => `${q(net.bridge)} . ${net.gateway} . ${p} . ${DNS_PORT}`)
+    : []
+
+/**
+ * Interfaces whose traffic the firewall judges as a dyno's: space dyno bridges (`lsb-`) and
+ * the build network's (`lsc-`). Only `lsb-` may reach the router's listeners.
+ */
+const DYNO_SIDE = '{ "lsb-*", "lsc-*" }'
+const OURS = '{ "lsb-*", "lsc-*", "lsd-*" }'
+
 export function renderInetTable(state: FirewallState): string {
   const egressMatch =
     state.egressInterface === undefined ? 'oifname != "ls*"' : `oifname ${q(state.egressInterface)}`
@@ -114,16 +133,18 @@ export function renderInetTable(state: FirewallState): string {
   const snatChains = state.spaces.map(
     (s) => `  chain ${snatChain(s)} {\n    ${snatStatement(s)}\n  }\n\n`,
   )
+  const build = state.buildNetwork
+  // Before the spaces' map: the build network is in no space, and leaves as the host.
+  const buildSnat = build ? `${egressMatch} ip saddr ${build.cidr} masquerade\n    ` : ''
   return `table inet ${NFT_TABLE} {
 ${set('same_bridge', 'ifname . ifname', allElements(state.spaces, 'same_bridge'))}
 ${set('dyno_to_data', 'ifname . ifname', allElements(state.spaces, 'dyno_to_data'))}
-${set(
-  'host_services',
-  'ifname . ipv4_addr . inet_proto . inet_service',
-  allElements(state.spaces, 'host_services'),
-)}
+${set('host_services', 'ifname . ipv4_addr . inet_proto . inet_service', [
+  ...buildServices(build),
+  ...allElements(state.spaces, 'host_services'),
+])}
 ${set('router_listeners', 'ipv4_addr . inet_service', listeners, true)}
-${set('space_nets', 'ipv4_addr', allElements(state.spaces, 'space_nets'), true)}
+${set('space_nets', 'ipv4_addr', [...(build ? [build.cidr] : []), ...allElements(state.spaces, 'space_nets')], true)}
 ${set('reserved', 'ipv4_addr', [...RESERVED_RANGES], true)}
 ${set('allowed_private', 'ipv4_addr', state.allowedPrivate, true)}
   map snat_spaces {
@@ -133,32 +154,32 @@ ${set('allowed_private', 'ipv4_addr', state.allowedPrivate, true)}
 
   chain input {
     type filter hook input priority filter; policy accept;
-    # A space's host addresses (C.0.1 DNS, C.0.3 internal router) answer only inside it;
-    # the host's own connections to them arrive on lo.
-    iifname != { "lo", "lsb-*", "lsd-*" } ip daddr @space_nets counter drop
-    iifname "lsb-*" ct state established,related accept
-    iifname "lsb-*" iifname . ip daddr . meta l4proto . th dport @host_services accept
+    # A space's host addresses (C.0.1 DNS, C.0.3 internal router) and the build network's
+    # gateway answer only inside it; the host's own connections to them arrive on lo.
+    iifname != { "lo", "lsb-*", "lsc-*", "lsd-*" } ip daddr @space_nets counter drop
+    iifname ${DYNO_SIDE} ct state established,related accept
+    iifname ${DYNO_SIDE} iifname . ip daddr . meta l4proto . th dport @host_services accept
     iifname "lsb-*" meta l4proto tcp ip daddr . th dport @router_listeners accept
     iifname "lsd-*" ct state established,related accept
-    iifname { "lsb-*", "lsd-*" } counter drop
+    iifname ${OURS} counter drop
   }
 
   chain forward {
     type filter hook forward priority filter; policy accept;
-    iifname { "lsb-*", "lsd-*" } ct state established,related accept
-    oifname { "lsb-*", "lsd-*" } ct state established,related accept
+    iifname ${OURS} ct state established,related accept
+    oifname ${OURS} ct state established,related accept
     iifname . oifname @same_bridge accept
     iifname . oifname @dyno_to_data accept
-    iifname "lsb-*" ip daddr @allowed_private ${egressMatch} accept
-    iifname "lsb-*" ip daddr @reserved counter drop
-    iifname "lsb-*" ${egressMatch} accept
-    iifname { "lsb-*", "lsd-*" } counter drop
-    oifname { "lsb-*", "lsd-*" } counter drop
+    iifname ${DYNO_SIDE} ip daddr @allowed_private ${egressMatch} accept
+    iifname ${DYNO_SIDE} ip daddr @reserved counter drop
+    iifname ${DYNO_SIDE} ${egressMatch} accept
+    iifname ${OURS} counter drop
+    oifname ${OURS} counter drop
   }
 
 ${snatChains.join('')}  chain postrouting {
     type nat hook postrouting priority srcnat; policy accept;
-    ${egressMatch} ip saddr vmap @snat_spaces
+    ${buildSnat}${egressMatch} ip saddr vmap @snat_spaces
   }
 }
 `
@@ -176,6 +197,23 @@ export const ATTACHMENTS_SET = 'attachments'
 
 const attachmentElement = (a: FirewallAttachment) => `${q(a.veth)} . ${a.address}`
 
+/**
+ * Builds on the common build network belong to different owners: no frame of one reaches
+ * another. The bridge's forward hook sees only frames from one port to another (frames to the
+ * gateway go to the host), and anti-spoofing has proved a build port sends from its own
+ * address, so a forwarded frame from the build network's range is one build's to another.
+ */
+function buildIsolation(net: DesiredBuildNetwork | undefined): string {
+  if (!net) return ''
+  return `
+  chain forward {
+    type filter hook forward priority filter; policy accept;
+    ether type ip ip saddr ${net.cidr} counter drop
+    ether type arp arp saddr ip ${net.cidr} counter drop
+  }
+`
+}
+
 export function renderBridgeTable(state: FirewallState): string {
   return `table bridge ${NFT_TABLE} {
 ${set(ATTACHMENTS_SET, 'ifname . ipv4_addr', state.attachments.map(attachmentElement))}
@@ -186,7 +224,8 @@ ${set(ATTACHMENTS_SET, 'ifname . ipv4_addr', state.attachments.map(attachmentEle
     iifname "lsv-*" ether type ip iifname . ip saddr != @${ATTACHMENTS_SET} counter drop
     iifname "lsv-*" ether type arp iifname . arp saddr ip != @${ATTACHMENTS_SET} counter drop
   }
-}
+
+${buildIsolation(state.buildNetwork)}}
 `
 }
 
