@@ -45,10 +45,12 @@ describe('collaborators, transfers and team roles', () => {
     assert.equal(added.body.role, 'collaborator')
     const list = await api.call('GET', '/apps/own-app/collaborators', undefined, { key: friend })
     assert.deepEqual(
-      (list.body as any[]).map((c): unknown[] => [c.user.email, c.role]),
+      (list.body as Array<{ user: { email: string }; role: string }>)
+        .map((c) => [c.user.email, c.role])
+        .sort(),
       [
-        ['owner@example.com', 'owner'],
         ['friend@example.com', 'collaborator'],
+        ['owner@example.com', 'owner'],
       ],
     )
     const set = await api.call('PATCH', '/apps/own-app/config-vars', { K: 'v' }, { key: friend })
