@@ -328,6 +328,36 @@ describe('deploying from source', () => {
     assert.equal(worker.body.quantity, 0)
   })
 
+  test("the app's buildpacks choose detection (heroku buildpacks:set)", async () => {
+    const setBuildpacks = async (...urls: string[]) => {
+      const res = await api.call('PUT', `/apps/${APP}/buildpack-installations`, {
+        updates: urls.map((buildpack) => ({ buildpack })),
+      })
+      assert.equal(res.status, 200, JSON.stringify(res.body))
+    }
+    const src = appDir('node-web')
+    writeFileSync(join(src, 'Procfile'), 'web: node server.js\n')
+    try {
+      // Procfile only: the Node.js app is not built with npm.
+      await setBuildpacks('heroku/procfile')
+      const plain = await deploy(src)
+      assert.equal(plain.build.status, 'succeeded', plain.output)
+      assert.match(plain.output, /Procfile app detected/)
+      assert.doesNotMatch(plain.output, /npm/)
+      // A buildpack the app does not fit fails the build and says why; no release.
+      await setBuildpacks('https://github.com/heroku/heroku-buildpack-python')
+      const before = releaseCount()
+      const wrong = await deploy(src)
+      assert.equal(wrong.build.status, 'failed')
+      assert.match(wrong.output, /buildpacks include Python, but it has no requirements\.txt/)
+      assert.equal(releaseCount(), before)
+    } finally {
+      await setBuildpacks()
+    }
+    const detected = await deploy(src)
+    assert.match(detected.output, /Node\.js app detected/)
+  })
+
   test('a checksum that does not match fails the build', async () => {
     const url = await upload(await pack(join(EXAMPLES, 'node-web')))
     const res = await api.call('POST', `/apps/${APP}/builds`, {

@@ -109,8 +109,23 @@ export function appTransferRoutes(app: FastifyInstance): void {
     async (request, reply) => {
       const target = findApp(store, request.account, request.body.app, { admin: true })
       if (target.teamId !== null) {
-        throw errors.invalidParams(
-          `${target.name} belongs to team ${target.teamName}: a team admin moves it (heroku apps:transfer EMAIL -a ${target.name}).`,
+        // Out of a team: at once, by a team admin (the CLI sends this, not the PATCH, for team
+        // apps whose owner is not Heroku's team placeholder account).
+        const previous = store.accounts.find(target.ownerId)!
+        const moved = changeOwner(store, request.account, target.id, request.body.recipient)
+        events.emit('app.changed', moved.id)
+        const now = nowIso()
+        return reply.code(201).send(
+          appTransferJson({
+            id: newId(),
+            appId: moved.id,
+            appName: moved.name,
+            owner: previous,
+            recipient: store.accounts.find(moved.ownerId)!,
+            state: 'accepted',
+            createdAt: now,
+            updatedAt: now,
+          }),
         )
       }
       const recipient = store.accounts.find(request.body.recipient)

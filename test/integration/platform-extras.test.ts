@@ -1,0 +1,129 @@
+/**
+ * Buildpack installations, stacks, account features (`heroku labs`) and the parts localspace
+ * does not have yet (add-ons, VPN, peering), through the API.
+ */
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import { startTestApi, type TestApi } from '../helpers/api.js'
+
+describe('buildpacks, stacks, labs and what is not built', () => {
+  let api: TestApi
+  before(async () => {
+    api = await startTestApi()
+    await api.call('POST', '/teams', { name: 'extras' })
+    await api.call('POST', '/spaces', { name: 'extras-space', team: 'extras' })
+    assert.equal((await api.call('POST', '/apps', { name: 'bp-app' })).status, 201)
+  })
+  after(() => api.close())
+
+  const put = (...urls: string[]) =>
+    api.call('PUT', '/apps/bp-app/buildpack-installations', {
+      updates: urls.map((buildpack) => ({ buildpack })),
+    })
+
+  test('buildpacks are set in order, listed with their names, and cleared', async () => {
+    assert.deepEqual((await api.call('GET', '/apps/bp-app/buildpack-installations')).body, [])
+    const set = await put('heroku/python', 'https://github.com/heroku/heroku-buildpack-nodejs')
+    assert.equal(set.status, 200)
+    const list = await api.call('GET', '/apps/bp-app/buildpack-installations')
+    assert.deepEqual(list.body, [
+      { ordinal: 0, buildpack: { url: 'heroku/python', name: 'heroku/python' } },
+      {
+        ordinal: 1,
+        buildpack: {
+          url: 'https://github.com/heroku/heroku-buildpack-nodejs',
+          name: 'heroku/nodejs',
+        },
+      },
+    ])
+    assert.deepEqual((await put()).body, [])
+    assert.deepEqual(api.store.apps.buildpacks(api.store.apps.find('bp-app')!.id), [])
+  })
+
+  test('an unknown or repeated buildpack is a 422 and changes nothing', async () => {
+    await put('heroku/nodejs')
+    for (const [urls, message] of [
+      [
+        ['heroku/ruby'],
+        /no equivalent of "heroku\/ruby".*heroku\/nodejs, heroku\/python, heroku\/procfile/,
+      ],
+      [['heroku/nodejs', 'heroku/python', 'https://example.com/x.tgz'], /example\.com/],
+      [['heroku/nodejs', 'urn:buildpack:heroku/nodejs'], /listed twice/],
+    ] as const) {
+      const res = await put(...urls)
+      assert.equal(res.status, 422, urls.join(' '))
+      assert.match(res.body.message, message)
+    }
+    const list = await api.call('GET', '/apps/bp-app/buildpack-installations')
+    assert.deepEqual(
+      (list.body as Array<{ buildpack: { name: string } }>).map((b) => b.buildpack.name),
+      ['heroku/nodejs'],
+    )
+  })
+
+  test('the buildpack registry stand-in answers for known buildpacks only, without a key', async () => {
+    // Not a Platform API resource (the registry has a schema of its own): inject directly.
+    const get = (path: string) => api.server.inject({ method: 'GET', url: path })
+    const known = await get('/buildpacks/heroku%2Fpython')
+    assert.equal(known.statusCode, 200)
+    assert.equal(known.json().blob_url, 'heroku/python')
+    const unknown = await get('/buildpacks/heroku%2Fruby')
+    assert.equal(unknown.statusCode, 404)
+    assert.match(unknown.json().message, /no equivalent of "heroku\/ruby"/)
+  })
+
+  test('one stack is offered; setting another is a clear 422', async () => {
+    const stacks = await api.call('GET', '/stacks')
+    assert.deepEqual(
+      (stacks.body as any[]).map((s): unknown[] => [s.name, s.default]),
+      [['heroku-24', true]],
+    )
+    assert.equal((await api.call('GET', '/stacks/heroku-24')).body.name, 'heroku-24')
+    assert.equal((await api.call('GET', '/stacks/heroku-22')).status, 404)
+    const same = await api.call('PATCH', '/apps/bp-app', { build_stack: 'heroku-24' })
+    assert.equal(same.status, 200)
+    const other = await api.call('PATCH', '/apps/bp-app', { build_stack: 'heroku-22' })
+    assert.equal(other.status, 422)
+    assert.match(other.body.message, /localspace offers one stack, heroku-24/)
+    const created = await api.call('POST', '/apps', { name: 'old-stack', stack: 'heroku-22' })
+    assert.equal(created.status, 422)
+    assert.equal(api.store.apps.find('old-stack'), undefined)
+  })
+
+  test('there are no account features; naming one says so', async () => {
+    assert.deepEqual((await api.call('GET', '/account/features')).body, [])
+    for (const method of ['GET', 'PATCH']) {
+      const res = await api.call(
+        method,
+        '/account/features/some-beta',
+        method === 'PATCH' ? { enabled: true } : undefined,
+      )
+      assert.equal(res.status, 404)
+      assert.match(res.body.message, /no account features .*heroku labs -a APP/)
+    }
+  })
+
+  test('add-ons, VPN and peering answer 501 not_implemented naming what is missing', async () => {
+    const cases: Array<[string, string, RegExp]> = [
+      ['POST', '/apps/bp-app/addons', /Add-ons are not available/],
+      ['POST', '/actions/addon-attachments/resolve', /Add-ons are not available/],
+      ['GET', '/addon-services/heroku-postgresql/plans', /Add-ons are not available/],
+      ['GET', '/spaces/extras-space/vpn-connections', /VPN connections are not available/],
+      ['POST', '/spaces/extras-space/vpn-connections', /VPN connections are not available/],
+      ['GET', '/spaces/extras-space/peering-info', /Peering is not available/],
+    ]
+    for (const [method, path, message] of cases) {
+      const res = await api.call(method, path, method === 'POST' ? {} : undefined)
+      assert.equal(res.status, 501, `${method} ${path}`)
+      assert.equal(res.body.id, 'not_implemented')
+      assert.match(res.body.message, message)
+    }
+    // An app or space the caller cannot see is still not found.
+    const key = api.user('outsider-extras@example.com')
+    assert.equal((await api.call('POST', '/apps/bp-app/addons', {}, { key })).status, 404)
+    const space = await api.call('GET', '/spaces/extras-space/vpn-connections', undefined, { key })
+    assert.equal(space.status, 404)
+    // An app's add-on list is still there (apps:info asks for it): empty.
+    assert.deepEqual((await api.call('GET', '/apps/bp-app/addons')).body, [])
+  })
+})
