@@ -38,6 +38,14 @@ module.exports = {
       to: { path: '^src/(?!core/|exec/)' },
     },
     {
+      name: 'only-exec-starts-processes',
+      comment:
+        'every host process (commands, bwrap, git, the exec runner, router workers) starts in src/exec',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/exec/' },
+      to: { dependencyTypes: ['core'], path: '^(node:)?(child_process|cluster|worker_threads)$' },
+    },
+    {
       name: 'logs-only-core',
       comment: 'logs is fed through core interfaces; it never reads the store or the API',
       severity: 'error',
@@ -74,11 +82,12 @@ module.exports = {
       to: { path: '^src/(?!core/|exec/|network/|runtime/)' },
     },
     {
-      name: 'router-only-core',
-      comment: 'the router data plane is fed a routing table; it never reads the store',
+      name: 'router-only-core-and-exec',
+      comment:
+        'the router data plane is fed a routing table; it never reads the store; its worker processes start through exec',
       severity: 'error',
       from: { path: '^src/router/' },
-      to: { path: '^src/(?!core/|router/)' },
+      to: { path: '^src/(?!core/|exec/|router/)' },
     },
     {
       name: 'agent-drives-host-from-store',

@@ -38,9 +38,17 @@ export default tseslint.config(
         { argsIgnorePattern: '^_', ignoreRestSiblings: true },
       ],
       // Only src/exec may start processes (docs/design.md §2); it disables this rule locally.
+      // dependency-cruiser checks the same (only-exec-starts-processes), dynamic imports too.
       'no-restricted-imports': [
         'error',
-        { paths: [{ name: 'node:child_process', message: 'Run host commands through src/exec.' }] },
+        {
+          paths: ['child_process', 'cluster', 'worker_threads'].flatMap((name) =>
+            [name, `node:${name}`].map((spelling) => ({
+              name: spelling,
+              message: 'Start processes through src/exec.',
+            })),
+          ),
+        },
       ],
     },
   },

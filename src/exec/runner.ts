@@ -5,8 +5,7 @@
 // eslint-disable-next-line no-restricted-imports -- src/exec is the sanctioned spawner
 import { fork, type ChildProcess } from 'node:child_process'
 import type { Socket } from 'node:net'
-import { extname } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { entryBeside, loaderFlags } from './node-entry.js'
 import { ExecError, type Exec, type ExecResult } from './run.js'
 import type { RunnerReply, RunnerRequest, SerializedError, ToolPipe } from './runner-protocol.js'
 import { PipeShell, type OpenShell, type StartTool } from './shell.js'
@@ -36,23 +35,10 @@ function revive(e: SerializedError): Error {
   return error
 }
 
-/** The runner's entry file, beside this one (`.ts` under tsx, `.js` once built). */
-const entry = fileURLToPath(
-  new URL(`./runner-process${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
-)
+/** The runner's entry file, beside this one. */
+const entry = entryBeside(import.meta.url, 'runner-process')
 
-/** Node flags the runner needs too: loaders such as `--import tsx`, nothing else (`--test`). */
-function loaderFlags(execArgv: readonly string[]): string[] {
-  const kept: string[] = []
-  for (let i = 0; i < execArgv.length; i++) {
-    const flag = execArgv[i]!
-    if (flag === '--import' || flag === '--loader') kept.push(flag, execArgv[++i] ?? '')
-    else if (flag.startsWith('--import=') || flag.startsWith('--loader=')) kept.push(flag)
-  }
-  return kept
-}
-
-/** Starts the runner process; the one fork the daemon itself pays for. */
+/** Starts the runner process: forked once, it then starts every host command of the daemon. */
 export function startExecRunner(): ExecRunner {
   const child: ChildProcess = fork(entry, [], {
     execArgv: loaderFlags(process.execArgv),

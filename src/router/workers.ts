@@ -1,13 +1,14 @@
 /**
  * The router in worker processes, to use more than one core: each worker (worker-main.ts)
- * runs a whole Router on the same listeners — Node's cluster module shares them, the primary
- * (the daemon) accepting connections and handing them round-robin to the workers, which
- * answer every request on their own. What the daemon's feed tells `routes` goes to every
- * worker (and is replayed to a worker that replaces one that died); their router log lines
- * come back in batches to `options.log`.
+ * runs a whole Router on the same listeners — exec starts them as Node cluster workers
+ * (exec/node-workers.ts), the primary (the daemon) accepting connections and handing them
+ * round-robin to the workers, which answer every request on their own. What the daemon's feed
+ * tells `routes` goes to every worker (and is replayed to a worker that replaces one that
+ * died); their router log lines come back in batches to `options.log`. This file is the
+ * router's side only: how many workers, what they are told, a new one for one that dies.
  */
-import cluster, { type Worker } from 'node:cluster'
-import { fileURLToPath } from 'node:url'
+import { entryBeside } from '../exec/node-entry.js'
+import { forkNodeWorker, type NodeWorker } from '../exec/node-workers.js'
 import type { RouterListen, RouterOptions, RouterService } from './router.js'
 import type { RouteUpdates, RouterApp, RouterDyno, RouterSpace } from './routing-table.js'
 
@@ -39,6 +40,9 @@ export type FromWorker =
   | { t: 'warn'; text: string }
   | { t: 'applied'; seq: number }
   | { t: 'stopped' }
+
+/** A worker process as the primary sees it. */
+type Worker = NodeWorker<ToWorker, FromWorker>
 
 export type WorkerRouterOptions = Omit<RouterOptions, 'log' | 'warn' | 'tls'> & {
   tls?: { cert: string; key: string }
@@ -80,10 +84,6 @@ export class RouterWorkers implements RouterService, RouteUpdates {
 
   /** Starts every worker; rejects (and stops those started) if one cannot listen. */
   async start(): Promise<void> {
-    cluster.setupPrimary({
-      exec: workerMain(),
-      execArgv: this.options.execArgv ?? loaderFlags(process.execArgv),
-    })
     try {
       await Promise.all(Array.from({ length: this.options.workers }, () => this.fork()))
     } catch (e) {
@@ -98,7 +98,7 @@ export class RouterWorkers implements RouterService, RouteUpdates {
 
   /** Process ids of the workers that route now. */
   workerPids(): number[] {
-    return [...this.running].map((r) => r.worker.process.pid!)
+    return [...this.running].map((r) => r.worker.pid!)
   }
 
   async close(): Promise<void> {
@@ -152,7 +152,7 @@ export class RouterWorkers implements RouterService, RouteUpdates {
       ...rest,
       ...(tls && { tls: { cert: tls.cert.toString(), key: tls.key.toString() } }),
     }
-    const worker = cluster.fork()
+    const worker: Worker = forkNodeWorker(workerMain, { execArgv: this.options.execArgv })
     this.forked.add(worker)
     const running: Running = { worker, applied: 0 }
     return new Promise((resolve, reject) => {
@@ -161,7 +161,7 @@ export class RouterWorkers implements RouterService, RouteUpdates {
         worker.kill('SIGKILL')
         reject(new Error(`a router worker did not start within ${START_TIMEOUT_MS} ms`))
       }, START_TIMEOUT_MS)
-      worker.on('message', (m: FromWorker) => {
+      worker.onMessage((m) => {
         switch (m.t) {
           case 'hello':
             send(worker, { t: 'start', options })
@@ -196,7 +196,7 @@ export class RouterWorkers implements RouterService, RouteUpdates {
             break
         }
       })
-      worker.on('exit', (code, signal) => {
+      worker.onExit((code, signal) => {
         clearTimeout(timer)
         this.forked.delete(worker)
         this.running.delete(running)
@@ -205,7 +205,7 @@ export class RouterWorkers implements RouterService, RouteUpdates {
           return reject(new Error(`a router worker exited (${signal ?? code}) before it listened`))
         if (this.closing) return
         this.options.warn?.(
-          `router worker ${worker.process.pid} exited (${signal ?? code}); starting another`,
+          `router worker ${worker.pid} exited (${signal ?? code}); starting another`,
         )
         // A moment first: a worker that dies at once must not make a busy loop of forks.
         setTimeout(() => {
@@ -225,8 +225,9 @@ export class RouterWorkers implements RouterService, RouteUpdates {
   }
 }
 
+/** Sends unless the worker's channel is closed (it is gone or going). */
 function send(worker: Worker, message: ToWorker): void {
-  if (worker.isConnected()) worker.send(message)
+  worker.send(message)
 }
 
 /** Asks the worker to stop (it sends its last log lines first); kills it if it takes too long. */
@@ -234,7 +235,7 @@ function stop(worker: Worker): Promise<void> {
   return new Promise((resolve) => {
     if (worker.isDead()) return resolve()
     const timer = setTimeout(() => worker.kill('SIGKILL'), STOP_TIMEOUT_MS)
-    worker.once('exit', () => {
+    worker.onExit(() => {
       clearTimeout(timer)
       resolve()
     })
@@ -242,24 +243,5 @@ function stop(worker: Worker): Promise<void> {
   })
 }
 
-/** worker-main beside this file: .js when built, .ts when run from source (tsx). */
-function workerMain(): string {
-  const here = fileURLToPath(import.meta.url)
-  return here.replace(/workers\.(ts|js)$/, 'worker-main.$1')
-}
-
-/** The flags that load code (`--import tsx`), not others (`--test`, `--inspect`). */
-export function loaderFlags(execArgv: readonly string[]): string[] {
-  const out: string[] = []
-  for (let i = 0; i < execArgv.length; i++) {
-    const a = execArgv[i]!
-    if (/^--(import|require|loader|experimental-loader)=/.test(a)) out.push(a)
-    else if (
-      /^(--import|--require|-r|--loader|--experimental-loader)$/.test(a) &&
-      i + 1 < execArgv.length
-    ) {
-      out.push(a, execArgv[++i]!)
-    }
-  }
-  return out
-}
+/** worker-main beside this file (`.ts` from source, `.js` when built). */
+const workerMain = entryBeside(import.meta.url, 'worker-main')
