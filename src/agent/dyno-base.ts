@@ -82,7 +82,7 @@ export abstract class DynoBase<I extends DynoIdentity, C extends DynoBaseContext
   /** The run under way, until it has ended and is cleaned up. */
   protected run: DynoRun | undefined
   /** The last run's end, including what the dyno did after it (`afterRun`). */
-  protected ended: Promise<void> | undefined
+  private ended: Promise<void> | undefined
   /** Writes of the dyno's file, one after the other (the latest state wins). */
   private saving: Promise<void> = Promise.resolve()
   /** The directory is going: no write may bring it back. */
@@ -99,12 +99,15 @@ export abstract class DynoBase<I extends DynoIdentity, C extends DynoBaseContext
 
   /** Reports a state change to the rest of the daemon (DNS, router, API views). */
   protected abstract changed(): void
-  /** What this kind adds to the dyno's file. */
-  protected abstract fileExtras(): object
   /** The run's process has ended, its output is out, its cleanup comes next: say how it ended. */
   protected abstract onExited(exit: DynoExit): void
   /** The run is over and cleaned up: what comes next (a restart, going away). */
   protected abstract afterRun(exit: DynoExit): Promise<void>
+
+  /** What this kind adds to the dyno's file (a formation dyno: its run and restart count). */
+  protected fileExtras(): object {
+    return {}
+  }
 
   get name(): string {
     return dynoName(this.identity)

@@ -54,7 +54,7 @@ export class Dyno extends DynoBase<DynoIdentity, DynoContext> {
     this.ctx.changed(this)
   }
 
-  protected fileExtras(): Pick<DynoFile, 'run' | 'restarts'> {
+  protected override fileExtras(): Pick<DynoFile, 'run' | 'restarts'> {
     return { run: this.runNumber, restarts: this.restarts }
   }
 

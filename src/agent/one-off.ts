@@ -73,10 +73,6 @@ export class OneOffDyno extends DynoBase<OneOffIdentity, OneOffContext> {
     this.ctx.changed(this)
   }
 
-  protected fileExtras(): object {
-    return {}
-  }
-
   /** Joins the space network (an attached dyno does this before its client arrives). */
   prepare(): Promise<void> {
     this.preparing ??= (async () => {
