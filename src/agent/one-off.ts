@@ -1,8 +1,8 @@
 /**
  * A one-off dyno (`heroku run`, `run:detached`, docs/heroku-reference.md §8): the app's current
  * release running a command given at creation, in the app's space network like any dyno, but
- * outside formation: the converge never stops it, nothing restarts it, and once its process
- * has exited it goes away. Its lines, as Heroku writes them:
+ * outside formation: the converge never stops it, nothing restarts it, and once its one run
+ * is over it goes away. Its lines, as Heroku writes them:
  *
  *   heroku[run.1234]: Starting process with command `rake db:migrate`
  *   heroku[run.1234]: State changed from starting to up
@@ -10,6 +10,8 @@
  *   heroku[run.1234]: Process exited with status 0
  *   heroku[run.1234]: State changed from up to complete
  *
+ * What every dyno shares (state, network, its file, following the run to its end) is
+ * dyno-base.ts and dyno-run.ts; this file adds the attached client and the time to live.
  * A detached one starts at once and writes to the app log. An attached one starts when its
  * client connects to the rendezvous (so no output is missed), reads stdin from a FIFO the
  * daemon writes, and its output files are sent to the client as they grow.
@@ -18,17 +20,18 @@
  * detached one is adopted and followed to its end; an attached one has lost its client and is
  * stopped.
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Writable } from 'node:stream'
-import type { LogView } from '../core/log-view.js'
-import type { DynoView } from '../core/runtime-view.js'
-import type { Attachment } from '../core/types.js'
 import { makeFifo, openFifoWriter } from '../exec/detached.js'
-import type { DynoExit, DynoProcess, DynoSpec } from '../runtime/index.js'
-import { dynoName, dynoSpec, dynoView, errorText, exitLine, type DynoIdentity } from './dyno.js'
-import { MemoryWatch } from './memory-watch.js'
-import { FileFollower, outputTails, type FileTail } from './file-tail.js'
+import type { DynoExit, DynoSpec } from '../runtime/index.js'
+import {
+  DynoBase,
+  type DynoBaseContext,
+  type DynoFileBase,
+  type DynoIdentity,
+} from './dyno-base.js'
+import { errorText, type Offsets, type RunOutput } from './dyno-run.js'
 import type { AttachSession } from './one-off-session.js'
 
 export const ONE_OFF_FILE = 'one-off.json'
@@ -40,92 +43,42 @@ export interface OneOffIdentity extends DynoIdentity {
 }
 
 /** one-off.json: what a new daemon needs to pick the dyno up. */
-export interface OneOffFile {
-  version: 1
+export interface OneOffFile extends DynoFileBase {
   identity: OneOffIdentity
-  attachment: { id: string; address: string } | undefined
-  /** The process was started (run-1 holds it). */
-  started: boolean
-  state: DynoView['state']
-  updatedAt: string
-  offsets: { stdout: number; stderr: number }
 }
 
-export interface OneOffContext {
-  dir: string
-  logs: LogView
-  attach(spaceId: string, owner: string): Promise<Attachment>
-  detach(attachmentId: string): Promise<void>
-  startProcess(spec: DynoSpec): Promise<DynoProcess>
-  adoptProcess(runDir: string): Promise<DynoProcess>
-  port: number
-  graceMs: number
-  memoryCheckMs: number
+export interface OneOffContext extends DynoBaseContext {
   /** After every state change. */
   changed(dyno: OneOffDyno): void
   /** Once nothing of it is left (network, directory): it leaves the runtime's views. */
   gone(dyno: OneOffDyno): void
 }
 
-export class OneOffDyno {
-  state: DynoView['state'] = 'starting'
-  updatedAt: string
-  attachment: { id: string; address: string } | undefined
-  stopping = false
-  private started = false
-  private process: DynoProcess | undefined
-  private memory: MemoryWatch | undefined
+/** Its one run is `run-1`. */
+const RUN = 1
+
+export class OneOffDyno extends DynoBase<OneOffIdentity, OneOffContext> {
   private session: AttachSession | undefined
-  private appTails: FileTail[] = []
-  private rawTails: FileFollower[] = []
   private ttlTimer: NodeJS.Timeout | undefined
   private preparing: Promise<void> | undefined
   private launching: Promise<void> | undefined
-  private ended: Promise<void> | undefined
   private finished: Promise<void> | undefined
   private stopped: Promise<void> | undefined
 
-  constructor(
-    readonly identity: OneOffIdentity,
-    private readonly ctx: OneOffContext,
-  ) {
-    this.updatedAt = identity.createdAt
+  constructor(identity: OneOffIdentity, ctx: OneOffContext) {
+    super(identity, ctx, ONE_OFF_FILE)
   }
 
-  get name(): string {
-    return dynoName(this.identity)
-  }
-
-  private get runDir(): string {
-    return join(this.ctx.dir, 'run-1')
-  }
-
-  view(): DynoView {
-    return dynoView(this.identity, this.state, this.attachment, this.updatedAt)
-  }
-
-  private log(text: string): void {
-    this.ctx.logs.append(this.identity.appId, { source: 'heroku', dyno: this.name, text })
-  }
-
-  private setState(next: DynoView['state']): void {
-    if (next !== this.state) this.log(`State changed from ${this.state} to ${next}`)
-    this.state = next
-    this.updatedAt = new Date().toISOString()
-    void this.save()
+  protected changed(): void {
     this.ctx.changed(this)
   }
 
   /** Joins the space network (an attached dyno does this before its client arrives). */
   prepare(): Promise<void> {
     this.preparing ??= (async () => {
-      const { identity: d, ctx } = this
-      await mkdir(ctx.dir, { recursive: true, mode: 0o711 })
+      // The file first: a daemon that dies while the network is joined still finds the dyno.
       await this.save()
-      this.attachment ??= await ctx.attach(d.spaceId, d.id).then((a) => ({
-        id: a.id,
-        address: a.address,
-      }))
+      await this.joinNetwork()
       await this.save()
     })()
     return this.preparing
@@ -138,102 +91,49 @@ export class OneOffDyno {
   }
 
   private async launch(session: AttachSession | undefined): Promise<void> {
-    const { identity: d, ctx } = this
     this.session = session
+    let stdin: Writable | undefined
     try {
       await this.prepare()
       if (this.stopping) {
         session?.fail('the dyno was stopped before it started')
         return
       }
-      let stdinFifo: string | undefined
-      let stdin: Writable | undefined
+      const extra: Partial<DynoSpec> = {}
       if (session) {
-        stdinFifo = join(ctx.dir, 'stdin')
-        await rm(stdinFifo, { force: true })
-        await makeFifo(stdinFifo)
-        stdin = openFifoWriter(stdinFifo)
+        extra.stdinFifo = join(this.ctx.dir, 'stdin')
+        await rm(extra.stdinFifo, { force: true })
+        await makeFifo(extra.stdinFifo)
+        stdin = openFifoWriter(extra.stdinFifo)
       }
-      this.log(`Starting process with command \`${d.command}\``)
-      let process: DynoProcess
-      try {
-        process = await ctx.startProcess(this.spec(stdinFifo))
-      } catch (e) {
-        stdin?.destroy()
-        throw e
-      }
+      await this.startRun(RUN, this.output({ stdout: 0, stderr: 0 }), extra)
       // Only now: the process holds the FIFO's read end, so the client's end of input (which
       // closes the write end) can no longer leave the start waiting for a writer.
       if (stdin) session?.connectStdin(stdin)
-      this.started = true
-      this.follow(process, { stdout: 0, stderr: 0 }, { adopted: false })
       this.setState('up')
       this.scheduleTtl()
     } catch (e) {
-      this.log(`Error starting process: ${errorText(e)}`)
+      stdin?.destroy()
+      this.startFailed(e)
       session?.fail(`could not start the dyno: ${errorText(e)}`)
-      this.setState('crashed')
       await this.finish()
     }
   }
 
-  private spec(stdinFifo: string | undefined): DynoSpec {
-    return {
-      ...dynoSpec(this.identity, {
-        number: 1,
-        dir: this.runDir,
-        port: this.ctx.port,
-        attachment: this.attachment!,
-      }),
-      ...(stdinFifo !== undefined && { stdinFifo }),
-    }
+  /** Detached: the app log. Attached: the client, or nowhere once it is gone. */
+  private output(offsets: Offsets): RunOutput {
+    if (!this.identity.attach) return { to: 'log', offsets }
+    const session = this.session
+    return session ? { to: 'client', send: (chunk) => session.output(chunk) } : { to: 'nowhere' }
   }
 
-  /** Output to the client (attached) or the app log (detached); the end to onExit. */
-  private follow(
-    process: DynoProcess,
-    offsets: OneOffFile['offsets'],
-    { adopted }: { adopted: boolean },
-  ): void {
-    this.process = process
-    this.memory = new MemoryWatch(process, (line) => this.log(line), this.ctx.memoryCheckMs)
-    this.memory.start({ adopted })
-    if (this.identity.attach) {
-      const session = this.session
-      if (session) {
-        const send = (chunk: Buffer) => session.output(chunk)
-        // Raw bytes, promptly: a prompt without a newline must reach the client too.
-        const options = { pollMs: 250 }
-        this.rawTails = [
-          new FileFollower(process.paths.stdout, send, options),
-          new FileFollower(process.paths.stderr, send, options),
-        ]
-      }
-    } else {
-      const toLog = (text: string) =>
-        this.ctx.logs.append(this.identity.appId, { source: 'app', dyno: this.name, text })
-      this.appTails = outputTails(process.paths, offsets, {
-        line: toLog,
-        notice: (text) => this.log(text),
-        save: () => void this.save(),
-      })
-    }
-    this.ended = process.exited.then((exit) => this.onExit(process, exit))
-  }
-
-  private async onExit(process: DynoProcess, exit: DynoExit): Promise<void> {
-    if (this.process !== process) return
-    await Promise.all([
-      ...this.appTails.map((t) => t.close()),
-      ...this.rawTails.map((t) => t.close()),
-    ])
-    await this.memory?.finish(exit.memory)
-    this.log(exitLine(exit))
+  protected onExited(exit: DynoExit): void {
     this.session?.exit(exit.code)
-    await process.cleanup().catch((e: unknown) => this.log(`cleanup: ${errorText(e)}`))
-    this.process = undefined
     this.setState(this.stopping || exit.stopRequested ? 'down' : 'complete')
-    await this.finish()
+  }
+
+  protected afterRun(): Promise<void> {
+    return this.finish()
   }
 
   private scheduleTtl(): void {
@@ -263,12 +163,7 @@ export class OneOffDyno {
     this.stopping = true
     clearTimeout(this.ttlTimer)
     await this.launching
-    const process = this.process
-    if (process) {
-      this.log('Stopping all processes with SIGTERM')
-      await process.stop({ graceMs: this.ctx.graceMs })
-      await this.ended
-    } else if (!this.finished) {
+    if (!(await this.stopRun()) && !this.finished) {
       this.session?.fail('the dyno was stopped')
       this.setState('down')
       await this.finish()
@@ -281,45 +176,17 @@ export class OneOffDyno {
     this.finished ??= (async () => {
       clearTimeout(this.ttlTimer)
       await this.preparing?.catch(() => undefined)
-      if (this.attachment) {
-        await this.ctx
-          .detach(this.attachment.id)
-          .catch((e: unknown) => this.log(`network: ${errorText(e)}`))
-      }
-      this.attachment = undefined
-      await rm(this.ctx.dir, { recursive: true, force: true })
+      await this.leave()
       this.ctx.gone(this)
     })()
     return this.finished
   }
 
   /** Daemon shutdown: the process keeps running; a new daemon adopts it. */
-  async release(): Promise<void> {
+  override async release(): Promise<void> {
     clearTimeout(this.ttlTimer)
-    for (const tail of this.appTails) tail.stop()
-    for (const tail of this.rawTails) tail.stop()
     this.session?.drop()
-    this.memory?.stop()
-    this.process?.release()
-    await this.save()
-  }
-
-  private async save(): Promise<void> {
-    if (this.finished) return
-    const file: OneOffFile = {
-      version: 1,
-      identity: this.identity,
-      attachment: this.attachment,
-      started: this.started,
-      state: this.state,
-      updatedAt: this.updatedAt,
-      offsets: {
-        stdout: this.appTails[0]?.offset ?? 0,
-        stderr: this.appTails[1]?.offset ?? 0,
-      },
-    }
-    await mkdir(this.ctx.dir, { recursive: true, mode: 0o711 })
-    await writeFile(join(this.ctx.dir, ONE_OFF_FILE), JSON.stringify(file), { mode: 0o600 })
+    await super.release()
   }
 
   /**
@@ -329,20 +196,11 @@ export class OneOffDyno {
    */
   static async adopt(file: OneOffFile, ctx: OneOffContext): Promise<OneOffDyno> {
     const dyno = new OneOffDyno(file.identity, ctx)
-    dyno.attachment = file.attachment
-    dyno.state = file.state
-    dyno.updatedAt = file.updatedAt
+    dyno.restore(file)
     dyno.preparing = Promise.resolve()
-    const process = await ctx.adoptProcess(dyno.runDir).catch(() => undefined)
-    if (!process) {
-      dyno.launching = Promise.resolve()
-      void dyno.stop()
-      return dyno
-    }
-    dyno.started = true
     dyno.launching = Promise.resolve()
-    dyno.follow(process, file.offsets, { adopted: true })
-    if (file.identity.attach) void dyno.stop()
+    const adopted = await dyno.adoptRun(RUN, dyno.output(file.offsets))
+    if (!adopted || file.identity.attach) void dyno.stop()
     else dyno.scheduleTtl()
     return dyno
   }
