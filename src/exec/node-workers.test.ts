@@ -89,7 +89,7 @@ describe('node worker processes', () => {
   })
 
   test('workers share one listener; messages go both ways; an exit is reported once', async () => {
-    const workers = [fork(entry('shared')), fork(entry('shared'))]
+    const workers = [fork(entry('pair')), fork(entry('pair'))]
     const ports: number[] = []
     for (const w of workers) {
       await w.next('hello')
