@@ -36,11 +36,11 @@ export async function startFakeUpstream(
         : typeof found === 'object'
           ? found.txt.map((data) => ({ name: question.name, type: 'TXT' as const, ttl: 0, data }))
           : Array.from({ length: found ?? 0 }, (_, i) => ({
-            name: question.name,
-            type: 'TXT' as const,
-            ttl: 60,
-            data: `record ${i} ${'x'.repeat(40)}`,
-          }))
+              name: question.name,
+              type: 'TXT' as const,
+              ttl: 60,
+              data: `record ${i} ${'x'.repeat(40)}`,
+            }))
     const full = dnsPacket.encode({
       type: 'response',
       id: q.id,

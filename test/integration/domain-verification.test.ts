@@ -48,7 +48,7 @@ describe('custom domain verification', () => {
   const add = (app: string, hostname: string) =>
     api.call('POST', `/apps/${app}/domains`, { hostname, sni_endpoint: null })
   const status = async (app: string, hostname: string): Promise<string> =>
-    (await api.call('GET', `/apps/${app}/domains/${hostname}`)).body.status
+    String((await api.call('GET', `/apps/${app}/domains/${hostname}`)).body.status)
   const served = (host: string) => router.routes.routeForHost(host)?.app.name
   /** Publishes a domain's token where the API said, as its owner would. */
   const publish = (domain: { verification_txt_name: string; verification_txt_value: string }) => {
@@ -117,8 +117,10 @@ describe('custom domain verification', () => {
     // A wildcard is proved where its zone is.
     assert.equal(star.body.verification_txt_name, '_localspace-challenge.wild.example.com')
     assert.notEqual(star.body.verification_txt_value, res.body.verification_txt_value)
-    const listed = await api.call('GET', '/apps/ver-a-app/domains')
-    const shop = listed.body.find((d: { hostname: string }) => d.hostname === 'shop.example.com')
+    const listed = (await api.call('GET', '/apps/ver-a-app/domains')).body as Array<{
+      hostname: string
+    }>
+    const shop = listed.find((d) => d.hostname === 'shop.example.com')
     assert.deepEqual(shop, res.body)
     assert.equal(api.store.domains.find(res.body.app.id, 'shop.example.com')?.verifiedAt, null)
     // Not served yet; the app's default name is.
