@@ -60,14 +60,15 @@ export function txtHoldsToken(records: readonly (readonly string[])[], token: st
 const NOT_PUBLISHED = new Set(['ENODATA', 'ENOTFOUND'])
 
 export class DomainVerifier {
-  /** When each pending domain is due, and the wait after its next miss. */
-  private readonly due = new Map<string, { at: number; delay: number }>()
+  /** When each pending domain is due, the wait after its next miss, and its last look. */
+  private readonly due = new Map<string, { at: number; delay: number; lookedAt: number }>()
   private readonly resolvers = new Set<Resolver>()
   private readonly unsubscribe: Array<() => void> = []
   private timer: NodeJS.Timeout | undefined
   private running: Promise<void> | undefined
   private again = false
   private stopped = false
+  private emitting = false
   private readonly firstDelayMs: number
   private readonly maxDelayMs: number
   private readonly timeoutMs: number
@@ -82,13 +83,25 @@ export class DomainVerifier {
     const { events, store } = this.options
     this.unsubscribe.push(
       events.on('domains.changed', (appId) => {
+        if (this.emitting) return // its own news: nothing new to look at
         for (const d of store.domains.forApp(appId)) {
-          if (d.verifiedAt === null) this.due.set(d.id, { at: 0, delay: this.firstDelayMs })
+          if (d.verifiedAt === null) this.soon(d.id)
         }
         this.kick()
       }),
     )
     this.kick()
+  }
+
+  /**
+   * A new domain is due now; one looked at before starts its backoff again, due at most
+   * `firstDelayMs` after its last look: changing an app's domains again and again cannot
+   * make the verifier query any faster than that.
+   */
+  private soon(id: string): void {
+    const entry = this.due.get(id)
+    const at = entry ? Math.min(entry.at, entry.lookedAt + this.firstDelayMs) : 0
+    this.due.set(id, { at, delay: this.firstDelayMs, lookedAt: entry?.lookedAt ?? 0 })
   }
 
   /** Stops looking: lookups in flight are cancelled, nothing is marked after this. */
@@ -143,14 +156,21 @@ export class DomainVerifier {
       const published = await this.tokenPublished(d)
       if (published && !this.stopped && this.markVerified(d)) {
         this.due.delete(d.id)
-        events.emit('domains.changed', d.appId)
+        this.emitting = true
+        try {
+          events.emit('domains.changed', d.appId)
+        } finally {
+          this.emitting = false
+        }
         return
       }
     }
-    const entry = this.due.get(d.id) ?? { at: 0, delay: this.firstDelayMs }
+    const now = Date.now()
+    const delay = this.due.get(d.id)?.delay ?? this.firstDelayMs
     this.due.set(d.id, {
-      at: Date.now() + entry.delay,
-      delay: Math.min(entry.delay * 2, this.maxDelayMs),
+      at: now + delay,
+      delay: Math.min(delay * 2, this.maxDelayMs),
+      lookedAt: now,
     })
   }
 
