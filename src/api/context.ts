@@ -32,6 +32,11 @@ export interface ApiContext {
   git: GitBackend | undefined
   /** Where log drains may point (core/address-policy.ts): literal hosts are checked at add. */
   addressPolicy: AddressPolicy
+  /**
+   * Custom domains wait for their TXT record before the router serves them (the daemon's
+   * verifier looks); false (`--domain-verification off`): verified as soon as added.
+   */
+  domainVerification: boolean
 }
 
 declare module 'fastify' {

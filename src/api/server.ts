@@ -66,6 +66,8 @@ export interface ApiServerOptions {
   signInLimits?: SignInLimits
   /** Where log drains may point; default: public addresses only. */
   addressPolicy?: AddressPolicy
+  /** Custom domains must prove ownership by a TXT record (default); false: trusted at once. */
+  domainVerification?: boolean
 }
 
 /** Parses the router URL once: app JSON is on hot paths and needs only string concatenation. */
@@ -107,6 +109,7 @@ export function buildServer(options: ApiServerOptions): FastifyInstance {
     buildOutput: options.buildOutput ?? noBuildOutput(),
     git: options.git,
     addressPolicy: options.addressPolicy ?? new AddressPolicy(),
+    domainVerification: options.domainVerification ?? true,
   }
   app.decorate('ctx', ctx)
   registerConventions(app)

@@ -146,7 +146,11 @@ export interface Domain {
   hostname: string
   kind: 'heroku' | 'custom'
   cname: string | null
+  /** `pending` until verified, `succeeded`, `failed` (another app holds it), `none` (default). */
   status: string
+  /** localspace's: the TXT record that proves ownership of a custom domain. */
+  verification_txt_name?: string
+  verification_txt_value?: string
   acm_status: string | null
   sni_endpoint: Ref | null
   app: Ref

@@ -4,6 +4,7 @@
  * custom domain it has; an SNI endpoint is a certificate and key the router serves for the
  * app's hostnames it was chosen for. The API validates and stores them; the router is told.
  */
+import { randomBytes } from 'node:crypto'
 import { parseIpv4 } from './cidr.js'
 import { certificateCovers } from './certificates.js'
 
@@ -19,6 +20,10 @@ export interface AppDomain {
   hostname: string
   /** The SNI endpoint chosen for it (`domains:add --cert`, `domains:update --cert`). */
   sniEndpointId: string | null
+  /** What its TXT record at `challengeName(hostname)` must say to prove the team controls it. */
+  verificationToken: string
+  /** When that record was found (the router serves it from then on); null: pending. */
+  verifiedAt: string | null
   createdAt: string
   updatedAt: string
 }
@@ -57,6 +62,30 @@ export function parseHostname(raw: string): { hostname: string } | { error: stri
   if (named.length < 2 || !named.every((l) => LABEL.test(l))) return invalid
   if (/^\d+$/.test(named[named.length - 1]!)) return invalid // a top-level label is never numeric
   return { hostname: host }
+}
+
+/**
+ * Ownership of a custom domain is proved by a TXT record (docs in README, "Custom domains"):
+ * `_localspace-challenge.<hostname>` holding the domain's token. A wildcard `*.x.example` is
+ * proved at `_localspace-challenge.x.example`, by whoever controls the zone it covers.
+ */
+export const CHALLENGE_LABEL = '_localspace-challenge'
+
+export const challengeName = (hostname: string): string =>
+  `${CHALLENGE_LABEL}.${hostname.startsWith('*.') ? hostname.slice(2) : hostname}`
+
+/** 128 random bits, hex: unguessable, and plain enough for any DNS provider's TXT form. */
+export const newVerificationToken = (): string => randomBytes(16).toString('hex')
+
+/**
+ * The wildcard domain that would serve `hostname` (one label deeper, as the router matches),
+ * or undefined when none could: `foo.x.example` → `*.x.example`; wildcards and two-label
+ * names have none.
+ */
+export function coveringWildcard(hostname: string): string | undefined {
+  if (hostname.startsWith('*.')) return undefined
+  const parent = hostname.slice(hostname.indexOf('.') + 1)
+  return parent.includes('.') ? `*.${parent}` : undefined
 }
 
 /** Is `hostname` the installation's own (`<domain>` or under it)? Those are apps' default names. */

@@ -12,6 +12,7 @@ import {
   checkPrivateRange,
   checkTls,
   DAEMON_DEFAULTS,
+  parseDomainVerification,
   parseListen,
   parseRouterListen,
   parseRouterWorkers,
@@ -31,6 +32,7 @@ interface DaemonFlags {
   tlsCert?: string
   tlsKey?: string
   routerWorkers: string
+  domainVerification: string
 }
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value]
@@ -75,6 +77,11 @@ export function addDaemonCommand(program: Command): void {
       'router worker processes, e.g. one per core (0: the router runs in the daemon)',
       String(DAEMON_DEFAULTS.routerWorkers),
     )
+    .option(
+      '--domain-verification <on|off>',
+      'serve custom domains only once a TXT record proves ownership (off: at once)',
+      DAEMON_DEFAULTS.domainVerification,
+    )
     .action(async (flags: DaemonFlags) => {
       installCrashHandlers()
       const routerListen = (flags.routerListen ?? [DAEMON_DEFAULTS.routerListen]).map(
@@ -96,6 +103,7 @@ export function addDaemonCommand(program: Command): void {
         }),
         allowPrivate: (flags.allowPrivate ?? []).map(checkPrivateRange),
         routerWorkers: parseRouterWorkers(flags.routerWorkers),
+        domainVerification: parseDomainVerification(flags.domainVerification),
       }
       const { startDaemon } = await import('./daemon.js')
       const daemon = await startDaemon(options)

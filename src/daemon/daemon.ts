@@ -26,6 +26,7 @@ import { LogStore } from '../logs/store.js'
 import { Store } from '../store/store.js'
 import { Router, RouterWorkers, type RouterService } from '../router/index.js'
 import { DnsFeed } from './dns-feed.js'
+import { DomainVerifier } from './domain-verifier.js'
 import { RouterFeed } from './router-feed.js'
 import { hostCidrs, ownAddresses, primaryAddress, thisHost } from './host-facts.js'
 import { urlFor, type DaemonOptions } from './options.js'
@@ -189,6 +190,11 @@ export async function startDaemon(
     dynos: () => dynos.allDynos(),
     port: DEFAULT_DYNO_PORT,
   })
+  // Custom domains wait for the TXT record that proves the team controls them (the API
+  // marks them verified at once with --domain-verification off, and nothing looks).
+  const domainVerifier = options.domainVerification
+    ? new DomainVerifier({ store, events, log })
+    : undefined
   // Deploys from source: uploads, builds and slugs under the data dir (src/builds).
   // Builds run sandboxed like dynos, as the app's uid, in the app's space network, or on the
   // common build network (internet only) for apps outside a space.
@@ -256,6 +262,7 @@ export async function startDaemon(
     sources: builds.sources,
     buildOutput: builds.output,
     git,
+    domainVerification: options.domainVerification,
   })
   try {
     await api.listen({ host: options.apiListen.host, port: options.apiListen.port })
@@ -275,6 +282,7 @@ export async function startDaemon(
   await dynos.start() // adopts the dynos a previous daemon left running
   await dnsFeed.start()
   routerFeed.start()
+  domainVerifier?.start()
   // Log drains (`heroku drains:add`, the space log drain): batched, retried delivery.
   const drains = new DrainDispatcher({ logs, events, source: store.drains, addressPolicy, log })
   drains.start()
@@ -297,6 +305,7 @@ export async function startDaemon(
     adminKey,
     async close() {
       stopRemovingLeftovers()
+      await domainVerifier?.stop()
       routerFeed.stop()
       await router.close()
       dnsFeed.stop()

@@ -30,6 +30,11 @@ export interface DaemonOptions {
   tlsKey?: string
   /** Router worker processes (`--router-workers`); 0: the router runs in the daemon process. */
   routerWorkers: number
+  /**
+   * Custom domains are served once a TXT record proves the team controls them
+   * (`--domain-verification on`, the default); off: as soon as they are added.
+   */
+  domainVerification: boolean
 }
 
 export const DAEMON_DEFAULTS = {
@@ -39,6 +44,7 @@ export const DAEMON_DEFAULTS = {
   domain: 'localhost',
   adminEmail: 'admin@localspace.localhost',
   routerWorkers: 0,
+  domainVerification: 'on',
 } as const
 
 /** More router workers than this is a typo, not a machine. */
@@ -52,6 +58,15 @@ export function parseRouterWorkers(text: string): number {
     )
   }
   return n
+}
+
+/**
+ * `--domain-verification on|off`. Off is for a closed network whose DNS the operator runs:
+ * every team's `domains:add` is trusted, as before verification existed.
+ */
+export function parseDomainVerification(text: string): boolean {
+  if (text === 'on' || text === 'off') return text === 'on'
+  throw new Error(`--domain-verification must be on or off (got ${JSON.stringify(text)})`)
 }
 
 /** Parses `HOST:PORT` (`[::1]:PORT` for IPv6); throws a message a person can act on. */

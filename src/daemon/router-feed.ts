@@ -1,6 +1,7 @@
 /**
  * Feeds the router (src/router) from the store and the runtime, on events: apps in allocated
- * spaces with their custom domains and certificates, their web dynos that are up, and each
+ * spaces with their verified custom domains (`served`: a pending one is nobody's yet) and
+ * certificates, their web dynos that are up, and each
  * space's trusted IP ranges. The router answers from its own table; nothing here is on the
  * request path. A ruleset is marked `applied` as soon as the router holds it: from then on
  * every request is checked against it.
@@ -77,7 +78,7 @@ export class RouterFeed {
 
     const apps = store.apps.all().filter((a) => a.spaceId !== null && spaceIds.has(a.spaceId))
     const appIds = new Set(apps.map((a) => a.id))
-    const domains = groupByApp(store.domains.all())
+    const domains = groupByApp(store.domains.served())
     const endpoints = groupByApp(store.domains.allEndpoints())
     for (const a of apps) {
       table.setApp(this.routerApp(a, domains.get(a.id) ?? [], endpoints.get(a.id) ?? []))
@@ -92,7 +93,7 @@ export class RouterFeed {
     const a = store.apps.find(appId)
     if (a?.spaceId && this.known.spaces.has(a.spaceId)) {
       router.routes.setApp(
-        this.routerApp(a, store.domains.forApp(a.id), store.domains.endpoints(a.id)),
+        this.routerApp(a, store.domains.servedForApp(a.id), store.domains.endpoints(a.id)),
       )
       this.known.apps.add(a.id)
       this.syncDynos(a.id)

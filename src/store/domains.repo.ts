@@ -1,4 +1,4 @@
-import type { AppDomain, SniEndpoint } from '../core/domains.js'
+import { coveringWildcard, type AppDomain, type SniEndpoint } from '../core/domains.js'
 import type { Db } from './db.js'
 
 interface DomainRow {
@@ -6,6 +6,8 @@ interface DomainRow {
   app_id: string
   hostname: string
   sni_endpoint_id: string | null
+  verification_token: string
+  verified_at: string | null
   created_at: string
   updated_at: string
 }
@@ -14,6 +16,8 @@ const toDomain = (r: DomainRow): AppDomain => ({
   appId: r.app_id,
   hostname: r.hostname,
   sniEndpointId: r.sni_endpoint_id,
+  verificationToken: r.verification_token,
+  verifiedAt: r.verified_at,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 })
@@ -37,6 +41,10 @@ const toEndpoint = (r: EndpointRow): SniEndpoint => ({
   updatedAt: r.updated_at,
 })
 
+/** Who an app belongs to, for wildcard claims: its team, or its owner for a personal app. */
+const OWNER = (apps: string) =>
+  `coalesce('team:' || ${apps}.team_id, 'account:' || ${apps}.owner_id)`
+
 /** Apps' custom domains and their SNI endpoints (certificates), which domains refer to. */
 export class DomainsRepo {
   constructor(private readonly db: Db) {}
@@ -50,10 +58,34 @@ export class DomainsRepo {
       .map(toDomain)
   }
 
-  /** Every custom domain of the installation (the router's full sync). */
-  all(): AppDomain[] {
+  /** The app's verified domains: the ones the router serves. */
+  servedForApp(appId: string): AppDomain[] {
     return this.db
-      .prepare<[], DomainRow>('SELECT * FROM app_domains ORDER BY app_id, created_at, rowid')
+      .prepare<[string], DomainRow>(
+        `SELECT * FROM app_domains WHERE app_id = ? AND verified_at IS NOT NULL
+         ORDER BY created_at, rowid`,
+      )
+      .all(appId)
+      .map(toDomain)
+  }
+
+  /** Every verified custom domain of the installation (the router's full sync). */
+  served(): AppDomain[] {
+    return this.db
+      .prepare<[], DomainRow>(
+        `SELECT * FROM app_domains WHERE verified_at IS NOT NULL
+         ORDER BY app_id, created_at, rowid`,
+      )
+      .all()
+      .map(toDomain)
+  }
+
+  /** Every domain still waiting for its TXT record, oldest first (the verifier's work). */
+  pending(): AppDomain[] {
+    return this.db
+      .prepare<[], DomainRow>(
+        'SELECT * FROM app_domains WHERE verified_at IS NULL ORDER BY created_at, rowid',
+      )
       .all()
       .map(toDomain)
   }
@@ -68,11 +100,32 @@ export class DomainsRepo {
     return r && toDomain(r)
   }
 
-  /** The domain with this hostname in any app. */
-  byHostname(hostname: string): AppDomain | undefined {
+  /** Every app's claim to this hostname, verified or not. */
+  claims(hostname: string): AppDomain[] {
+    return this.db
+      .prepare<[string], DomainRow>('SELECT * FROM app_domains WHERE hostname = ? ORDER BY rowid')
+      .all(hostname)
+      .map(toDomain)
+  }
+
+  /**
+   * The verified domain that keeps app `appId` from holding `hostname`, if any: the same
+   * hostname verified by another app, or the wildcard over it (core/domains.ts
+   * `coveringWildcard`) verified by an app of another owner (another team, or for personal
+   * apps another account). Within one team, an exact name may go to another of its apps.
+   */
+  blocker(appId: string, hostname: string): AppDomain | undefined {
+    const wildcard = coveringWildcard(hostname)
     const r = this.db
-      .prepare<[string], DomainRow>('SELECT * FROM app_domains WHERE hostname = ?')
-      .get(hostname)
+      .prepare<{ app: string; hostname: string; wildcard: string | null }, DomainRow>(
+        `SELECT d.* FROM app_domains d JOIN apps a ON a.id = d.app_id
+         WHERE d.verified_at IS NOT NULL AND d.app_id <> :app
+           AND (d.hostname = :hostname
+                OR (d.hostname = :wildcard AND ${OWNER('a')} IS NOT
+                    (SELECT ${OWNER('mine')} FROM apps mine WHERE mine.id = :app)))
+         ORDER BY d.hostname = :hostname DESC LIMIT 1`,
+      )
+      .get({ app: appId, hostname, wildcard: wildcard ?? null })
     return r && toDomain(r)
   }
 
@@ -85,10 +138,31 @@ export class DomainsRepo {
   insert(d: AppDomain): void {
     this.db
       .prepare(
-        `INSERT INTO app_domains (id, app_id, hostname, sni_endpoint_id, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO app_domains (id, app_id, hostname, sni_endpoint_id, verification_token,
+           verified_at, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(d.id, d.appId, d.hostname, d.sniEndpointId, d.createdAt, d.updatedAt)
+      .run(
+        d.id,
+        d.appId,
+        d.hostname,
+        d.sniEndpointId,
+        d.verificationToken,
+        d.verifiedAt,
+        d.createdAt,
+        d.updatedAt,
+      )
+  }
+
+  /** Marks a pending domain verified; false when it is gone or was verified already. */
+  markVerified(id: string, now: string): boolean {
+    return (
+      this.db
+        .prepare(
+          'UPDATE app_domains SET verified_at = ?, updated_at = ? WHERE id = ? AND verified_at IS NULL',
+        )
+        .run(now, now, id).changes === 1
+    )
   }
 
   setSniEndpoint(id: string, sniEndpointId: string | null, now: string): void {

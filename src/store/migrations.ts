@@ -280,4 +280,41 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 8,
+    name: 'custom domains are verified by a TXT record',
+    sql: `
+      -- Ownership of a custom domain is proved before the router serves it: a TXT record at
+      -- _localspace-challenge.<hostname> holding the domain's token (src/daemon/domain-verifier.ts).
+      -- Several apps may claim a hostname while unverified; the first to verify holds it, which
+      -- the partial unique index enforces. SQLite cannot drop the old UNIQUE (hostname), so the
+      -- table is rebuilt.
+      CREATE TABLE app_domains_verified (
+        id TEXT PRIMARY KEY,
+        app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        hostname TEXT NOT NULL,
+        sni_endpoint_id TEXT REFERENCES sni_endpoints(id) ON DELETE SET NULL,
+        verification_token TEXT NOT NULL,
+        verified_at TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (app_id, hostname)
+      );
+      -- Domains added before verification existed stay served: the operator accepted them, and
+      -- taking them off the router on upgrade would be an outage. They count as verified.
+      INSERT INTO app_domains_verified
+        (id, app_id, hostname, sni_endpoint_id, verification_token, verified_at, created_at, updated_at)
+        SELECT id, app_id, hostname, sni_endpoint_id, lower(hex(randomblob(16))), created_at,
+               created_at, updated_at
+        FROM app_domains;
+      DROP TABLE app_domains;
+      ALTER TABLE app_domains_verified RENAME TO app_domains;
+      CREATE INDEX app_domains_app ON app_domains(app_id);
+      CREATE INDEX app_domains_sni_endpoint ON app_domains(sni_endpoint_id);
+      CREATE INDEX app_domains_hostname ON app_domains(hostname);
+      CREATE UNIQUE INDEX app_domains_verified_hostname ON app_domains(hostname)
+        WHERE verified_at IS NOT NULL;
+      CREATE INDEX app_domains_pending ON app_domains(verified_at) WHERE verified_at IS NULL;
+    `,
+  },
 ]

@@ -312,6 +312,15 @@ if (sandboxed(import.meta.url)) {
       const added = await ok(['domains:add', host, '-a', app])
       assert.match(added.stderr, new RegExp(`Adding ${host} to ${app}\\.\\.\\. done`))
       assert.match(added.stdout, new RegExp(`point to the DNS Target ${app}\\.localhost\\.`))
+      // Pending until its TXT record is found: the CLI says which one to publish.
+      const listedJson = await json<Array<{ kind: string; verification_txt_value: string }>>([
+        'domains',
+        '-a',
+        app,
+      ])
+      const token = listedJson.find((d) => d.kind === 'custom')!.verification_txt_value
+      const record = `_localspace-challenge.${host}  TXT  "${token}"`
+      assert.ok(added.stdout.includes(record), added.stdout)
       const listed = await ok(['domains', '-a', app])
       assert.match(listed.stdout, new RegExp(`=== ${app} Heroku Domain\n${app}\\.localhost\n`))
       assert.match(
@@ -320,6 +329,8 @@ if (sandboxed(import.meta.url)) {
       )
       const info = await ok(['domains:info', host, '-a', app])
       assert.match(info.stdout, /Kind:\s+custom/)
+      assert.match(info.stdout, /Status:\s+pending/)
+      assert.match(info.stdout, /Verification TXT Name:\s+_localspace-challenge\./)
       const dup = await cli(['domains:add', host, '-a', app])
       assert.equal(dup.code, 1)
       assert.match(dup.stderr, /Domain already added to this app\./)

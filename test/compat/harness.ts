@@ -139,6 +139,8 @@ export interface RunOptions {
 export interface CompatOptions {
   /** Also an HTTPS router listener with this default certificate (PEM files). */
   tls?: { certFile: string; keyFile: string }
+  /** More `localspace daemon` flags. */
+  daemonArgs?: string[]
 }
 
 export interface Compat {
@@ -202,6 +204,7 @@ export async function startCompat(options: CompatOptions = {}): Promise<Compat> 
       [
         ...['--router-listen', `127.0.0.1:${routerPort}`, '--egress-pool', '203.0.113.0/28'],
         ...tlsArgs,
+        ...(options.daemonArgs ?? []),
       ],
       DAEMON_START_TIMEOUT_MS,
       { cwd: REPO },

@@ -13,10 +13,14 @@ export interface FakeUpstream {
   close(): Promise<void>
 }
 
-/** `answers`: lowercase name → A address, or a number of TXT records (a big answer). */
+/**
+ * `answers`: lowercase name → A address, a number of TXT records (a big answer), or TXT
+ * records given (`{ txt: [...] }`, one string each). It is read at every query: a test may
+ * change it while the server runs (publish a record).
+ */
 export async function startFakeUpstream(
   address: string,
-  answers: Record<string, string | number>,
+  answers: Record<string, string | number | { txt: string[] }>,
 ): Promise<FakeUpstream> {
   const asked: string[] = []
   const respond = (raw: Buffer, tcp: boolean): Buffer | undefined => {
@@ -29,12 +33,14 @@ export async function startFakeUpstream(
     const records: dnsPacket.Answer[] =
       typeof found === 'string'
         ? [{ name: question.name, type: 'A', ttl: 60, data: found }]
-        : Array.from({ length: found ?? 0 }, (_, i) => ({
-            name: question.name,
-            type: 'TXT' as const,
-            ttl: 60,
-            data: `record ${i} ${'x'.repeat(40)}`,
-          }))
+        : typeof found === 'object'
+          ? found.txt.map((data) => ({ name: question.name, type: 'TXT' as const, ttl: 0, data }))
+          : Array.from({ length: found ?? 0 }, (_, i) => ({
+              name: question.name,
+              type: 'TXT' as const,
+              ttl: 60,
+              data: `record ${i} ${'x'.repeat(40)}`,
+            }))
     const full = dnsPacket.encode({
       type: 'response',
       id: q.id,

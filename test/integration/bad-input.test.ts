@@ -588,7 +588,7 @@ const CASES: Case[] = [
       ['a hostname with one label', { hostname: 'intranet' }],
       ['an IP address as hostname', { hostname: '203.0.113.9' }],
       ['a hostname under the installation domain', { hostname: 'shop.localhost' }],
-      ['a hostname another app has', { hostname: 'taken.example.com' }],
+      ['a hostname another app has verified', { hostname: 'taken.example.com' }],
       ['a hostname the app has already', { hostname: 'mine.example.com' }],
     ] as Array<[string, unknown]>
   ).map(([what, body]): Case => ({
@@ -1061,6 +1061,9 @@ describe('bad input', () => {
     await ok('PATCH', '/apps/web-app/formation', { updates: [{ type: 'web', quantity: 1 }] })
     await ok('PUT', '/spaces/prod/log-drain', { url: 'https://logs.example.com/' })
     await ok('POST', '/apps/plain-app/domains', { hostname: 'taken.example.com' })
+    // As the daemon's verifier does once the TXT record is found.
+    const [taken] = api.store.domains.claims('taken.example.com')
+    assert.ok(api.store.domains.markVerified(taken!.id, new Date().toISOString()))
     await ok('POST', '/apps/web-app/domains', { hostname: 'mine.example.com' })
     assert.equal(api.store.spaces.find('custom')?.dataCidr, '172.16.0.0/20')
   })

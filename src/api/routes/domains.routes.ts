@@ -7,14 +7,30 @@
  * What Heroku's fields mean here (a self-hosted router, nothing to provision):
  * - `cname`: the DNS target to point the domain at, the app's default hostname `<app>.<domain>`
  *   (the operator's wildcard record for the domain leads to the router);
- * - `status`: `succeeded` at once, since the router serves the domain as soon as it is added;
- *   the default domain's is `none`, as on Heroku;
+ * - `status`: `pending` until the team proves it controls the name, then `succeeded`, when the
+ *   router starts serving it; `failed` while another app holds it (see below); the default
+ *   domain's is `none`, as on Heroku. `heroku domains:wait` waits while it is `pending`.
+ * - `verification_txt_name`, `verification_txt_value` (ours; Heroku clients ignore fields they
+ *   do not know, `heroku domains:info` prints them): the proof, a TXT record
+ *   `_localspace-challenge.<hostname>` (for `*.x.example`: `_localspace-challenge.x.example`)
+ *   holding the domain's random token. The daemon's verifier (src/daemon/domain-verifier.ts)
+ *   looks it up, and marks the domain verified. With `--domain-verification off` (a closed
+ *   network whose DNS the operator controls) domains are verified as soon as added.
  * - `acm_status`, `acm_status_reason`: null, there is no automated certificate management;
  *   certificates come from `heroku certs:add`.
+ *
+ * Claims: any number of apps may claim a hostname while it is unverified (so nobody can squat
+ * a name they do not control); the first to verify holds it, and later claims are refused
+ * (`is currently in use by another app`, Heroku's words). A verified wildcard `*.x.example`
+ * also keeps other teams from `foo.x.example`: its holder proved control of x.example's zone
+ * and serves every name one label under it, which an exact name would take over. Apps of the
+ * same team may split names under their wildcard.
  */
 import type { FastifyInstance } from 'fastify'
 import {
+  challengeName,
   MAX_DOMAINS_PER_APP,
+  newVerificationToken,
   parseHostname,
   underDomain,
   type AppDomain,
@@ -30,13 +46,27 @@ import { endpointCovers, findSniEndpoint } from './sni-endpoints.routes.js'
 
 const ref = (e: SniEndpoint | undefined) => (e ? { id: e.id, name: e.name } : null)
 
-export function customDomainJson(d: AppDomain, app: App, domain: string, endpoint?: SniEndpoint) {
+/** `succeeded` once verified; `failed` while another app holds the name; else `pending`. */
+function domainStatus(store: Store, d: AppDomain): 'succeeded' | 'failed' | 'pending' {
+  if (d.verifiedAt !== null) return 'succeeded'
+  return store.domains.blocker(d.appId, d.hostname) ? 'failed' : 'pending'
+}
+
+export function customDomainJson(
+  store: Store,
+  d: AppDomain,
+  app: App,
+  domain: string,
+  endpoint?: SniEndpoint,
+) {
   return {
     id: d.id,
     hostname: d.hostname,
     kind: 'custom' as const,
     cname: `${app.name}.${domain}`,
-    status: 'succeeded',
+    status: domainStatus(store, d),
+    verification_txt_name: challengeName(d.hostname),
+    verification_txt_value: d.verificationToken,
     acm_status: null,
     acm_status_reason: null,
     app: { id: app.id, name: app.name },
@@ -100,7 +130,7 @@ export function domainRoutes(app: FastifyInstance): void {
       defaultDomainJson(target, domain()),
       ...store.domains
         .forApp(target.id)
-        .map((d) => customDomainJson(d, target, domain(), endpointOf(store, d))),
+        .map((d) => customDomainJson(store, d, target, domain(), endpointOf(store, d))),
     ]
     return sendList(request, reply, all, ['id', 'hostname'])
   })
@@ -136,22 +166,32 @@ export function domainRoutes(app: FastifyInstance): void {
         appId: target.id,
         hostname,
         sniEndpointId: endpoint?.id ?? null,
+        verificationToken: newVerificationToken(),
+        verifiedAt: app.ctx.domainVerification ? null : now,
         createdAt: now,
         updatedAt: now,
       }
       store.transaction(() => {
-        const holder = store.domains.byHostname(hostname)
         // Heroku's own messages for both cases.
-        if (holder?.appId === target.id)
+        if (store.domains.find(target.id, hostname)) {
           throw errors.invalidParams('Domain already added to this app.')
-        if (holder) throw errors.invalidParams(`${hostname} is currently in use by another app.`)
+        }
+        const blocker = store.domains.blocker(target.id, hostname)
+        if (blocker?.hostname === hostname) {
+          throw errors.invalidParams(`${hostname} is currently in use by another app.`)
+        }
+        if (blocker) {
+          throw errors.invalidParams(
+            `${hostname} is covered by the wildcard domain ${blocker.hostname}, which an app of another team holds.`,
+          )
+        }
         if (store.domains.count(target.id) >= MAX_DOMAINS_PER_APP) {
           throw errors.invalidParams(`An app may have at most ${MAX_DOMAINS_PER_APP} domains.`)
         }
         store.domains.insert(record)
       })
       events.emit('domains.changed', target.id)
-      return reply.code(201).send(customDomainJson(record, target, domain(), endpoint))
+      return reply.code(201).send(customDomainJson(store, record, target, domain(), endpoint))
     },
   )
 
@@ -175,7 +215,7 @@ export function domainRoutes(app: FastifyInstance): void {
   app.get<{ Params: DomainParams }>('/apps/:app/domains/:domain', async (request) => {
     const target = findApp(store, request.account, request.params.app)
     const d = store.domains.find(target.id, request.params.domain)
-    if (d) return customDomainJson(d, target, domain(), endpointOf(store, d))
+    if (d) return customDomainJson(store, d, target, domain(), endpointOf(store, d))
     if (isDefault(target, request.params.domain)) return defaultDomainJson(target, domain())
     throw errors.notFound('domain')
   })
@@ -200,14 +240,14 @@ export function domainRoutes(app: FastifyInstance): void {
       store.domains.setSniEndpoint(d.id, endpoint?.id ?? null, now)
       events.emit('domains.changed', target.id)
       const updated = { ...d, sniEndpointId: endpoint?.id ?? null, updatedAt: now }
-      return customDomainJson(updated, target, domain(), endpoint)
+      return customDomainJson(store, updated, target, domain(), endpoint)
     },
   )
 
   app.delete<{ Params: DomainParams }>('/apps/:app/domains/:domain', async (request) => {
     const target = findApp(store, request.account, request.params.app)
     const d = findCustom(target, request.params.domain, 'removed')
-    const shown = customDomainJson(d, target, domain(), endpointOf(store, d))
+    const shown = customDomainJson(store, d, target, domain(), endpointOf(store, d))
     store.domains.delete(d.id)
     events.emit('domains.changed', target.id)
     return shown

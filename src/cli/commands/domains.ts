@@ -67,6 +67,7 @@ export function registerDomainsCommands(program: Command, deps: CliDeps): void {
         deps.out.line(
           `Configure your app's DNS provider to point to the DNS Target ${domain.cname ?? ''}.`,
         )
+        if (domain.status === 'pending') showProof(deps, domain)
       }),
     )
 
@@ -81,6 +82,8 @@ export function registerDomainsCommands(program: Command, deps: CliDeps): void {
           ['Kind', d.kind],
           ['DNS Target', d.cname],
           ['Status', d.status],
+          ['Verification TXT Name', d.verification_txt_name],
+          ['Verification TXT Value', d.verification_txt_value],
           ['SNI Endpoint', d.sni_endpoint?.name],
           ['App', d.app.name],
           ['Created At', d.created_at],
@@ -199,6 +202,16 @@ export function registerDomainsCommands(program: Command, deps: CliDeps): void {
         if (flags.json) deps.out.json(removed)
       }),
     )
+}
+
+/** What a pending domain waits for: the TXT record that proves the team controls the name. */
+function showProof(deps: CliDeps, d: Domain): void {
+  deps.out.line()
+  deps.out.line('To prove you control it, publish this TXT record:')
+  deps.out.line(`  ${d.verification_txt_name ?? ''}  TXT  "${d.verification_txt_value ?? ''}"`)
+  deps.out.line(
+    `The domain is served once the record is found (status pending → succeeded): localspace domains:info ${d.hostname} -a ${d.app.name}`,
+  )
 }
 
 /** An apex domain (example.com) needs ALIAS/ANAME; a subdomain takes a CNAME. */
