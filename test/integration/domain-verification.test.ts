@@ -8,6 +8,7 @@
  * domains of a store from before verification stay served.
  */
 import assert from 'node:assert/strict'
+import { createSocket, type Socket } from 'node:dgram'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -290,6 +291,53 @@ describe('domains of a store from before verification', () => {
       assert.deepEqual(store.domains.pending(), [])
     } finally {
       store.close()
+    }
+  })
+})
+
+describe('a DNS server that never answers', () => {
+  let api: TestApi
+  let silent: Socket
+  let queries = 0
+  before(async () => {
+    api = await startTestApi({ domain: 'apps.test' })
+    assert.equal((await api.call('POST', '/apps', { name: 'ver-silent' })).status, 201)
+    // Reads every query and answers none.
+    silent = createSocket('udp4', () => queries++)
+    await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', resolve))
+  })
+  after(async () => {
+    silent?.close()
+    await api?.close()
+  })
+
+  test('a lookup gives up at its deadline (the domain stays pending) and stop() does not wait for one', async () => {
+    const verifier = new DomainVerifier({
+      store: api.store,
+      events: api.events,
+      servers: [`127.0.0.1:${silent.address().port}`],
+      firstDelayMs: 50,
+      maxDelayMs: 100,
+      timeoutMs: 300,
+    })
+    const res = await api.call('POST', '/apps/ver-silent/domains', {
+      hostname: 'quiet.example.org',
+      sni_endpoint: null,
+    })
+    assert.equal(res.status, 201)
+    verifier.start()
+    try {
+      // Looked at again and again: each lookup ended at its deadline instead of hanging.
+      await waitUntil('several lookups', () => queries >= 4, { timeoutMs: 10_000 })
+      assert.equal(
+        String((await api.call('GET', '/apps/ver-silent/domains/quiet.example.org')).body.status),
+        'pending',
+      )
+    } finally {
+      const stopping = Date.now()
+      await verifier.stop()
+      // A lookup in flight is cancelled, not waited for to its 300 ms deadline.
+      assert.ok(Date.now() - stopping < 250, `stop took ${Date.now() - stopping} ms`)
     }
   })
 })
