@@ -57,14 +57,15 @@ describe('reconcile loop', () => {
     void loop.kick('a')
     void loop.kick('b')
     void loop.kick('c', 'b')
-    await p.open()
     void loop.kick('d')
-    void loop.kick()
+    await p.open()
     void loop.kick('e')
+    void loop.kick()
+    void loop.kick('f')
     await p.open()
     await p.open()
     await loop.idle()
-    assert.deepEqual(p.passes, [['a'], ['b', 'c'], 'all'])
+    assert.deepEqual(p.passes, [['a'], ['b', 'c', 'd'], 'all'])
   })
 
   test('a kick from inside a pass that does not wait coalesces instead of nesting', async () => {

@@ -297,9 +297,9 @@ export async function startDaemon(
     adminKey,
     async close() {
       stopRemovingLeftovers()
-      routerFeed.stop()
+      await routerFeed.stop()
       await router.close()
-      dnsFeed.stop()
+      await dnsFeed.stop()
       await dns.close()
       await dynos.stop() // the dynos keep running; the next daemon adopts them
       await agent.stop()
