@@ -193,9 +193,10 @@ describe('planFormation', () => {
     dynos = dynos.map((d) => ({ ...d, state: 'up' })) // the new ones boot
     carryOut(planFormation(desired, dynos))
     assert.deepEqual(planFormation(desired, dynos), [])
-    assert.deepEqual(
-      dynos.map((d) => `${d.type}.${d.number}@${d.releaseId}/${d.size}`).sort(),
-      ['web.1@r2/performance-m', 'web.2@r2/performance-m', 'worker.1@r2/standard-1x'],
-    )
+    assert.deepEqual(dynos.map((d) => `${d.type}.${d.number}@${d.releaseId}/${d.size}`).sort(), [
+      'web.1@r2/performance-m',
+      'web.2@r2/performance-m',
+      'worker.1@r2/standard-1x',
+    ])
   })
 })
