@@ -338,7 +338,10 @@ export class RuntimeAgent {
     }
   }
 
-  /** Carries out the app's formation plan. One-off dynos are not formation: they go with their app. */
+  /**
+   * Carries out the app's formation plan. One-off dynos are not formation: they go only with
+   * their app.
+   */
   private convergeApp(appId: string, app: App | undefined): void {
     const run = app && this.runnable(app)
     const mine = [...this.dynos.values()].filter((d) => d.identity.appId === appId && !d.stopping)
@@ -352,8 +355,10 @@ export class RuntimeAgent {
         if (dyno) this.removeInBackground(dyno)
         continue
       }
+      if (!app || !run) continue // never: only a formation starts dynos
+      // A start, or a replace: the dynos it replaces are stopped by a later plan, once it is up.
       const { type, number, command, size } = action
-      const fresh = this.create(app!, run!.release, run!.slug.dir, type, number, command, size)
+      const fresh = this.create(app, run.release, run.slug.dir, type, number, command, size)
       void fresh.start()
     }
     if (!app || app.spaceId === null) {
