@@ -19,6 +19,7 @@ describe('network agent', () => {
   let store: Store
   let host: MemorySpaceHost
   let agent: NetworkAgent
+  let events: EventBus
   let n = 0
 
   function addSpace(state: Space['state'] = 'allocating'): Space {
@@ -46,7 +47,47 @@ describe('network agent', () => {
   beforeEach(() => {
     store = Store.open(join(dir, `${++n}.db`))
     host = new MemorySpaceHost()
-    agent = new NetworkAgent(store, new EventBus(), host, { settings, intervalMs: 0 })
+    events = new EventBus()
+    agent = new NetworkAgent(store, events, host, { settings, intervalMs: 0 })
+  })
+
+  test('allocating a space converges the host once: its own change costs no second pass', async () => {
+    await agent.start()
+    let converges = 0
+    const converge = host.converge.bind(host)
+    host.converge = (h, f) => {
+      converges++
+      return converge(h, f)
+    }
+    const converged: string[] = []
+    const off = events.on('space.converged', (id) => converged.push(id))
+    const space = addSpace()
+    // What POST /spaces tells the daemon.
+    events.emit('space.changed', space.id)
+    events.emit('ruleset.changed', space.id)
+    await agent.idle()
+    assert.equal(store.spaces.find(space.id)?.state, 'allocated')
+    assert.equal(converges, 1, 'one pass for the change, none for its own allocation')
+    assert.deepEqual(converged, [space.id], 'the data planes are told it is allocated')
+    off()
+    await agent.stop()
+  })
+
+  test('a converge leaves inbound rulesets to the router that applies them', async () => {
+    const space = addSpace()
+    const ruleset = {
+      id: newId(),
+      spaceId: space.id,
+      version: 1,
+      rules: [{ action: 'allow' as const, source: '0.0.0.0/0' }],
+      createdBy: 'admin@localspace.localhost',
+      applied: false,
+      createdAt: nowIso(),
+    }
+    store.spaces.insertRuleset(ruleset)
+    await agent.reconcile()
+    assert.equal(store.spaces.find(space.id)?.state, 'allocated')
+    assert.equal(store.spaces.currentRuleset(space.id)?.applied, false)
   })
 
   test('a space stays allocating until the host has converged', async () => {

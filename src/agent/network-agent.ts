@@ -1,7 +1,7 @@
 /**
  * Converges the host's networking to the store's desired state (docs/design.md §2): observe →
  * plan → apply → verify, one run at a time, on every change and on a timer so drift (a rule
- * deleted by hand, a bridge removed) is repaired, not only reported. Only after the host is
+ * deleted by hand, a bridge removed) is repaired, not only reported (reconcile-loop.ts). Only after the host is
  * verified does a space become `allocated` or an attachment made through the API `ready`
  * (the runtime's own `attach` resolves only once its namespace is whole); only after its host
  * objects are gone is a deleted space or a detached attachment forgotten.
@@ -24,6 +24,7 @@ import {
   type BuildAttachment,
   type NetworkSettings,
 } from './desired-network.js'
+import { ReconcileLoop } from './reconcile-loop.js'
 
 /** The host side the agent drives; Linux in the daemon, an in-memory fake in API tests. */
 export interface SpaceHost {
@@ -51,12 +52,13 @@ export interface NetworkAgentOptions {
 }
 
 export class NetworkAgent {
-  private running: Promise<void> | undefined
-  private again = false
-  /** Host changes one at a time: a reconcile never sees a namespace half-made by attach. */
+  /** Converges, one at a time, on changes and on the timer. */
+  private readonly loop: ReconcileLoop
+  /**
+   * Host changes one at a time: a converge never sees a namespace half-made by attach. (The
+   * loop keeps converges apart; this queue keeps them apart from attach, detach and doctor.)
+   */
   private hostQueue: Promise<unknown> = Promise.resolve()
-  private timer: NodeJS.Timeout | undefined
-  private readonly unsubscribe: Array<() => void> = []
   /** The last failure, for `doctor` and logs; cleared by a successful run. */
   lastError: Error | undefined
   /** Spaces short of outbound addresses (their pool ran out), for `doctor` and logs. */
@@ -75,44 +77,33 @@ export class NetworkAgent {
     private readonly events: EventBus,
     private readonly host: SpaceHost,
     private readonly options: NetworkAgentOptions,
-  ) {}
+  ) {
+    this.loop = new ReconcileLoop({
+      run: () => this.exclusive(() => this.converge()),
+      intervalMs: options.intervalMs,
+    })
+  }
 
   start(): Promise<void> {
-    const kick = () => void this.reconcile()
-    for (const event of ['space.changed', 'network.changed', 'ruleset.changed'] as const) {
-      this.unsubscribe.push(this.events.on(event, kick))
-    }
-    if (this.options.intervalMs > 0) {
-      this.timer = setInterval(kick, this.options.intervalMs)
-      this.timer.unref()
-    }
-    return this.reconcile()
+    // Not `ruleset.changed`: the router enforces rulesets (and marks them applied), the host's
+    // networking does not depend on them. Not `space.converged`: that is this agent's own
+    // report of a converge that is done; following it would converge everything once more.
+    this.loop.follow(this.events, 'space.changed').follow(this.events, 'network.changed')
+    return this.loop.start()
   }
 
   /** Runs a reconcile, or queues one more after the run in flight; resolves when idle. */
   reconcile(): Promise<void> {
-    if (this.running) {
-      this.again = true
-      return this.running
-    }
-    this.running = (async () => {
-      do {
-        this.again = false
-        await this.runOnce()
-      } while (this.again)
-    })().finally(() => (this.running = undefined))
-    return this.running
+    return this.loop.kick()
   }
 
   /** Resolves once no reconcile is running (tests wait on it instead of sleeping). */
-  async idle(): Promise<void> {
-    while (this.running) await this.running
+  idle(): Promise<void> {
+    return this.loop.idle()
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer)
-    for (const off of this.unsubscribe.splice(0)) off()
-    await this.idle()
+    await this.loop.stop()
     await this.exclusive(async () => this.host.stop?.())
   }
 
@@ -273,10 +264,6 @@ export class NetworkAgent {
     ]
   }
 
-  private runOnce(): Promise<void> {
-    return this.exclusive(() => this.converge())
-  }
-
   /** Desired host networking: the store's spaces and attachments, and the builds' namespaces. */
   private desired() {
     const { store } = this
@@ -363,15 +350,12 @@ export class NetworkAgent {
           for (const a of store.network.attachments(id)) store.network.deleteAttachment(a.id)
           store.spaces.delete(id)
           moved.push(id)
-          continue
         }
-        // The router marks rulesets applied when it holds them (daemon/router-feed.ts); with
-        // no router (API tests), the host's converge is as applied as it gets.
-        const ruleset = store.spaces.currentRuleset(id)
-        if (ruleset && !ruleset.applied) store.spaces.markRulesetApplied(ruleset.id)
       }
     })
-    // Data planes (DNS, router, runtime) start serving a space once it is allocated.
-    for (const id of moved) this.events.emit('space.changed', id)
+    // Data planes (DNS, router, runtime) start serving a space once it is allocated. A
+    // `space.changed` here would make this agent (which follows it) converge every space once
+    // more, for a change it made itself: `space.converged` is for the others only.
+    for (const id of moved) this.events.emit('space.converged', id)
   }
 }

@@ -1,10 +1,10 @@
 /**
  * Turns formation into dynos (docs/design.md §5): for every app in an allocated space with a
  * released slug, `quantity` dynos of each process type, numbered from 1, running the current
- * release. It converges on every formation, app or release change and on a timer: starts what
- * is missing, stops the highest numbers on scale-down, replaces dynos of an older release
- * (the new one first; the old one goes once the new one is up, so an app never drops to
- * zero), and carries out `ps:restart`/`ps:stop`.
+ * release. It converges an app on every formation, app or release change, the apps of a space
+ * when the space changes, and all of them on a timer (reconcile-loop.ts); what to start and
+ * stop is planned by `planFormation` (formation-plan.ts) and carried out here. It also carries
+ * out `ps:restart`/`ps:stop`.
  *
  * Dynos outlive the daemon: on start it adopts what it finds under `<dataDir>/dynos`, and on
  * stop it lets them run.
@@ -22,9 +22,11 @@ import { findDynoSize } from '../core/sizes.js'
 import type { App, Attachment } from '../core/types.js'
 import type { DynoProcess, DynoSpec } from '../runtime/index.js'
 import type { Store } from '../store/store.js'
+import { planFormation, type DesiredFormation } from './formation-plan.js'
 import { Dyno, type DynoContext, type DynoFile } from './dyno.js'
 import { ONE_OFF_FILE, OneOffDyno, type OneOffContext, type OneOffFile } from './one-off.js'
 import { AttachSession } from './one-off-session.js'
+import { ReconcileLoop, type ReconcileScope } from './reconcile-loop.js'
 
 /** A released slug on disk: the directory dynos run from and its Procfile's commands. */
 export interface SlugOnDisk {
@@ -66,11 +68,8 @@ const DEFAULT_BACKOFF_MAX_MS = 20 * 60_000
 export class RuntimeAgent {
   /** Every dyno this daemon knows, by id; a stopped one leaves once it is gone. */
   private readonly dynos = new Map<string, Dyno>()
-  private running: Promise<void> | undefined
-  /** What the next converge covers: the apps that changed, or all of them. */
-  private scope: Set<string> | 'all' = new Set()
-  private again = false
-  private timer: NodeJS.Timeout | undefined
+  /** Converges, one at a time, of the apps kicked meanwhile (by id) or of all. */
+  private readonly loop: ReconcileLoop<string>
   private readonly unsubscribe: Array<() => void> = []
   private readonly ctxBase: Omit<DynoContext, 'dir'>
   /**
@@ -106,6 +105,11 @@ export class RuntimeAgent {
       backoffMs: (n) => Math.min(max, base * 2 ** (n - 1)),
       changed: (dyno) => this.onDynoChanged(dyno),
     }
+    this.loop = new ReconcileLoop<string>({
+      run: (scope) => this.converge(scope),
+      intervalMs: options.intervalMs ?? 5000,
+      onError: (e) => this.options.log?.(`runtime: ${e.message}`),
+    })
   }
 
   private context(dynoId: string): DynoContext {
@@ -149,33 +153,29 @@ export class RuntimeAgent {
       const dyno = await Dyno.adopt(file, this.context(file.identity.id))
       this.dynos.set(dyno.identity.id, dyno)
     }
-    const kick = () => void this.reconcile()
     // A change to one app converges that app only: config changes come by the hundred per
-    // second and must not cost a pass over every app each.
-    const kickApp = (appId: string) => void this.reconcile(appId)
-    for (const event of ['formation.changed', 'app.changed'] as const) {
-      this.unsubscribe.push(this.events.on(event, kickApp))
-    }
-    this.unsubscribe.push(this.events.on('space.changed', kick))
+    // second and must not cost a pass over every app each. A space's change (its allocation
+    // by the network agent included) concerns only the apps in it.
+    const appsIn = (spaceId: string) => this.store.apps.forSpace(spaceId).map((a) => a.id)
+    const { events } = this
+    this.loop
+      .follow(events, 'formation.changed', (appId) => appId)
+      .follow(events, 'app.changed', (appId) => appId)
+      .follow(events, 'space.changed', appsIn)
+      .follow(events, 'space.converged', appsIn)
     this.unsubscribe.push(
       this.events.on(
         'dynos.action',
         (appId, action, target) => void this.act(appId, action, target),
       ),
     )
-    const interval = this.options.intervalMs ?? 5000
-    if (interval > 0) {
-      this.timer = setInterval(kick, interval)
-      this.timer.unref()
-    }
-    await this.reconcile()
+    await this.loop.start()
   }
 
   /** Lets every dyno run on (a new daemon adopts them); stops watching them. */
   async stop(): Promise<void> {
-    clearInterval(this.timer)
     for (const off of this.unsubscribe.splice(0)) off()
-    while (this.running) await this.running
+    await this.loop.stop()
     await Promise.all(this.removals) // a stop under way ends here, not in the next daemon
     for (const dyno of this.dynos.values()) await dyno.release()
     for (const { timer } of this.rendezvousWaiting.values()) clearTimeout(timer)
@@ -299,8 +299,8 @@ export class RuntimeAgent {
   }
 
   /** Resolves once no reconcile is running. */
-  async idle(): Promise<void> {
-    while (this.running) await this.running
+  idle(): Promise<void> {
+    return this.loop.idle()
   }
 
   /**
@@ -308,25 +308,7 @@ export class RuntimeAgent {
    * gathered and converged together in one more pass.
    */
   reconcile(appId?: string): Promise<void> {
-    if (appId === undefined) this.scope = 'all'
-    else if (this.scope !== 'all') this.scope.add(appId)
-    if (this.running) {
-      this.again = true
-      return this.running
-    }
-    this.running = (async () => {
-      do {
-        this.again = false
-        const scope = this.scope
-        this.scope = new Set()
-        try {
-          await this.converge(scope)
-        } catch (e) {
-          this.options.log?.(`runtime: ${e instanceof Error ? e.message : String(e)}`)
-        }
-      } while (this.again)
-    })().finally(() => (this.running = undefined))
-    return this.running
+    return appId === undefined ? this.loop.kick() : this.loop.kick(appId)
   }
 
   private onDynoChanged(dyno: Dyno): void {
@@ -336,63 +318,77 @@ export class RuntimeAgent {
   }
 
   /** Converges the apps in `scope` (ids; apps deleted meanwhile lose their dynos), or all. */
-  private async converge(scope: ReadonlySet<string> | 'all'): Promise<void> {
-    const wanted = new Map<string, Dyno[]>() // app id → dynos that should keep running
-    const toStop: Dyno[] = []
-    const inScope = (appId: string) => scope === 'all' || scope.has(appId)
-    const apps = (
-      scope === 'all'
-        ? this.store.apps.all()
-        : [...scope].flatMap((id) => this.store.apps.find(id) ?? [])
-    ).filter((a) => a.spaceId !== null)
-    const byApp = new Map(apps.map((a) => [a.id, a]))
-    let visited = 0
-    for (const app of apps) {
-      // A pass over every app (the timer, a space change) reads the store for each: let the
-      // API answer in between rather than stall it for the whole pass.
-      if (++visited % 50 === 0) await new Promise((resolve) => setImmediate(resolve))
-      const space = this.store.spaces.find(app.spaceId!)
-      if (space?.state !== 'allocated') continue
-      const release = this.store.releases.current(app.id)
-      const slug = release?.slugId ? this.options.slugFor(app.id, release.slugId) : undefined
-      if (!release || !slug) continue
-      const mine = [...this.dynos.values()].filter(
-        (d) => d.identity.appId === app.id && !d.stopping,
-      )
-      const keep: Dyno[] = []
-      for (const f of this.store.releases.formation(app.id)) {
-        const command = slug.processTypes[f.type] ?? (f.command || undefined)
-        if (!command) continue
-        for (let n = 1; n <= f.quantity; n++) {
-          const slot = mine.filter((d) => d.identity.type === f.type && d.identity.number === n)
-          const current = slot.filter((d) => d.identity.releaseId === release.id)
-          const sizeOk = (d: Dyno) => d.identity.size === f.size
-          let fresh = current.find(sizeOk)
-          if (!fresh) {
-            fresh = this.create(app, release, slug.dir, f.type, n, command, f.size)
-            void fresh.start()
-          }
-          keep.push(fresh)
-          // Older dynos of the slot stay until the new one is up (or has given up booting).
-          if (fresh.state === 'up' || fresh.state === 'crashed') {
-            toStop.push(...slot.filter((d) => d !== fresh))
-          } else {
-            keep.push(...slot.filter((d) => d !== fresh))
-          }
-        }
+  private async converge(scope: ReconcileScope<string>): Promise<void> {
+    const apps = new Map<string, App | undefined>()
+    if (scope === 'all') {
+      for (const app of this.store.apps.all()) apps.set(app.id, app)
+      // Apps deleted meanwhile: their dynos go.
+      for (const d of [...this.dynos.values(), ...this.oneOffs.values()]) {
+        if (!apps.has(d.identity.appId)) apps.set(d.identity.appId, undefined)
       }
-      wanted.set(app.id, keep)
+    } else {
+      for (const id of scope) apps.set(id, this.store.apps.find(id))
     }
-    for (const dyno of this.dynos.values()) {
-      if (dyno.stopping || toStop.includes(dyno) || !inScope(dyno.identity.appId)) continue
-      const keep = wanted.get(dyno.identity.appId)
-      if (!byApp.has(dyno.identity.appId) || !keep?.includes(dyno)) toStop.push(dyno)
+    let visited = 0
+    for (const [appId, app] of apps) {
+      // A pass over every app (the timer) reads the store for each: let the API answer in
+      // between rather than stall it for the whole pass.
+      if (++visited % 50 === 0) await new Promise((resolve) => setImmediate(resolve))
+      this.convergeApp(appId, app)
     }
-    // One-off dynos are not formation; they go only with their app.
-    for (const dyno of this.oneOffs.values()) {
-      if (inScope(dyno.identity.appId) && !byApp.has(dyno.identity.appId)) void dyno.stop()
+  }
+
+  /**
+   * Carries out the app's formation plan. One-off dynos are not formation: they go only with
+   * their app.
+   */
+  private convergeApp(appId: string, app: App | undefined): void {
+    const run = app && this.runnable(app)
+    const mine = [...this.dynos.values()].filter((d) => d.identity.appId === appId && !d.stopping)
+    const plan = planFormation(
+      run?.formation ?? null,
+      mine.map((d) => ({ ...d.identity, state: d.state })),
+    )
+    for (const action of plan) {
+      if (action.kind === 'stop') {
+        const dyno = this.dynos.get(action.dynoId)
+        if (dyno) this.removeInBackground(dyno)
+        continue
+      }
+      if (!app || !run) continue // never: only a formation starts dynos
+      // A start, or a replace: the dynos it replaces are stopped by a later plan, once it is up.
+      const { type, number, command, size } = action
+      const fresh = this.create(app, run.release, run.slug.dir, type, number, command, size)
+      void fresh.start()
     }
-    for (const dyno of toStop) this.removeInBackground(dyno)
+    if (!app || app.spaceId === null) {
+      for (const dyno of this.oneOffs.values()) {
+        if (dyno.identity.appId === appId) void dyno.stop()
+      }
+    }
+  }
+
+  /**
+   * What the app should run: its formation on its current release and slug; undefined when
+   * it runs no formation dyno (outside a space, the space not allocated, nothing released).
+   */
+  private runnable(app: App) {
+    if (app.spaceId === null) return undefined
+    const space = this.store.spaces.find(app.spaceId)
+    if (space?.state !== 'allocated') return undefined
+    const release = this.store.releases.current(app.id)
+    const slug = release?.slugId ? this.options.slugFor(app.id, release.slugId) : undefined
+    if (!release || !slug) return undefined
+    const formation: DesiredFormation = {
+      releaseId: release.id,
+      processes: this.store.releases.formation(app.id).map((f) => ({
+        type: f.type,
+        quantity: f.quantity,
+        size: f.size,
+        command: slug.processTypes[f.type] ?? (f.command || undefined),
+      })),
+    }
+    return { release, slug, formation }
   }
 
   private removeInBackground(dyno: Dyno): void {

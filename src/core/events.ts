@@ -6,6 +6,12 @@ import { EventEmitter } from 'node:events'
  */
 export interface PlatformEvents {
   'space.changed': [spaceId: string]
+  /**
+   * The network agent made the host match a space's state: an `allocating` space is now
+   * `allocated` (data planes start serving it), a `deleting` one is gone. Not `space.changed`,
+   * which the agent follows: its own change must not cost every agent a second converge.
+   */
+  'space.converged': [spaceId: string]
   'ruleset.changed': [spaceId: string]
   /** Attachments of a space were added or are to be removed. */
   'network.changed': [spaceId: string]

@@ -306,9 +306,9 @@ export async function startDaemon(
     async close() {
       stopRemovingLeftovers()
       await domainVerifier?.stop()
-      routerFeed.stop()
+      await routerFeed.stop()
       await router.close()
-      dnsFeed.stop()
+      await dnsFeed.stop()
       await dns.close()
       await dynos.stop() // the dynos keep running; the next daemon adopts them
       await agent.stop()

@@ -6,6 +6,7 @@
  */
 import { buildNetworkAddresses, spaceAddresses } from '../core/address-plan.js'
 import type { EventBus } from '../core/events.js'
+import { ReconcileLoop, type ReconcileScope } from '../agent/reconcile-loop.js'
 import type { DynoView } from '../core/runtime-view.js'
 import type { App } from '../core/types.js'
 import type { Store } from '../store/store.js'
@@ -36,27 +37,42 @@ export interface DnsFeedOptions {
 }
 
 export class DnsFeed {
-  private readonly unsubscribe: Array<() => void> = []
+  /** Syncs one at a time: of everything, or of the apps (ids) that changed meanwhile. */
+  private readonly loop: ReconcileLoop<string>
   private retry: NodeJS.Timeout | undefined
   private known = { spaces: new Set<string>(), apps: new Set<string>(), dynos: new Set<string>() }
 
-  constructor(private readonly options: DnsFeedOptions) {}
+  constructor(private readonly options: DnsFeedOptions) {
+    this.loop = new ReconcileLoop<string>({
+      run: (scope) => this.syncScope(scope),
+      onError: (e) => options.log?.(`dns: ${e.message}`),
+    })
+  }
 
   /** Tells the server everything known now, then follows changes. */
   async start(): Promise<void> {
-    const { events, records } = this.options
-    this.unsubscribe.push(events.on('space.changed', () => void this.sync()))
-    // One app changed (config, features, a release): only its records, not a pass over all.
-    this.unsubscribe.push(events.on('app.changed', (appId) => this.syncApp(appId)))
-    // Dyno changes take the short way: only that app's dynos (names within 100 ms).
-    this.unsubscribe.push(events.on('dynos.changed', () => this.syncDynos()))
-    await this.sync()
-    records.setSynced(true)
+    const { events } = this.options
+    const byApp = (appId: string) => appId
+    this.loop
+      .follow(events, 'space.changed')
+      .follow(events, 'space.converged')
+      // One app changed (config, features, a release): only its records, not a pass over all.
+      // Dyno changes take the same short way (names within 100 ms).
+      .follow(events, 'app.changed', byApp)
+      .follow(events, 'dynos.changed', byApp)
+    await this.loop.start()
+    this.options.records.setSynced(true)
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     clearTimeout(this.retry)
-    for (const off of this.unsubscribe.splice(0)) off()
+    await this.loop.stop()
+  }
+
+  private async syncScope(scope: ReconcileScope<string>): Promise<void> {
+    if (scope === 'all') return this.sync()
+    for (const appId of scope) this.syncApp(appId)
+    this.syncDynos()
   }
 
   private async sync(): Promise<void> {
@@ -119,7 +135,6 @@ export class DnsFeed {
     } else if (this.known.apps.delete(appId)) {
       this.options.records.removeApp(appId)
     }
-    this.syncDynos()
   }
 
   /** Every dyno that is up has its names; every other has none. */
@@ -150,7 +165,7 @@ export class DnsFeed {
     clearTimeout(this.retry)
     const failed = await this.options.dns.setListenAddresses(gateways)
     if (failed.length > 0) {
-      this.retry = setTimeout(() => void this.sync(), RETRY_LISTEN_MS)
+      this.retry = setTimeout(() => void this.loop.kick(), RETRY_LISTEN_MS)
       this.retry.unref()
     }
   }

@@ -3,13 +3,15 @@
  * spaces with their verified custom domains (`served`: a pending one is nobody's yet) and
  * certificates, their web dynos that are up, and each
  * space's trusted IP ranges. The router answers from its own table; nothing here is on the
- * request path. A ruleset is marked `applied` as soon as the router holds it: from then on
- * every request is checked against it.
+ * request path. A ruleset is marked `applied` by nothing but the router's acknowledgement
+ * (`afterApplied`): from then on every request is checked against it. A router that is down
+ * acknowledges nothing, and the ruleset stays `applied: false`.
  */
 import { spaceAddresses } from '../core/address-plan.js'
 import { describeChain } from '../core/certificates.js'
 import { certificatePlan, type AppDomain, type SniEndpoint } from '../core/domains.js'
 import type { EventBus } from '../core/events.js'
+import { ReconcileLoop, type ReconcileScope } from '../agent/reconcile-loop.js'
 import type { DynoView } from '../core/runtime-view.js'
 import type { App } from '../core/types.js'
 import type { RouterApp, RouterCertificate, RouterService } from '../router/index.js'
@@ -25,29 +27,42 @@ export interface RouterFeedOptions {
 }
 
 export class RouterFeed {
-  private readonly unsubscribe: Array<() => void> = []
+  /** Syncs one at a time: of everything, or of the apps (ids) that changed meanwhile. */
+  private readonly loop: ReconcileLoop<string>
+  private offDynos: (() => void) | undefined
   private known = { spaces: new Set<string>(), apps: new Set<string>() }
   private stopped = false
 
-  constructor(private readonly options: RouterFeedOptions) {}
-
-  start(): void {
-    const { events } = this.options
-    const full = () => this.sync()
-    for (const event of ['space.changed', 'ruleset.changed'] as const) {
-      this.unsubscribe.push(events.on(event, full))
-    }
-    // One app changed (config, a release, its domains): only its route, not every app's.
-    for (const event of ['app.changed', 'domains.changed'] as const) {
-      this.unsubscribe.push(events.on(event, (appId) => this.syncApp(appId)))
-    }
-    this.unsubscribe.push(events.on('dynos.changed', (appId) => this.syncDynos(appId)))
-    this.sync()
+  constructor(private readonly options: RouterFeedOptions) {
+    this.loop = new ReconcileLoop<string>({ run: (scope) => this.syncScope(scope) })
   }
 
-  stop(): void {
+  /** Tells the router everything known now (done when this returns), then follows changes. */
+  start(): void {
+    const { events } = this.options
+    const byApp = (appId: string) => appId
+    this.loop
+      .follow(events, 'space.changed')
+      .follow(events, 'space.converged')
+      .follow(events, 'ruleset.changed')
+      // One app changed (config, a release, its domains): only its route, not every app's.
+      .follow(events, 'app.changed', byApp)
+      .follow(events, 'domains.changed', byApp)
+    // Not a reconcile: a copy of the runtime's view of one app's dynos, made at once (the
+    // pass above never waits, so this never lands in the middle of one).
+    this.offDynos = events.on('dynos.changed', (appId) => this.syncDynos(appId))
+    void this.loop.start()
+  }
+
+  async stop(): Promise<void> {
     this.stopped = true
-    for (const off of this.unsubscribe.splice(0)) off()
+    this.offDynos?.()
+    await this.loop.stop()
+  }
+
+  private syncScope(scope: ReconcileScope<string>): void {
+    if (scope === 'all') this.sync()
+    else for (const appId of scope) this.syncApp(appId)
   }
 
   private sync(): void {
@@ -67,7 +82,8 @@ export class RouterFeed {
       if (ruleset && !ruleset.applied) applied.push(ruleset.id)
     }
     if (applied.length > 0) {
-      // Applied once the router (every worker of it) checks requests against it.
+      // Applied once the router (every worker of it) checks requests against it; never
+      // called back when no router process took it (all down, or closed).
       router.afterApplied(() => {
         if (this.stopped) return
         for (const id of applied) store.spaces.markRulesetApplied(id)

@@ -155,7 +155,10 @@ export interface RouterService {
   close(): Promise<void>
   /** Where the public listeners are (ports resolved when 0 was asked for). */
   addresses(): RouterListen[]
-  /** Calls `fn` once every update given to `routes` so far is in force for new requests. */
+  /**
+   * Calls `fn` once every update given to `routes` so far is in force for new requests; never
+   * when no router process holds them (closed, or every worker down).
+   */
   afterApplied(fn: () => void): void
 }
 
@@ -224,9 +227,9 @@ export class Router implements ForwardHost, RouterService {
     return this.table
   }
 
-  /** Updates take effect as they are made (the table is this process's own). */
+  /** Updates take effect as they are made (the table is this process's own), until closed. */
   afterApplied(fn: () => void): void {
-    fn()
+    if (!this.closed) fn()
   }
 
   addresses(): RouterListen[] {

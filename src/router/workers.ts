@@ -107,9 +107,14 @@ export class RouterWorkers implements RouterService, RouteUpdates {
     this.running.clear()
   }
 
+  /**
+   * Calls `fn` once every running worker has answered that it holds every update so far. With
+   * no worker running (none started yet, all died) nothing holds them: `fn` waits for a
+   * worker that starts (it is given the whole state and asked), and never runs once closed.
+   */
   afterApplied(fn: () => void): void {
+    if (this.closing) return
     const seq = ++this.seq
-    if (this.running.size === 0) return fn()
     this.waiting.push({ seq, fn })
     this.broadcast({ t: 'applied?', seq })
   }
@@ -176,6 +181,7 @@ export class RouterWorkers implements RouterService, RouteUpdates {
             for (const space of this.spaces.values()) send(worker, { t: 'space', space })
             for (const app of this.apps.values()) send(worker, { t: 'app', app })
             for (const [appId, d] of this.dynos) send(worker, { t: 'dynos', appId, ...d })
+            if (this.waiting.length > 0) send(worker, { t: 'applied?', seq: this.seq })
             resolve()
             break
           case 'failed':
@@ -218,10 +224,9 @@ export class RouterWorkers implements RouterService, RouteUpdates {
 
   /** Runs the `afterApplied` callbacks every running worker has caught up with. */
   private release(): void {
+    if (this.running.size === 0 || this.closing) return // no worker applied them
     const low = Math.min(...[...this.running].map((r) => r.applied))
-    while (this.waiting.length > 0 && (this.running.size === 0 || this.waiting[0]!.seq <= low)) {
-      this.waiting.shift()!.fn()
-    }
+    while (this.waiting.length > 0 && this.waiting[0]!.seq <= low) this.waiting.shift()!.fn()
   }
 }
 

@@ -1,7 +1,9 @@
 /**
  * An in-process API for tests: a fresh SQLite store in a temp dir, an admin with an API key,
  * and `call()`, which sends a request through Fastify's inject() and checks every JSON
- * success body against Heroku's schema.
+ * success body against Heroku's schema. The network agent converges a host in memory; the
+ * router feed feeds an in-process router's table (no listeners), which is what marks inbound
+ * rulesets applied.
  */
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -14,6 +16,8 @@ import { EventBus } from '../../src/core/events.js'
 import { DEFAULT_EGRESS_PER_SPACE } from '../../src/core/egress.js'
 import { Store } from '../../src/store/store.js'
 import { NetworkAgent } from '../../src/agent/network-agent.js'
+import { RouterFeed } from '../../src/daemon/router-feed.js'
+import { Router } from '../../src/router/index.js'
 import { MemorySpaceHost } from './memory-host.js'
 import { checkResponse } from './schema.js'
 
@@ -58,6 +62,9 @@ export async function startTestApi(options: Partial<ApiServerOptions> = {}): Pro
     },
   })
   await agent.start()
+  const router = new Router({ domain: 'localhost', listen: [], log: () => undefined })
+  const routerFeed = new RouterFeed({ store, events, router, dynos: () => [], port: 5000 })
+  routerFeed.start()
   const admin = createAccount(store, {
     email: 'admin@localspace.localhost',
     password: 'admin-password',
@@ -125,6 +132,8 @@ export async function startTestApi(options: Partial<ApiServerOptions> = {}): Pro
     },
     async close() {
       await agent.stop()
+      await routerFeed.stop()
+      await router.close()
       await server.close()
       store.close()
       rmSync(dir, { recursive: true, force: true })

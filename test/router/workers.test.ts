@@ -149,11 +149,39 @@ describe('router workers', () => {
     assert.deepEqual(await many(6, port, 'later.localhost'), Array(6).fill(503))
   })
 
-  test('close stops every worker', async () => {
+  test('with every worker down nothing is applied: afterApplied waits for a worker that holds it', async () => {
+    for (const pid of router.workerPids()) process.kill(pid, 'SIGKILL')
+    await waitUntil('no worker routing', () => router.workerPids().length === 0)
+    rules([{ action: 'deny', source: '127.0.0.0/8' }])
+    let applied = false
+    const done = new Promise<void>((resolve) =>
+      router.afterApplied(() => {
+        applied = true
+        resolve()
+      }),
+    )
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.equal(applied, false, 'no worker holds the ruleset')
+    await done // the replacements start, are given the state, and answer
+    assert.ok(router.workerPids().length >= 1)
+    await waitUntil('both replacements', () => router.workerPids().length === 2)
+    // With no worker left the listeners were closed; port 0 was bound anew.
+    ;[port, tlsPort] = router.addresses().map((a) => a.port) as [number, number]
+    assert.deepEqual(await many(10, port), Array(10).fill(403))
+    rules([{ action: 'allow', source: '127.0.0.0/8' }])
+    await new Promise<void>((resolve) => router.afterApplied(resolve))
+    assert.deepEqual(await many(10, port), Array(10).fill(200))
+  })
+
+  test('close stops every worker, and a closed router applies nothing', async () => {
     const pids = allWorkers()
     assert.ok(pids.length >= 2)
     await router.close()
     assert.deepEqual(allWorkers(), [])
     for (const pid of pids) assert.throws(() => process.kill(pid, 0), /ESRCH/, String(pid))
+    let applied = false
+    router.afterApplied(() => (applied = true))
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.equal(applied, false)
   })
 })
