@@ -12,6 +12,7 @@
  * `maxDelayMs`, so a forgotten claim costs one lookup every quarter of an hour, not a stream.
  */
 import { Resolver } from 'node:dns/promises'
+import { ReconcileLoop } from '../agent/reconcile-loop.js'
 import { challengeName, type AppDomain } from '../core/domains.js'
 import type { EventBus } from '../core/events.js'
 import { nowIso } from '../core/ids.js'
@@ -65,8 +66,14 @@ export class DomainVerifier {
   private readonly resolvers = new Set<Resolver>()
   private readonly unsubscribe: Array<() => void> = []
   private timer: NodeJS.Timeout | undefined
-  private running: Promise<void> | undefined
-  private again = false
+  /** The project's one reconcile loop: one round at a time, kicks meanwhile make one more. */
+  private readonly loop = new ReconcileLoop({
+    run: async () => {
+      await this.round()
+      this.arm()
+    },
+    onError: (e) => this.options.log?.(`domain verification: ${e.message}`),
+  })
   private stopped = false
   private emitting = false
   private readonly firstDelayMs: number
@@ -87,10 +94,10 @@ export class DomainVerifier {
         for (const d of store.domains.forApp(appId)) {
           if (d.verifiedAt === null) this.soon(d.id)
         }
-        this.kick()
+        void this.loop.kick()
       }),
     )
-    this.kick()
+    void this.loop.start()
   }
 
   /**
@@ -110,47 +117,34 @@ export class DomainVerifier {
     clearTimeout(this.timer)
     for (const off of this.unsubscribe.splice(0)) off()
     for (const r of this.resolvers) r.cancel()
-    await this.running
-  }
-
-  /** Runs a round now, or right after the one running. */
-  private kick(): void {
-    if (this.stopped) return
-    if (this.running) {
-      this.again = true
-      return
-    }
+    await this.loop.stop()
     clearTimeout(this.timer)
-    this.running = this.rounds().finally(() => {
-      this.running = undefined
-      this.arm()
-    })
   }
 
-  private async rounds(): Promise<void> {
-    do {
-      this.again = false
-      const now = Date.now()
-      const pending = this.options.store.domains.pending()
-      const ids = new Set(pending.map((d) => d.id))
-      for (const id of this.due.keys()) if (!ids.has(id)) this.due.delete(id)
-      const ready = pending.filter((d) => (this.due.get(d.id)?.at ?? 0) <= now)
-      await inBatches(ready, MAX_LOOKUPS_AT_ONCE, (d) => this.check(d))
-    } while (this.again && !this.stopped)
+  /** Looks up every pending domain that is due. */
+  private async round(): Promise<void> {
+    const now = Date.now()
+    const pending = this.options.store.domains.pending()
+    const ids = new Set(pending.map((d) => d.id))
+    for (const id of this.due.keys()) if (!ids.has(id)) this.due.delete(id)
+    const ready = pending.filter((d) => (this.due.get(d.id)?.at ?? 0) <= now)
+    await inBatches(ready, MAX_LOOKUPS_AT_ONCE, (d) => this.check(d))
   }
 
   /** The next round when the earliest pending domain is due; none when nothing is pending. */
   private arm(): void {
+    clearTimeout(this.timer)
     if (this.stopped) return
     let next = Infinity
     for (const { at } of this.due.values()) next = Math.min(next, at)
     if (next === Infinity) return
-    this.timer = setTimeout(() => this.kick(), Math.max(0, next - Date.now()))
+    this.timer = setTimeout(() => void this.loop.kick(), Math.max(0, next - Date.now()))
     this.timer.unref()
   }
 
   private async check(d: AppDomain): Promise<void> {
     const { store, events } = this.options
+    if (this.stopped) return // the batches after a stop look up nothing
     // Held by another app: no lookup, only the next look on its schedule (the holder may let go).
     if (!store.domains.blocker(d.appId, d.hostname)) {
       const published = await this.tokenPublished(d)
