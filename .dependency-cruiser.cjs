@@ -26,7 +26,8 @@ module.exports = {
     },
     {
       name: 'platform-serves-api-builds-daemon',
-      comment: 'the API, git push and the builder, and the daemon change desired state through platform',
+      comment:
+        'the API, git push and the builder, and the daemon change desired state through platform',
       severity: 'error',
       from: { path: '^src/(?!api/|builds/|daemon/|platform/)' },
       to: { path: '^src/platform/' },

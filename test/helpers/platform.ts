@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { EventBus, type PlatformEvents } from '../../src/core/events.js'
 import type { LogEntry, LogView } from '../../src/core/log-view.js'
-import type { Account } from '../../src/core/types.js'
+import { newId, nowIso } from '../../src/core/ids.js'
+import type { Account, Space } from '../../src/core/types.js'
 import { createAccount } from '../../src/platform/accounts.js'
 import type { PlatformContext } from '../../src/platform/context.js'
 import { Store } from '../../src/store/store.js'
@@ -73,4 +74,27 @@ export function startTestPlatform(): TestPlatform {
       rmSync(dir, { recursive: true, force: true })
     },
   }
+}
+
+/** A team and a space of it, written straight to the store (spaces have their own rules). */
+export function insertSpace(p: TestPlatform): Space {
+  const now = nowIso()
+  const team = { id: newId(), name: `team-${newId().slice(0, 8)}`, createdAt: now, updatedAt: now }
+  p.store.teams.insert(team)
+  const space: Space = {
+    id: newId(),
+    name: `space-${newId().slice(0, 8)}`,
+    teamId: team.id,
+    teamName: team.name,
+    region: 'virginia',
+    state: 'allocated',
+    shield: false,
+    cidr: '10.0.0.0/16',
+    dataCidr: '10.1.0.0/16',
+    generation: 'cedar',
+    createdAt: now,
+    updatedAt: now,
+  }
+  p.store.spaces.insert(space)
+  return p.store.spaces.find(space.id)!
 }
