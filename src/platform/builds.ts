@@ -1,9 +1,11 @@
 /**
  * Builds: `POST /apps/{app}/builds` and `git push` both record a `pending` build here, the same
  * way, and emit `build.created`; the builder (src/builds) picks it up, and ends it with
- * releases.ts releaseBuild or with failBuild below.
+ * releases.ts releaseBuild or with failBuild below. Also the app's buildpacks, which its
+ * builds detect with.
  */
 import { randomBytes } from 'node:crypto'
+import { knownBuildpack, MAX_BUILDPACKS, unknownBuildpackMessage } from '../core/buildpacks.js'
 import { errors } from '../core/errors.js'
 import { newId, nowIso } from '../core/ids.js'
 import type { App, Build } from '../core/types.js'
@@ -67,4 +69,30 @@ export function createBuild(
 /** A build that made no release ends `failed`; nothing follows it on the host. */
 export function failBuild({ store }: PlatformContext, build: Build): void {
   store.builds.finish(build.id, { status: 'failed' }, nowIso())
+}
+
+/**
+ * `heroku buildpacks:set`: the buildpacks the app's next builds detect with, replacing the list
+ * ([] clears it). Only buildpacks localspace has an equivalent of, each once; then
+ * `app.changed`.
+ */
+export function setBuildpacks(
+  { store, events }: PlatformContext,
+  app: App,
+  urls: readonly string[],
+): void {
+  if (urls.length > MAX_BUILDPACKS) {
+    throw errors.invalidParams(`An app can have at most ${MAX_BUILDPACKS} buildpacks.`)
+  }
+  const kinds = new Set<string>()
+  for (const url of urls) {
+    const known = knownBuildpack(url)
+    if (!known) throw errors.invalidParams(unknownBuildpackMessage(url))
+    if (kinds.has(known.name)) {
+      throw errors.invalidParams(`${known.name} is listed twice: list each buildpack once.`)
+    }
+    kinds.add(known.name)
+  }
+  store.apps.setBuildpacks(app.id, urls)
+  events.emit('app.changed', app.id)
 }

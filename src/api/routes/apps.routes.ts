@@ -127,9 +127,7 @@ export function appRoutes(app: FastifyInstance): void {
       const body = request.body ?? {}
       // `heroku apps:transfer`: to a team or, out of one, to an account.
       if (body.owner !== undefined) {
-        const moved = changeOwner(store, request.account, request.params.app, body.owner)
-        events.emit('app.changed', moved.id)
-        return json(moved)
+        return json(changeOwner(app.ctx, request.account, request.params.app, body.owner))
       }
       const target = findApp(store, request.account, request.params.app)
       return json(
