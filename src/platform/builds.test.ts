@@ -5,7 +5,7 @@ import { newId } from '../core/ids.js'
 import type { App } from '../core/types.js'
 import { startTestPlatform, type TestPlatform } from '../../test/helpers/platform.js'
 import { createApp } from './apps.js'
-import { createBuild, failBuild } from './builds.js'
+import { createBuild, failBuild, setBuildpacks } from './builds.js'
 
 describe('platform builds', () => {
   let p: TestPlatform
@@ -74,5 +74,21 @@ describe('platform builds', () => {
     assert.deepEqual([failed.status, failed.slugId, failed.releaseId], ['failed', null, null])
     assert.equal(p.store.releases.current(app.id)?.version, 1)
     assert.deepEqual(p.emitted, [])
+  })
+
+  test('buildpacks: known ones, each once, replace the list, then app.changed', () => {
+    setBuildpacks(p.ctx, app, ['heroku/python', 'heroku/nodejs'])
+    assert.deepEqual(p.store.apps.buildpacks(app.id), ['heroku/python', 'heroku/nodejs'])
+    for (const urls of [['heroku/cobol'], ['heroku/nodejs', 'heroku/nodejs']]) {
+      assert.throws(
+        () => setBuildpacks(p.ctx, app, urls),
+        (e: unknown) => e instanceof PlatformError && e.statusCode === 422,
+      )
+    }
+    assert.deepEqual(p.store.apps.buildpacks(app.id), ['heroku/python', 'heroku/nodejs'])
+    setBuildpacks(p.ctx, app, [])
+    assert.deepEqual(p.store.apps.buildpacks(app.id), [])
+    const changed = { event: 'app.changed', id: app.id, inTransaction: false }
+    assert.deepEqual(p.emitted, [changed, changed])
   })
 })
