@@ -61,7 +61,7 @@ const updateBody = {
 } as const
 
 export function appRoutes(app: FastifyInstance): void {
-  const { store, events } = app.ctx
+  const { store } = app.ctx
   const json = (a: App) => appJson(a, app.ctx)
 
   for (const url of ['/apps', '/teams/apps']) {
