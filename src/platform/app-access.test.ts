@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict'
 import { afterEach, beforeEach, describe, test } from 'node:test'
-import { PlatformError } from '../core/errors.js'
 import { newId, nowIso } from '../core/ids.js'
 import type { Account, App } from '../core/types.js'
-import { insertSpace, startTestPlatform, type TestPlatform } from '../../test/helpers/platform.js'
+import {
+  assertRefused,
+  insertSpace,
+  startTestPlatform,
+  type TestPlatform,
+} from '../../test/helpers/platform.js'
 import { createAccount } from './accounts.js'
 import {
   addCollaborator,
@@ -14,14 +18,6 @@ import {
   transferToTeam,
 } from './app-access.js'
 import { createApp } from './apps.js'
-
-const refused = (fn: () => unknown, message: RegExp) =>
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof PlatformError)
-    assert.equal(e.statusCode, 422)
-    assert.match(e.message, message)
-    return true
-  })
 
 describe('platform app access', () => {
   let p: TestPlatform
@@ -42,8 +38,8 @@ describe('platform app access', () => {
   test('a collaborator is added once, never the owner; each change emits after the commit', () => {
     addCollaborator(p.ctx, app, other)
     assert.ok(p.store.appAccess.collaborator(app.id, other.id))
-    refused(() => addCollaborator(p.ctx, app, other), /already a collaborator/)
-    refused(() => addCollaborator(p.ctx, app, p.user), /owns/)
+    assertRefused(() => addCollaborator(p.ctx, app, other), /already a collaborator/)
+    assertRefused(() => addCollaborator(p.ctx, app, p.user), /owns/)
     removeCollaborator(p.ctx, app, other)
     assert.equal(p.store.appAccess.collaborator(app.id, other.id), undefined)
     const changed = { event: 'app.changed', id: app.id, inTransaction: false }
@@ -58,8 +54,8 @@ describe('platform app access', () => {
       isAdmin: false,
     })
     const offer = offerTransfer(p.store, app, third)
-    refused(() => offerTransfer(p.store, app, other), /already has a transfer pending/)
-    refused(() => answerTransfer(p.ctx, offer, 'maybe'), /accepted or declined/)
+    assertRefused(() => offerTransfer(p.store, app, other), /already has a transfer pending/)
+    assertRefused(() => answerTransfer(p.ctx, offer, 'maybe'), /accepted or declined/)
     p.emitted.length = 0
     answerTransfer(p.ctx, offer, 'accepted')
     const moved = p.store.apps.find(app.id)!
@@ -80,17 +76,17 @@ describe('platform app access', () => {
     const now = nowIso()
     const team = { id: newId(), name: `t-${newId().slice(0, 8)}`, createdAt: now, updatedAt: now }
     p.store.teams.insert(team)
-    refused(() => transferToAccount(p.ctx, app, other), /personal app/)
+    assertRefused(() => transferToAccount(p.ctx, app, other), /personal app/)
     assert.equal(transferToTeam(p.ctx, app, team).teamId, team.id)
-    refused(() => transferToTeam(p.ctx, p.store.apps.find(app.id)!, team), /already belongs/)
+    assertRefused(() => transferToTeam(p.ctx, p.store.apps.find(app.id)!, team), /already belongs/)
     const out = transferToAccount(p.ctx, p.store.apps.find(app.id)!, other)
     assert.deepEqual([out.ownerId, out.teamId], [other.id, null])
 
     const space = insertSpace(p)
     const spaceTeam = p.store.teams.find(space.teamId)!
     const inSpace = createApp(p.ctx, p.user, { space, team: spaceTeam })
-    refused(() => transferToTeam(p.ctx, inSpace, team), /stay with its team/)
-    refused(() => transferToAccount(p.ctx, inSpace, other), /stay with its team/)
+    assertRefused(() => transferToTeam(p.ctx, inSpace, team), /stay with its team/)
+    assertRefused(() => transferToAccount(p.ctx, inSpace, other), /stay with its team/)
     assert.equal(p.store.apps.find(inSpace.id)?.teamId, spaceTeam.id)
   })
 })

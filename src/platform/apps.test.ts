@@ -1,19 +1,15 @@
 import assert from 'node:assert/strict'
 import { afterEach, beforeEach, describe, test } from 'node:test'
-import { PlatformError } from '../core/errors.js'
 import { newId } from '../core/ids.js'
-import { insertSpace, startTestPlatform, type TestPlatform } from '../../test/helpers/platform.js'
+import {
+  assertRefused,
+  insertSpace,
+  startTestPlatform,
+  type TestPlatform,
+} from '../../test/helpers/platform.js'
 import { createApp, destroyApp, setAppFeature, updateApp } from './apps.js'
 
 const unique = (prefix: string) => `${prefix}-${newId().slice(0, 8)}`
-
-const refuses = (fn: () => unknown, message: RegExp) =>
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof PlatformError)
-    assert.deepEqual([e.id, e.statusCode], ['invalid_params', 422])
-    assert.match(e.message, message)
-    return true
-  })
 
 describe('platform apps', () => {
   let p: TestPlatform
@@ -45,14 +41,23 @@ describe('platform apps', () => {
     const team = p.store.teams.find(space.teamId)!
     const taken = createApp(p.ctx, p.user, { name: unique('taken') })
     p.emitted.length = 0
-    refuses(() => createApp(p.ctx, p.user, { internalRouting: true }), /only available for Private/)
-    refuses(() => createApp(p.ctx, p.user, { region: 'virginia' }), /only available to Private/)
-    refuses(() => createApp(p.ctx, p.user, { space, team, region: 'tokyo' }), /run in its region/)
-    refuses(() => createApp(p.ctx, p.user, { region: 'atlantis' }), /does not exist/)
-    refuses(() => createApp(p.ctx, p.user, { name: taken.name }), /already taken/)
-    refuses(() => createApp(p.ctx, p.user, { name: 'Bad_Name' }), /Name must start/)
+    assertRefused(
+      () => createApp(p.ctx, p.user, { internalRouting: true }),
+      /only available for Private/,
+    )
+    assertRefused(
+      () => createApp(p.ctx, p.user, { region: 'virginia' }),
+      /only available to Private/,
+    )
+    assertRefused(
+      () => createApp(p.ctx, p.user, { space, team, region: 'tokyo' }),
+      /run in its region/,
+    )
+    assertRefused(() => createApp(p.ctx, p.user, { region: 'atlantis' }), /does not exist/)
+    assertRefused(() => createApp(p.ctx, p.user, { name: taken.name }), /already taken/)
+    assertRefused(() => createApp(p.ctx, p.user, { name: 'Bad_Name' }), /Name must start/)
     p.store.spaces.setState(space.id, 'deleting', new Date().toISOString())
-    refuses(
+    assertRefused(
       () => createApp(p.ctx, p.user, { space: p.store.spaces.find(space.id)!, team }),
       /being deleted/,
     )
@@ -67,7 +72,7 @@ describe('platform apps', () => {
     const app = createApp(p.ctx, p.user, { name: unique('old') })
     const other = createApp(p.ctx, p.user, { name: unique('other') })
     p.emitted.length = 0
-    refuses(() => updateApp(p.ctx, app, { name: other.name }), /already taken/)
+    assertRefused(() => updateApp(p.ctx, app, { name: other.name }), /already taken/)
     assert.deepEqual(p.emitted, [])
     const renamed = updateApp(p.ctx, app, { name: unique('new'), maintenance: true })
     assert.equal(p.store.apps.find(renamed.name)?.maintenance, true)

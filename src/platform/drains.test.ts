@@ -1,22 +1,18 @@
 import assert from 'node:assert/strict'
 import { afterEach, beforeEach, describe, test } from 'node:test'
 import { AddressPolicy } from '../core/address-policy.js'
-import { PlatformError } from '../core/errors.js'
 import { newId } from '../core/ids.js'
 import type { App } from '../core/types.js'
-import { insertSpace, startTestPlatform, type TestPlatform } from '../../test/helpers/platform.js'
+import {
+  assertRefused,
+  insertSpace,
+  startTestPlatform,
+  type TestPlatform,
+} from '../../test/helpers/platform.js'
 import { createApp } from './apps.js'
 import { addAppDrain, MAX_DRAINS_PER_APP, removeAppDrain, setSpaceDrain } from './drains.js'
 
 const policy = new AddressPolicy()
-
-const refused = (fn: () => unknown, message: RegExp) =>
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof PlatformError)
-    assert.equal(e.statusCode, 422)
-    assert.match(e.message, message)
-    return true
-  })
 
 describe('platform drains', () => {
   let p: TestPlatform
@@ -32,7 +28,7 @@ describe('platform drains', () => {
     const drain = addAppDrain(p.ctx, app, ' https://198.51.100.7/logs ', policy)
     assert.equal(drain.url, 'https://198.51.100.7/logs')
     assert.match(drain.token, /^d\.[0-9a-f-]{36}$/)
-    refused(() => addAppDrain(p.ctx, app, drain.url, policy), /already been taken/)
+    assertRefused(() => addAppDrain(p.ctx, app, drain.url, policy), /already been taken/)
     removeAppDrain(p.ctx, app, drain)
     assert.deepEqual(p.store.drains.forApp(app.id), [])
     const changed = { event: 'drains.changed', id: app.id, inTransaction: false }
@@ -40,20 +36,20 @@ describe('platform drains', () => {
   })
 
   test('a drain to a non-public host, a bad URL or one too many is refused and not stored', () => {
-    refused(() => addAppDrain(p.ctx, app, 'https://127.0.0.1/logs', policy), /public address/)
-    refused(() => addAppDrain(p.ctx, app, 'ftp://198.51.100.7/', policy), /./)
+    assertRefused(() => addAppDrain(p.ctx, app, 'https://127.0.0.1/logs', policy), /public address/)
+    assertRefused(() => addAppDrain(p.ctx, app, 'ftp://198.51.100.7/', policy), /./)
     for (let i = 0; i < MAX_DRAINS_PER_APP; i++) {
       addAppDrain(p.ctx, app, `https://198.51.100.7/${i}`, policy)
     }
     p.emitted.length = 0
-    refused(() => addAppDrain(p.ctx, app, 'https://198.51.100.7/x', policy), /at most/)
+    assertRefused(() => addAppDrain(p.ctx, app, 'https://198.51.100.7/x', policy), /at most/)
     assert.equal(p.store.drains.forApp(app.id).length, MAX_DRAINS_PER_APP)
     assert.deepEqual(p.emitted, [])
   })
 
   test("a space's drain is HTTPS to a public host, and replaces the one before", () => {
     const space = insertSpace(p)
-    refused(() => setSpaceDrain(p.ctx, space, 'http://198.51.100.7/', policy), /HTTPS/)
+    assertRefused(() => setSpaceDrain(p.ctx, space, 'http://198.51.100.7/', policy), /HTTPS/)
     assert.equal(p.store.spaces.logDrain(space.id), undefined)
     setSpaceDrain(p.ctx, space, 'https://198.51.100.7/a', policy)
     const drain = setSpaceDrain(p.ctx, space, 'https://198.51.100.7/b', policy)

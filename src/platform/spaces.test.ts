@@ -4,7 +4,7 @@ import { AddressPolicy } from '../core/address-policy.js'
 import { PlatformError } from '../core/errors.js'
 import { newId, nowIso } from '../core/ids.js'
 import type { Team } from '../core/types.js'
-import { startTestPlatform, type TestPlatform } from '../../test/helpers/platform.js'
+import { assertRefused, startTestPlatform, type TestPlatform } from '../../test/helpers/platform.js'
 import { createApp } from './apps.js'
 import { createAttachment, detachAttachment } from './attachments.js'
 import {
@@ -24,14 +24,6 @@ const host: SpaceHostFacts = {
 }
 
 const unique = (prefix: string) => `${prefix}-${newId().slice(0, 8)}`
-
-const refused = (fn: () => unknown, message: RegExp) =>
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof PlatformError)
-    assert.equal(e.statusCode, 422)
-    assert.match(e.message, message)
-    return true
-  })
 
 describe('platform spaces', () => {
   let p: TestPlatform
@@ -63,13 +55,19 @@ describe('platform spaces', () => {
     const taken = createSpace(p.ctx, p.user, { name: unique('sp'), team }, host)
     p.emitted.length = 0
     const wanted = { name: unique('sp'), team }
-    refused(() => createSpace(p.ctx, p.user, { ...wanted, region: 'us' }, host), /not available/)
-    refused(() => createSpace(p.ctx, p.user, { ...wanted, generation: 'x' }, host), /cedar or fir/)
-    refused(
+    assertRefused(
+      () => createSpace(p.ctx, p.user, { ...wanted, region: 'us' }, host),
+      /not available/,
+    )
+    assertRefused(
+      () => createSpace(p.ctx, p.user, { ...wanted, generation: 'x' }, host),
+      /cedar or fir/,
+    )
+    assertRefused(
       () => createSpace(p.ctx, p.user, { ...wanted, name: taken.name }, host),
       /already taken/,
     )
-    refused(
+    assertRefused(
       () => createSpace(p.ctx, p.user, { ...wanted, logDrainUrl: 'https://127.0.0.1/' }, host),
       /public address/,
     )
@@ -86,12 +84,12 @@ describe('platform spaces', () => {
     const rules = [{ action: 'deny' as const, source: '203.0.113.0/24' }]
     const ruleset = setInboundRuleset(p.ctx, space, p.user, rules)
     assert.deepEqual([ruleset.version, ruleset.rules], [2, rules])
-    refused(
+    assertRefused(
       () => setInboundRuleset(p.ctx, space, p.user, [{ action: 'allow', source: 'nope' }]),
       /valid IPv4 CIDR/,
     )
     const many = Array.from({ length: MAX_TRUSTED_RANGES + 1 }, () => rules[0]!)
-    refused(() => setInboundRuleset(p.ctx, space, p.user, many), /Maximum/)
+    assertRefused(() => setInboundRuleset(p.ctx, space, p.user, many), /Maximum/)
     assert.equal(p.store.spaces.currentRuleset(space.id)?.version, 2)
     assert.deepEqual(p.emitted, [{ event: 'ruleset.changed', id: space.id, inTransaction: false }])
   })
@@ -99,12 +97,12 @@ describe('platform spaces', () => {
   test('rename checks the name; a space with apps is not destroyed; an empty one is', () => {
     const space = createSpace(p.ctx, p.user, { name: unique('sp'), team }, host)
     const other = createSpace(p.ctx, p.user, { name: unique('sp'), team }, host)
-    refused(() => renameSpace(p.ctx, space, other.name), /already taken/)
+    assertRefused(() => renameSpace(p.ctx, space, other.name), /already taken/)
     const newName = unique('renamed')
     assert.equal(renameSpace(p.ctx, space, newName).name, newName)
     const app = createApp(p.ctx, p.user, { space, team })
     p.emitted.length = 0
-    refused(() => destroySpace(p.ctx, space), /must not contain any apps/)
+    assertRefused(() => destroySpace(p.ctx, space), /must not contain any apps/)
     assert.deepEqual(p.emitted, [])
     p.store.apps.delete(app.id)
     assert.equal(destroySpace(p.ctx, space).state, 'deleting')

@@ -4,9 +4,11 @@
  * transaction when it was emitted (it must not be: events follow the commit), and a log view
  * that keeps what it is given.
  */
+import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { PlatformError } from '../../src/core/errors.js'
 import { EventBus, type PlatformEvents } from '../../src/core/events.js'
 import type { LogEntry, LogView } from '../../src/core/log-view.js'
 import { newId, nowIso } from '../../src/core/ids.js'
@@ -97,4 +99,14 @@ export function insertSpace(p: TestPlatform): Space {
   }
   p.store.spaces.insert(space)
   return p.store.spaces.find(space.id)!
+}
+
+/** Asserts `fn` is refused with a PlatformError saying `message`, of this status. */
+export function assertRefused(fn: () => unknown, message: RegExp, status = 422): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof PlatformError, String(e))
+    assert.equal(e.statusCode, status)
+    assert.match(e.message, message)
+    return true
+  })
 }
