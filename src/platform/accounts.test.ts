@@ -4,7 +4,7 @@ import { PlatformError } from '../core/errors.js'
 import { hashToken } from '../core/ids.js'
 import { verifyPassword } from '../core/passwords.js'
 import { startTestPlatform, type TestPlatform } from '../../test/helpers/platform.js'
-import { createAccount, issueApiKey } from './accounts.js'
+import { createAccount, issueApiKey, revokeApiKey } from './accounts.js'
 
 describe('platform accounts', () => {
   let p: TestPlatform
@@ -29,6 +29,8 @@ describe('platform accounts', () => {
       'the token itself is not kept',
     )
     assert.ok(Date.parse(authorization.expiresAt!) > Date.now())
+    revokeApiKey(p.store, authorization.id)
+    assert.equal(p.store.accounts.findByToken(hashToken(token), now), undefined, 'revoked')
     assert.deepEqual(p.emitted, [])
   })
 

@@ -52,3 +52,8 @@ export function issueApiKey(
   store.accounts.insertAuthorization({ ...authorization, tokenHash: hashToken(token) })
   return { authorization, token }
 }
+
+/** `heroku authorizations:revoke`: the key stops working at once. */
+export function revokeApiKey(store: Store, authorizationId: string): void {
+  store.accounts.deleteAuthorization(authorizationId)
+}

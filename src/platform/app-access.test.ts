@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
 import { afterEach, beforeEach, describe, test } from 'node:test'
-import { newId, nowIso } from '../core/ids.js'
+import { newId } from '../core/ids.js'
 import type { Account, App } from '../core/types.js'
 import {
   assertRefused,
-  insertSpace,
+  makeSpace,
   startTestPlatform,
   type TestPlatform,
 } from '../../test/helpers/platform.js'
@@ -18,6 +18,7 @@ import {
   transferToTeam,
 } from './app-access.js'
 import { createApp } from './apps.js'
+import { createTeam } from './teams.js'
 
 describe('platform app access', () => {
   let p: TestPlatform
@@ -73,16 +74,14 @@ describe('platform app access', () => {
   })
 
   test('into a team and out of it at once; apps in a space stay with its team', () => {
-    const now = nowIso()
-    const team = { id: newId(), name: `t-${newId().slice(0, 8)}`, createdAt: now, updatedAt: now }
-    p.store.teams.insert(team)
+    const team = createTeam(p.store, p.user, `t-${newId().slice(0, 8)}`)
     assertRefused(() => transferToAccount(p.ctx, app, other), /personal app/)
     assert.equal(transferToTeam(p.ctx, app, team).teamId, team.id)
     assertRefused(() => transferToTeam(p.ctx, p.store.apps.find(app.id)!, team), /already belongs/)
     const out = transferToAccount(p.ctx, p.store.apps.find(app.id)!, other)
     assert.deepEqual([out.ownerId, out.teamId], [other.id, null])
 
-    const space = insertSpace(p)
+    const space = makeSpace(p)
     const spaceTeam = p.store.teams.find(space.teamId)!
     const inSpace = createApp(p.ctx, p.user, { space, team: spaceTeam })
     assertRefused(() => transferToTeam(p.ctx, inSpace, team), /stay with its team/)

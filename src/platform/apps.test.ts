@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, test } from 'node:test'
 import { newId } from '../core/ids.js'
 import {
   assertRefused,
-  insertSpace,
+  makeSpace,
   startTestPlatform,
   type TestPlatform,
 } from '../../test/helpers/platform.js'
@@ -26,7 +26,7 @@ describe('platform apps', () => {
   })
 
   test('an app in a space runs in its region, with its team', () => {
-    const space = insertSpace(p)
+    const space = makeSpace(p)
     const team = p.store.teams.find(space.teamId)!
     const app = createApp(p.ctx, p.user, { space, team, internalRouting: true })
     assert.deepEqual(
@@ -37,7 +37,7 @@ describe('platform apps', () => {
   })
 
   test('placement rules refuse the app, and nothing is stored or emitted', () => {
-    const space = insertSpace(p)
+    const space = makeSpace(p)
     const team = p.store.teams.find(space.teamId)!
     const taken = createApp(p.ctx, p.user, { name: unique('taken') })
     p.emitted.length = 0

@@ -5,7 +5,7 @@ import { newId } from '../core/ids.js'
 import type { App } from '../core/types.js'
 import {
   assertRefused,
-  insertSpace,
+  makeSpace,
   startTestPlatform,
   type TestPlatform,
 } from '../../test/helpers/platform.js'
@@ -48,7 +48,8 @@ describe('platform drains', () => {
   })
 
   test("a space's drain is HTTPS to a public host, and replaces the one before", () => {
-    const space = insertSpace(p)
+    const space = makeSpace(p)
+    p.emitted.length = 0
     assertRefused(() => setSpaceDrain(p.ctx, space, 'http://198.51.100.7/', policy), /HTTPS/)
     assert.equal(p.store.spaces.logDrain(space.id), undefined)
     setSpaceDrain(p.ctx, space, 'https://198.51.100.7/a', policy)

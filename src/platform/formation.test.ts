@@ -4,7 +4,7 @@ import { PlatformError } from '../core/errors.js'
 import { newId, nowIso } from '../core/ids.js'
 import { DEFAULT_COMMON_SIZE, DEFAULT_SPACE_SIZE } from '../core/sizes.js'
 import type { App } from '../core/types.js'
-import { insertSpace, startTestPlatform, type TestPlatform } from '../../test/helpers/platform.js'
+import { makeSpace, startTestPlatform, type TestPlatform } from '../../test/helpers/platform.js'
 import { createApp } from './apps.js'
 import {
   defaultSize,
@@ -21,7 +21,7 @@ describe('platform formation', () => {
   beforeEach(() => {
     p = startTestPlatform()
     common = createApp(p.ctx, p.user, { name: `frm-${newId().slice(0, 8)}` })
-    const space = insertSpace(p)
+    const space = makeSpace(p)
     const team = p.store.teams.find(space.teamId)!
     spaced = createApp(p.ctx, p.user, { name: `frs-${newId().slice(0, 8)}`, space, team })
     p.emitted.length = 0

@@ -2,10 +2,11 @@ import assert from 'node:assert/strict'
 import { afterEach, beforeEach, describe, test } from 'node:test'
 import { AddressPolicy } from '../core/address-policy.js'
 import { PlatformError } from '../core/errors.js'
-import { newId, nowIso } from '../core/ids.js'
+import { newId } from '../core/ids.js'
 import type { Team } from '../core/types.js'
 import { assertRefused, startTestPlatform, type TestPlatform } from '../../test/helpers/platform.js'
 import { createApp } from './apps.js'
+import { createTeam } from './teams.js'
 import { createAttachment, detachAttachment } from './attachments.js'
 import {
   createSpace,
@@ -30,9 +31,7 @@ describe('platform spaces', () => {
   let team: Team
   beforeEach(() => {
     p = startTestPlatform()
-    const now = nowIso()
-    team = { id: newId(), name: unique('team'), createdAt: now, updatedAt: now }
-    p.store.teams.insert(team)
+    team = createTeam(p.store, p.user, unique('team'))
   })
   afterEach(() => p.close())
 

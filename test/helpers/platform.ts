@@ -11,10 +11,13 @@ import { join } from 'node:path'
 import { PlatformError } from '../../src/core/errors.js'
 import { EventBus, type PlatformEvents } from '../../src/core/events.js'
 import type { LogEntry, LogView } from '../../src/core/log-view.js'
-import { newId, nowIso } from '../../src/core/ids.js'
+import { AddressPolicy } from '../../src/core/address-policy.js'
+import { newId } from '../../src/core/ids.js'
 import type { Account, Space } from '../../src/core/types.js'
 import { createAccount } from '../../src/platform/accounts.js'
 import type { PlatformContext } from '../../src/platform/context.js'
+import { createSpace } from '../../src/platform/spaces.js'
+import { createTeam } from '../../src/platform/teams.js'
 import { Store } from '../../src/store/store.js'
 
 export interface Emitted {
@@ -78,27 +81,15 @@ export function startTestPlatform(): TestPlatform {
   }
 }
 
-/** A team and a space of it, written straight to the store (spaces have their own rules). */
-export function insertSpace(p: TestPlatform): Space {
-  const now = nowIso()
-  const team = { id: newId(), name: `team-${newId().slice(0, 8)}`, createdAt: now, updatedAt: now }
-  p.store.teams.insert(team)
-  const space: Space = {
-    id: newId(),
-    name: `space-${newId().slice(0, 8)}`,
-    teamId: team.id,
-    teamName: team.name,
-    region: 'virginia',
-    state: 'allocated',
-    shield: false,
-    cidr: '10.0.0.0/16',
-    dataCidr: '10.1.0.0/16',
-    generation: 'cedar',
-    createdAt: now,
-    updatedAt: now,
-  }
-  p.store.spaces.insert(space)
-  return p.store.spaces.find(space.id)!
+/** A team of the platform's user, and a space of it (nothing on the host: no agent runs). */
+export function makeSpace(p: TestPlatform): Space {
+  const team = createTeam(p.store, p.user, `team-${newId().slice(0, 8)}`)
+  return createSpace(
+    p.ctx,
+    p.user,
+    { name: `space-${newId().slice(0, 8)}`, team },
+    { reservedCidrs: [], egressPools: [], egressPerSpace: 0, addressPolicy: new AddressPolicy() },
+  )
 }
 
 /** Asserts `fn` is refused with a PlatformError saying `message`, of this status. */

@@ -4,7 +4,7 @@ import { errors } from '../../core/errors.js'
 import { hashToken } from '../../core/ids.js'
 import { generatePassword, verifyPassword } from '../../core/passwords.js'
 import type { Account } from '../../core/types.js'
-import { createAccount, issueApiKey } from '../../platform/accounts.js'
+import { createAccount, issueApiKey, revokeApiKey } from '../../platform/accounts.js'
 import type { Store } from '../../store/store.js'
 import { SignInLimiter, type SignInLimits } from '../plugins/sign-in-limit.js'
 import { sendList } from '../plugins/pagination.js'
@@ -81,7 +81,7 @@ export function accountRoutes(app: FastifyInstance, signInLimits?: SignInLimits)
   app.delete<{ Params: { id: string } }>('/oauth/authorizations/:id', async (request) => {
     const z = store.accounts.findAuthorization(request.account.id, request.params.id)
     if (!z) throw errors.notFound('authorization')
-    store.accounts.deleteAuthorization(z.id)
+    revokeApiKey(store, z.id)
     return authorizationJson(z, request.account)
   })
 
