@@ -17,11 +17,27 @@ module.exports = {
       to: { path: '^src/(?!core/|store/)' },
     },
     {
+      name: 'platform-only-core-and-store',
+      comment:
+        'platform is the one writer of desired state and of the events after a commit; it touches nothing on the host',
+      severity: 'error',
+      from: { path: '^src/platform/' },
+      to: { path: '^src/(?!core/|store/|platform/)' },
+    },
+    {
+      name: 'platform-serves-api-builds-daemon',
+      comment:
+        'the API, git push and the builder, and the daemon change desired state through platform',
+      severity: 'error',
+      from: { path: '^src/(?!api/|builds/|daemon/|platform/)' },
+      to: { path: '^src/platform/' },
+    },
+    {
       name: 'api-never-touches-host',
-      comment: 'api validates and writes desired state; it never imports host-facing modules',
+      comment: 'api parses, authorises and serialises; it never imports host-facing modules',
       severity: 'error',
       from: { path: '^src/api/' },
-      to: { path: '^src/(?!core/|store/|api/)' },
+      to: { path: '^src/(?!core/|store/|platform/|api/)' },
     },
     {
       name: 'cli-is-an-api-client',
@@ -65,7 +81,7 @@ module.exports = {
         'the builder reads the store and runs build steps through exec; the API and it meet only in core interfaces',
       severity: 'error',
       from: { path: '^src/builds/' },
-      to: { path: '^src/(?!core/|store/|exec/|builds/)' },
+      to: { path: '^src/(?!core/|store/|platform/|exec/|builds/)' },
     },
     {
       name: 'dns-only-core',

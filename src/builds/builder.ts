@@ -1,10 +1,11 @@
 /**
- * The builder: turns `pending` builds into slugs and releases (docs/design.md §5). The API writes
- * a pending build and emits `build.created`; the builder, constructed by the daemon, runs it:
+ * The builder: turns `pending` builds into slugs and releases (docs/design.md §5). The API and
+ * git push record a pending build (src/platform/builds.ts), which emits `build.created`; the
+ * builder, constructed by the daemon, runs it:
  *
  *   fetch the tarball → unpack (as the app's uid) → detect → run the build commands in the
  *   BuildExecutor's sandbox (the app's space network) → copy the app directory to
- *   <dataDir>/slugs/<slug-id> → release v N+1.
+ *   <dataDir>/slugs/<slug-id> → release v N+1 (src/platform/releases.ts releaseBuild).
  *
  * Every step writes to the build's output (what output_stream_url serves). A failed build
  * says why in its output, is marked `failed` and makes no release: the app keeps running what
@@ -16,7 +17,7 @@ import { knownBuildpack } from '../core/buildpacks.js'
 import { slugDir, type BuildExecutor, type SourceStore } from '../core/builds.js'
 import type { EventBus } from '../core/events.js'
 import { newId, nowIso } from '../core/ids.js'
-import { logRelease, type LogView } from '../core/log-view.js'
+import type { LogView } from '../core/log-view.js'
 import type { Build, ConfigVars, Slug } from '../core/types.js'
 import type { Store } from '../store/store.js'
 import { detect, DetectError, type BuildPlan } from './detect.js'
@@ -24,9 +25,10 @@ import { fetchSource } from './fetch-source.js'
 import { AddressPolicy } from '../core/address-policy.js'
 import type { BuildOutputs, BuildOutputWriter } from './output.js'
 import { ProcfileError } from './procfile.js'
-import { releaseBuild } from './release.js'
 import { DEFAULT_MAX_SOURCE_BYTES } from './sources.js'
 import { SourceError, unpackSource } from './unpack.js'
+import { failBuild } from '../platform/builds.js'
+import { currentConfig, releaseBuild } from '../platform/releases.js'
 
 /** Heroku's limit for one build. */
 export const BUILD_TIMEOUT_MS = 15 * 60_000
@@ -138,7 +140,7 @@ export class Builder {
       await this.options.executor.recover(build.id)
       const out = this.options.output.begin(build.id)
       out.write(' !     Build interrupted: the daemon restarted. Push or deploy again.\n')
-      this.options.store.builds.finish(build.id, { status: 'failed' }, nowIso())
+      failBuild(this.options, build)
       await out.end()
     }
     this.unsubscribe = this.options.events.on('build.created', (id) => this.enqueue(id))
@@ -188,20 +190,15 @@ export class Builder {
       const slug = await this.build(build, work, out, controller.signal)
       slugId = slug.id
       slugPath = slugDir(this.options.dataDir, slug.id)
-      const release = releaseBuild(store, build, slug)
+      const release = releaseBuild(this.options, build, slug)
       out.write(`-----> Released v${release.version}\n`)
-      this.options.events.emit('formation.changed', build.appId)
-      this.options.events.emit('app.changed', build.appId)
-      if (this.options.logs) {
-        logRelease(this.options.logs, build.appId, release, build.userEmail)
-      }
     } catch (e) {
       const expected = EXPECTED.some((kind) => e instanceof kind)
       const message = e instanceof Error ? e.message : String(e)
       if (!expected) this.options.log?.(`build ${build.id} failed: ${message}`)
       out.write(` !     ${expected ? message : `Internal error: ${message}`}\n`)
       out.write(' !     Build failed\n')
-      store.builds.finish(build.id, { status: 'failed' }, nowIso())
+      failBuild(this.options, build)
       if (slugPath) await rm(slugPath, { recursive: true, force: true })
     } finally {
       clearTimeout(timer)
@@ -279,7 +276,7 @@ export class Builder {
         )
       })
     try {
-      const config = store.releases.current(build.appId)?.config ?? {}
+      const config = currentConfig(store, build.appId)
       const env = buildEnv(config, sandbox.appDir, sandbox.homeDir, build)
       for (const step of plan.steps) {
         out.write(`-----> ${step.label}\n`)

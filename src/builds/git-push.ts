@@ -10,7 +10,7 @@
  * until the daemon closes the channel. git shows that output as `remote:` lines. The daemon:
  *
  *   refuses every branch but main or master → `git archive`s the pushed commit into the source
- *   store → records a pending build, as `POST /apps/{app}/builds` does → streams the build's
+ *   store → records a pending build through src/platform, as `POST /apps/{app}/builds` does → streams the build's
  *   output back → says "ok" when the build succeeded.
  *
  * The hook exits 0 only on that "ok", so a failed build declines the push: git reports
@@ -34,8 +34,8 @@ import {
   type GitHttpRequest,
   type GitHttpResponse,
 } from '../core/git.js'
-import { newId, nowIso } from '../core/ids.js'
 import { gitArchive, initBareRepo, serveGitHttp } from '../exec/git-http-backend.js'
+import { createBuild } from '../platform/builds.js'
 import type { Store } from '../store/store.js'
 
 /** Heroku's soft limit for a repository is 1 GB; a single push larger than that is refused. */
@@ -242,7 +242,11 @@ export class GitPushes implements GitBackend {
     out.line('Building source:')
     out.line('')
 
-    const buildId = this.createBuild(req, sha, token)
+    // A pending build of the uploaded tarball, made exactly as `POST /apps/{app}/builds` does.
+    const { id: buildId } = createBuild(this.options, req.app, req.account, {
+      url: `${req.apiUrl.replace(/\/+$/, '')}/localspace/blobs/${token}`,
+      version: sha,
+    })
     const finished = await this.follow(buildId, out, channel)
     if (!finished) return false // the pusher went away; the build goes on without them
     if (this.options.store.builds.find(buildId)?.status !== 'succeeded') return rejected()
@@ -250,29 +254,6 @@ export class GitPushes implements GitBackend {
     out.line('')
     out.line('Verifying deploy... done.')
     return true
-  }
-
-  /** A pending build of the uploaded tarball, exactly as `POST /apps/{app}/builds` makes one. */
-  private createBuild(req: GitHttpRequest, sha: string, token: string): string {
-    const now = nowIso()
-    const id = newId()
-    this.options.store.builds.insert({
-      id,
-      appId: req.app.id,
-      status: 'pending',
-      sourceUrl: `${req.apiUrl.replace(/\/+$/, '')}/localspace/blobs/${token}`,
-      sourceVersion: sha,
-      sourceChecksum: null,
-      sourceVersionDescription: null,
-      userId: req.account.id,
-      outputToken: randomBytes(32).toString('base64url'),
-      slugId: null,
-      releaseId: null,
-      createdAt: now,
-      updatedAt: now,
-    })
-    this.options.events.emit('build.created', id)
-    return id
   }
 
   /** Streams the build's output until it ends (true) or the hook is gone (false). */

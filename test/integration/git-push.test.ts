@@ -189,6 +189,32 @@ describe('git push deploys', () => {
     assert.equal(build.status, 'succeeded')
     assert.equal(build.user.email, 'admin@localspace.localhost')
 
+    // The push recorded its build as `POST /apps/{app}/builds` records one (src/platform): the
+    // same record but for the source URL, the outcome, the ids and the times. The posted build
+    // fails at once (the builder fetches nothing from loopback).
+    const posted = await api.call('POST', `/apps/${APP}/builds`, {
+      source_blob: { url: 'http://127.0.0.1:9/none.tgz', version: sha },
+    })
+    assert.equal(posted.status, 201)
+    await waitUntil('the posted build to fail', () => {
+      return api.store.builds.find(posted.body.id)?.status === 'failed'
+    })
+    const record = (buildId: string) => {
+      const {
+        id,
+        sourceUrl,
+        status,
+        slugId,
+        releaseId,
+        createdAt,
+        updatedAt,
+        outputToken,
+        ...same
+      } = api.store.builds.find(buildId)!
+      return { ...same, outputTokenLength: outputToken.length }
+    }
+    assert.deepEqual(record(build.id), record(posted.body.id))
+
     // The repository has the commit, and git clone (upload-pack) gets it back.
     assert.equal(await remoteMain(src), sha)
     const clone = join(mkdtempSync(join(tmpdir(), 'localspace-clone-')), 'app')

@@ -1,57 +1,14 @@
 /** The caller's account, its API keys (OAuth authorizations), and admin-made accounts. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { errors } from '../../core/errors.js'
-import { hashToken, newId, newToken, nowIso } from '../../core/ids.js'
-import { EMAIL } from '../../core/names.js'
-import { generatePassword, hashPassword, verifyPassword } from '../../core/passwords.js'
+import { hashToken } from '../../core/ids.js'
+import { generatePassword, verifyPassword } from '../../core/passwords.js'
 import type { Account } from '../../core/types.js'
+import { createAccount, issueApiKey, revokeApiKey } from '../../platform/accounts.js'
 import type { Store } from '../../store/store.js'
 import { SignInLimiter, type SignInLimits } from '../plugins/sign-in-limit.js'
 import { sendList } from '../plugins/pagination.js'
 import { accountJson, authorizationJson } from '../serializers.js'
-
-/** Issues a new API key for an account; only its hash is kept. */
-export function issueApiKey(
-  store: Store,
-  account: Account,
-  description: string,
-  expiresIn: number | null,
-) {
-  const now = nowIso()
-  const token = newToken()
-  const authorization = {
-    id: newId(),
-    accountId: account.id,
-    description,
-    expiresAt: expiresIn ? new Date(Date.now() + expiresIn * 1000).toISOString() : null,
-    createdAt: now,
-    updatedAt: now,
-  }
-  store.accounts.insertAuthorization({ ...authorization, tokenHash: hashToken(token) })
-  return { authorization, token }
-}
-
-/** Creates an account; used by the admin endpoint and by the daemon's first start. */
-export function createAccount(
-  store: Store,
-  fields: { email: string; name?: string | null; password: string; isAdmin: boolean },
-): Account {
-  if (!EMAIL.test(fields.email)) throw errors.invalidParams('email must be a valid email address.')
-  if (store.accounts.find(fields.email)) {
-    throw errors.invalidParams(`An account with email ${fields.email} already exists.`)
-  }
-  const now = nowIso()
-  const account: Account = {
-    id: newId(),
-    email: fields.email,
-    name: fields.name ?? null,
-    isAdmin: fields.isAdmin,
-    createdAt: now,
-    updatedAt: now,
-  }
-  store.accounts.insert({ ...account, passwordHash: hashPassword(fields.password) })
-  return account
-}
 
 const authorizationBody = {
   type: 'object',
@@ -124,7 +81,7 @@ export function accountRoutes(app: FastifyInstance, signInLimits?: SignInLimits)
   app.delete<{ Params: { id: string } }>('/oauth/authorizations/:id', async (request) => {
     const z = store.accounts.findAuthorization(request.account.id, request.params.id)
     if (!z) throw errors.notFound('authorization')
-    store.accounts.deleteAuthorization(z.id)
+    revokeApiKey(store, z.id)
     return authorizationJson(z, request.account)
   })
 

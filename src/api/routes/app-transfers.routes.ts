@@ -7,63 +7,46 @@
  * - from one account to another, by a transfer the recipient accepts or declines
  *   (`/account/app-transfers`).
  *
- * Apps in a space stay with the space's team. A new owner starts with no collaborators.
+ * Apps in a space stay with the space's team; a new owner starts with no collaborators
+ * (src/platform/app-access.ts). Here: who may ask for what.
  */
 import type { FastifyInstance } from 'fastify'
 import { errors } from '../../core/errors.js'
 import { EMAIL } from '../../core/names.js'
 import { newId, nowIso } from '../../core/ids.js'
 import type { Account, App } from '../../core/types.js'
-import type { Store } from '../../store/store.js'
+import {
+  answerTransfer,
+  cancelTransfer,
+  offerTransfer,
+  transferToAccount,
+  transferToTeam,
+} from '../../platform/app-access.js'
+import type { PlatformContext } from '../../platform/context.js'
 import { findApp, findTeam, roleIn } from '../access.js'
 import { sendList } from '../plugins/pagination.js'
 import { appTransferJson } from '../serializers.js'
 
-function notInSpace(app: App): void {
-  if (app.spaceId !== null) {
-    throw errors.invalidParams(
-      `${app.name} runs in space ${app.spaceName}, which belongs to team ${app.teamName}: apps in a space stay with its team.`,
-    )
-  }
-}
-
-/** `PATCH /teams/apps/{app}` with `owner`: a team name, or an account's email. */
+/**
+ * `PATCH /teams/apps/{app}` with `owner`: a team name, or an account's email. The owner of a
+ * personal app, or an admin of the team that holds it, may ask (by role: whoever made a team
+ * app has no say over it as such); into a team, only one the caller is a member of.
+ */
 export function changeOwner(
-  store: Store,
+  ctx: PlatformContext,
   caller: Account,
   appIdOrName: string,
   owner: string,
 ): App {
-  // The owner of a personal app, or an admin of the team that holds it (by role: whoever
-  // made a team app has no say over it as such).
+  const { store } = ctx
   const app = findApp(store, caller, appIdOrName, { admin: true })
   if (app.teamId !== null && roleIn(store, caller, app.teamId) !== 'admin') {
     throw errors.notTeamAdmin()
   }
-  notInSpace(app)
-  const now = nowIso()
-  if (!EMAIL.test(owner)) {
-    const team = findTeam(store, caller, owner) // a member of the team it goes to
-    if (team.id === app.teamId)
-      throw errors.invalidParams(`${app.name} already belongs to ${team.name}.`)
-    store.transaction(() => {
-      store.apps.setOwner(app.id, app.ownerId, team.id, now)
-      store.appAccess.clearForNewOwner(app.id)
-    })
-    return store.apps.find(app.id)!
-  }
-  if (app.teamId === null) {
-    throw errors.invalidParams(
-      `${app.name} is a personal app: it goes to another account by a transfer the recipient accepts (POST /account/app-transfers, what heroku apps:transfer EMAIL sends).`,
-    )
-  }
+  if (!EMAIL.test(owner)) return transferToTeam(ctx, app, findTeam(store, caller, owner))
   const recipient = store.accounts.find(owner)
   if (!recipient) throw errors.notFound('account', `Couldn't find an account with email ${owner}.`)
-  store.transaction(() => {
-    store.apps.setOwner(app.id, recipient.id, null, now)
-    store.appAccess.clearForNewOwner(app.id)
-  })
-  return store.apps.find(app.id)!
+  return transferToAccount(ctx, app, recipient)
 }
 
 const createBody = {
@@ -83,7 +66,7 @@ const updateBody = {
 } as const
 
 export function appTransferRoutes(app: FastifyInstance): void {
-  const { store, events } = app.ctx
+  const { store } = app.ctx
 
   /** A transfer the caller sent or received; others cannot see it. */
   const findTransfer = (caller: Account, idOrAppName: string) => {
@@ -112,8 +95,7 @@ export function appTransferRoutes(app: FastifyInstance): void {
         // Out of a team: at once, by a team admin (the CLI sends this, not the PATCH, for team
         // apps whose owner is not Heroku's team placeholder account).
         const previous = store.accounts.find(target.ownerId)!
-        const moved = changeOwner(store, request.account, target.id, request.body.recipient)
-        events.emit('app.changed', moved.id)
+        const moved = changeOwner(app.ctx, request.account, target.id, request.body.recipient)
         const now = nowIso()
         return reply.code(201).send(
           appTransferJson({
@@ -135,23 +117,7 @@ export function appTransferRoutes(app: FastifyInstance): void {
           `Couldn't find an account with email ${request.body.recipient}.`,
         )
       }
-      if (recipient.id === target.ownerId) {
-        throw errors.invalidParams(`${recipient.email} already owns ${target.name}.`)
-      }
-      const id = newId()
-      store.transaction(() => {
-        if (store.appAccess.transfer(target.name)) {
-          throw errors.invalidParams(`${target.name} already has a transfer pending.`)
-        }
-        store.appAccess.insertTransfer({
-          id,
-          appId: target.id,
-          ownerId: target.ownerId,
-          recipientId: recipient.id,
-          now: nowIso(),
-        })
-      })
-      return reply.code(201).send(appTransferJson(store.appAccess.transfer(id)!))
+      return reply.code(201).send(appTransferJson(offerTransfer(store, target, recipient)))
     },
   )
 
@@ -164,18 +130,7 @@ export function appTransferRoutes(app: FastifyInstance): void {
       if (t.recipient.id !== request.account.id) {
         throw errors.forbidden(`Only ${t.recipient.email} can accept or decline this transfer.`)
       }
-      const { state } = request.body
-      if (state !== 'accepted' && state !== 'declined') {
-        throw errors.invalidParams('state must be accepted or declined.')
-      }
-      store.transaction(() => {
-        if (state === 'accepted') {
-          store.apps.setOwner(t.appId, t.recipient.id, null, nowIso())
-          store.appAccess.clearForNewOwner(t.appId)
-        } else store.appAccess.deleteTransfer(t.id)
-      })
-      events.emit('app.changed', t.appId)
-      return appTransferJson({ ...t, state, updatedAt: nowIso() })
+      return appTransferJson(answerTransfer(app.ctx, t, request.body.state))
     },
   )
 
@@ -187,7 +142,7 @@ export function appTransferRoutes(app: FastifyInstance): void {
       if (t.owner.id !== request.account.id && !request.account.isAdmin) {
         throw errors.forbidden(`Only ${t.owner.email} can cancel this transfer.`)
       }
-      store.appAccess.deleteTransfer(t.id)
+      cancelTransfer(store, t)
       return appTransferJson(t)
     },
   )

@@ -1,13 +1,9 @@
 /** Apps, personal and team, inside or outside a space (docs/heroku-reference.md §8.1, §8.8). */
-import { randomInt } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { errors } from '../../core/errors.js'
 import { APP_FEATURES, findFeature } from '../../core/features.js'
-import { newId, nowIso } from '../../core/ids.js'
-import { APP_NAME } from '../../core/names.js'
-import { checkStack, STACK_NAME } from '../../core/stacks.js'
-import { DEFAULT_APP_REGION, findRegion } from '../../core/regions.js'
-import type { Account, App, Space, Team } from '../../core/types.js'
+import type { Account, App } from '../../core/types.js'
+import { createApp, destroyApp, setAppFeature, updateApp } from '../../platform/apps.js'
 import type { Store } from '../../store/store.js'
 import { findApp, findSpace, findTeam } from '../access.js'
 import { sendList } from '../plugins/pagination.js'
@@ -40,99 +36,18 @@ const createBody = {
   },
 } as const
 
-const ADJECTIVES = ['quiet', 'bright', 'frozen', 'gentle', 'hidden', 'lively', 'polar', 'shiny']
-const NOUNS = ['river', 'meadow', 'harbor', 'forest', 'canyon', 'lagoon', 'summit', 'valley']
-
-function generateName(store: Store): string {
-  for (;;) {
-    const pick = (l: readonly string[]) => l[randomInt(l.length)]!
-    const name = `${pick(ADJECTIVES)}-${pick(NOUNS)}-${randomInt(10000, 100000)}`
-    if (!store.apps.nameTaken(name)) return name
-  }
-}
-
-function checkAppName(store: Store, name: string, exceptId?: string): void {
-  if (!APP_NAME.test(name)) {
-    throw errors.invalidParams(
-      'Name must start with a letter, end with a letter or digit and can only contain lowercase letters, digits, and dashes (3 to 30 characters).',
-    )
-  }
-  const existing = store.apps.find(name)
-  if (existing && existing.id !== exceptId) throw errors.invalidParams('Name is already taken.')
-}
-
-/** Validates a create request and stores the app with its first release, in one transaction. */
-function createApp(store: Store, account: Account, body: CreateAppBody): App {
-  if (body.internal_routing && !body.space) {
-    throw errors.invalidParams('Internal routing is only available for Private Spaces apps.')
-  }
-  let space: Space | undefined
-  let team: Team | undefined
+/** Resolves the space and team a create request names, as far as the caller may use them. */
+function placement(store: Store, account: Account, body: CreateAppBody) {
   if (body.space) {
-    space = findSpace(store, account, body.space)
-    if (space.state === 'deleting')
-      throw errors.invalidParams(`Space ${space.name} is being deleted.`)
-    team = store.teams.find(space.teamId)
+    const space = findSpace(store, account, body.space)
+    const team = store.teams.find(space.teamId)
     if (body.team && body.team !== team?.name && body.team !== team?.id) {
       throw errors.invalidParams(`Space ${space.name} does not belong to team ${body.team}.`)
     }
-  } else if (body.team && !body.personal) {
-    team = findTeam(store, account, body.team)
+    return { space, team }
   }
-  let region = space?.region ?? DEFAULT_APP_REGION
-  if (body.region !== undefined) {
-    const wanted = findRegion(body.region)
-    if (!wanted) throw errors.invalidParams(`Region ${body.region} does not exist.`)
-    if (space && wanted.name !== space.region) {
-      throw errors.invalidParams(
-        `Apps in space ${space.name} run in its region, ${space.region}, not ${wanted.name}.`,
-      )
-    }
-    if (!space && wanted.privateCapable) {
-      throw errors.invalidParams(`Region ${wanted.name} is only available to Private Spaces apps.`)
-    }
-    region = wanted.name
-  }
-  const stack = body.stack ?? STACK_NAME
-  checkStack(stack, 'Stack')
-  return store.transaction(() => {
-    const name = body.name ?? generateName(store)
-    checkAppName(store, name)
-    const now = nowIso()
-    const app: App = {
-      id: newId(),
-      name,
-      ownerId: account.id,
-      ownerEmail: account.email,
-      teamId: team?.id ?? null,
-      teamName: team?.name ?? null,
-      spaceId: space?.id ?? null,
-      spaceName: space?.name ?? null,
-      spaceShield: space?.shield ?? false,
-      region,
-      internalRouting: !!body.internal_routing,
-      maintenance: false,
-      stack,
-      buildStack: stack,
-      createdAt: now,
-      updatedAt: now,
-      releasedAt: now,
-    }
-    store.apps.insert(app)
-    store.releases.insert({
-      id: newId(),
-      appId: app.id,
-      version: 1,
-      description: 'Initial release',
-      config: {},
-      slugId: null,
-      userId: account.id,
-      status: 'succeeded',
-      createdAt: now,
-      updatedAt: now,
-    })
-    return app
-  })
+  if (body.team && !body.personal) return { team: findTeam(store, account, body.team) }
+  return {}
 }
 
 const updateBody = {
@@ -146,7 +61,7 @@ const updateBody = {
 } as const
 
 export function appRoutes(app: FastifyInstance): void {
-  const { store, events } = app.ctx
+  const { store } = app.ctx
   const json = (a: App) => appJson(a, app.ctx)
 
   for (const url of ['/apps', '/teams/apps']) {
@@ -154,9 +69,15 @@ export function appRoutes(app: FastifyInstance): void {
       url,
       { schema: { body: createBody } },
       async (request, reply) => {
-        const created = createApp(store, request.account, request.body ?? {})
-        events.emit('app.changed', created.id)
-        return reply.code(201).send(json(store.apps.find(created.id)!))
+        const body = request.body ?? {}
+        const created = createApp(app.ctx, request.account, {
+          ...placement(store, request.account, body),
+          ...(body.name !== undefined && { name: body.name }),
+          ...(body.region !== undefined && { region: body.region }),
+          ...(body.stack !== undefined && { stack: body.stack }),
+          ...(body.internal_routing !== undefined && { internalRouting: body.internal_routing }),
+        })
+        return reply.code(201).send(json(created))
       },
     )
   }
@@ -206,33 +127,22 @@ export function appRoutes(app: FastifyInstance): void {
       const body = request.body ?? {}
       // `heroku apps:transfer`: to a team or, out of one, to an account.
       if (body.owner !== undefined) {
-        const moved = changeOwner(store, request.account, request.params.app, body.owner)
-        events.emit('app.changed', moved.id)
-        return json(moved)
+        return json(changeOwner(app.ctx, request.account, request.params.app, body.owner))
       }
       const target = findApp(store, request.account, request.params.app)
-      if (body.build_stack !== undefined) checkStack(body.build_stack, 'Stack')
-      store.transaction(() => {
-        if (body.name !== undefined) checkAppName(store, body.name, target.id)
-        store.apps.update(
-          target.id,
-          {
-            ...(body.name !== undefined && { name: body.name }),
-            ...(body.maintenance !== undefined && { maintenance: body.maintenance }),
-            ...(body.build_stack !== undefined && { buildStack: body.build_stack }),
-          },
-          nowIso(),
-        )
-      })
-      events.emit('app.changed', target.id)
-      return json(store.apps.find(target.id)!)
+      return json(
+        updateApp(app.ctx, target, {
+          ...(body.name !== undefined && { name: body.name }),
+          ...(body.maintenance !== undefined && { maintenance: body.maintenance }),
+          ...(body.build_stack !== undefined && { buildStack: body.build_stack }),
+        }),
+      )
     })
   }
 
   app.delete<{ Params: { app: string } }>('/apps/:app', async (request) => {
     const target = findApp(store, request.account, request.params.app, { admin: true })
-    store.apps.delete(target.id)
-    events.emit('app.changed', target.id)
+    destroyApp(app.ctx, target)
     return json(target)
   })
 
@@ -275,8 +185,7 @@ export function appRoutes(app: FastifyInstance): void {
       const target = findApp(store, request.account, request.params.app)
       const def = findFeature(request.params.feature)
       if (!def) throw errors.notFound('feature')
-      store.apps.setFeature(target.id, def.name, request.body.enabled, nowIso())
-      events.emit('app.changed', target.id)
+      setAppFeature(app.ctx, target, def.name, request.body.enabled)
       const state = store.apps.features(target.id).find((s) => s.name === def.name)
       return featureJson(def, state, target)
     },

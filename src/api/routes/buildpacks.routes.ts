@@ -11,12 +11,12 @@
 import type { FastifyInstance } from 'fastify'
 import {
   knownBuildpack,
-  MAX_BUILDPACKS,
   unknownBuildpackMessage,
   type KnownBuildpack,
 } from '../../core/buildpacks.js'
 import { errors } from '../../core/errors.js'
 import { stableId } from '../../core/ids.js'
+import { setBuildpacks } from '../../platform/builds.js'
 import { findApp } from '../access.js'
 import { buildpackInstallationJson } from '../serializers.js'
 
@@ -37,7 +37,7 @@ const updateBody = {
 } as const
 
 export function buildpackRoutes(app: FastifyInstance): void {
-  const { store, events } = app.ctx
+  const { store } = app.ctx
 
   const installations = (appId: string) =>
     store.apps.buildpacks(appId).flatMap((url, i) => {
@@ -56,20 +56,7 @@ export function buildpackRoutes(app: FastifyInstance): void {
     async (request) => {
       const target = findApp(store, request.account, request.params.app)
       const urls = request.body.updates.map((u) => u.buildpack.trim())
-      if (urls.length > MAX_BUILDPACKS) {
-        throw errors.invalidParams(`An app can have at most ${MAX_BUILDPACKS} buildpacks.`)
-      }
-      const kinds = new Set<string>()
-      for (const url of urls) {
-        const known = knownBuildpack(url)
-        if (!known) throw errors.invalidParams(unknownBuildpackMessage(url))
-        if (kinds.has(known.name)) {
-          throw errors.invalidParams(`${known.name} is listed twice: list each buildpack once.`)
-        }
-        kinds.add(known.name)
-      }
-      store.apps.setBuildpacks(target.id, urls)
-      events.emit('app.changed', target.id)
+      setBuildpacks(app.ctx, target, urls)
       return installations(target.id)
     },
   )

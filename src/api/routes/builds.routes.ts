@@ -1,18 +1,18 @@
 /**
  * Builds and slugs (Heroku's builds API). `POST /apps/{app}/builds` only records a `pending`
- * build and emits `build.created`: the builder (src/builds, wired by the daemon) fetches the
- * source, builds it and makes the release. The API never runs anything on the host.
+ * build (src/platform/builds.ts, as `git push` does): the builder (src/builds, wired by the
+ * daemon) fetches the source, builds it and makes the release. The API never runs anything on the host.
  *
  * A build's output_stream_url is served here, under /localspace/builds/<token>/output: plain
  * text, written as it comes, open until the build ends; a late reader gets it from the start.
  * Like log sessions, it carries an unguessable token instead of needing an API key.
  */
-import { randomBytes } from 'node:crypto'
 import type { ServerResponse } from 'node:http'
 import type { FastifyInstance } from 'fastify'
-import { errors, PlatformError } from '../../core/errors.js'
-import { newId, nowIso, stableId } from '../../core/ids.js'
+import { PlatformError } from '../../core/errors.js'
+import { stableId } from '../../core/ids.js'
 import type { App, Build, Slug } from '../../core/types.js'
+import { createBuild } from '../../platform/builds.js'
 import { findApp } from '../access.js'
 import type { ApiContext } from '../context.js'
 import { sendList } from '../plugins/pagination.js'
@@ -69,21 +69,8 @@ interface BuildBody {
 
 const optionalText = (max: number) => ({ type: ['string', 'null'], maxLength: max })
 
-/** Checks the source URL now, so a typo is a 422 and not a failed build. */
-function checkSourceUrl(text: string): void {
-  let url: URL
-  try {
-    url = new URL(text)
-  } catch {
-    throw errors.invalidParams('source_blob.url must be an http or https URL.')
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw errors.invalidParams('source_blob.url must be an http or https URL.')
-  }
-}
-
 export function buildRoutes(app: FastifyInstance): void {
-  const { store, events } = app.ctx
+  const { store } = app.ctx
   /** Output streams in flight: ended when the server closes, which would otherwise wait. */
   const open = new Set<ServerResponse>()
   app.addHook('preClose', async () => {
@@ -115,29 +102,13 @@ export function buildRoutes(app: FastifyInstance): void {
     async (request, reply) => {
       const target = findApp(store, request.account, request.params.app)
       const blob = request.body.source_blob
-      checkSourceUrl(blob.url)
-      if (blob.checksum && !/^SHA256:[0-9a-f]{64}$/i.test(blob.checksum)) {
-        throw errors.invalidParams('source_blob.checksum must be SHA256:<64 hex digits>.')
-      }
-      const now = nowIso()
-      const id = newId()
-      store.builds.insert({
-        id,
-        appId: target.id,
-        status: 'pending',
-        sourceUrl: blob.url,
-        sourceVersion: blob.version ?? null,
-        sourceChecksum: blob.checksum ?? null,
-        sourceVersionDescription: blob.version_description ?? null,
-        userId: request.account.id,
-        outputToken: randomBytes(32).toString('base64url'),
-        slugId: null,
-        releaseId: null,
-        createdAt: now,
-        updatedAt: now,
+      const build = createBuild(app.ctx, target, request.account, {
+        url: blob.url,
+        version: blob.version ?? null,
+        checksum: blob.checksum ?? null,
+        versionDescription: blob.version_description ?? null,
       })
-      events.emit('build.created', id)
-      return reply.code(201).send(buildJson(store.builds.find(id)!, target, app.ctx))
+      return reply.code(201).send(buildJson(build, target, app.ctx))
     },
   )
 

@@ -8,8 +8,9 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { errors } from '../../core/errors.js'
-import { newId, nowIso, stableId } from '../../core/ids.js'
+import { stableId } from '../../core/ids.js'
 import type { Account, App } from '../../core/types.js'
+import { addCollaborator, removeCollaborator } from '../../platform/app-access.js'
 import type { Store } from '../../store/store.js'
 import { findApp } from '../access.js'
 import { sendList } from '../plugins/pagination.js'
@@ -65,7 +66,7 @@ function accountNamed(store: Store, emailOrId: string): Account {
 }
 
 export function collaboratorRoutes(app: FastifyInstance): void {
-  const { store, events } = app.ctx
+  const { store } = app.ctx
 
   app.get('/teams/permissions', async (request, reply) =>
     sendList(request, reply, TEAM_APP_PERMISSIONS.map(teamAppPermissionJson), ['name']),
@@ -102,24 +103,7 @@ export function collaboratorRoutes(app: FastifyInstance): void {
         const target = findApp(store, request.account, request.params.app, { admin: true })
         if (target.teamId !== null) teamAppAccess(target)
         const account = accountNamed(store, request.body.user)
-        const now = nowIso()
-        store.transaction(() => {
-          if (account.id === target.ownerId) {
-            throw errors.invalidParams(`${account.email} owns ${target.name}.`)
-          }
-          if (store.appAccess.collaborator(target.id, account.id)) {
-            throw errors.invalidParams(
-              `${account.email} is already a collaborator on ${target.name}.`,
-            )
-          }
-          store.appAccess.insertCollaborator({
-            id: newId(),
-            appId: target.id,
-            accountId: account.id,
-            now,
-          })
-        })
-        events.emit('app.changed', target.id)
+        addCollaborator(app.ctx, target, account)
         const c = store.appAccess.collaborator(target.id, account.id)!
         return reply.code(201).send(collaboratorJson(target, account, 'collaborator', c))
       },
@@ -136,8 +120,7 @@ export function collaboratorRoutes(app: FastifyInstance): void {
         // The owner removes anyone; a collaborator may leave (`heroku apps:leave`).
         if (account.id !== request.account.id)
           findApp(store, request.account, target.id, { admin: true })
-        store.appAccess.deleteCollaborator(target.id, account.id)
-        events.emit('app.changed', target.id)
+        removeCollaborator(app.ctx, target, account)
         return collaboratorJson(target, account, 'collaborator', c)
       },
     )

@@ -14,10 +14,9 @@ import type { Duplex } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { errors, PlatformError } from '../../core/errors.js'
 import { PROCESS_TYPE } from '../../core/names.js'
-import { DEFAULT_SPACE_SIZE } from '../../core/sizes.js'
+import { defaultSize, resolveSize } from '../../platform/formation.js'
 import { findApp } from '../access.js'
 import { dynoJson } from '../serializers.js'
-import { resolveSize } from './formation.routes.js'
 
 export const RENDEZVOUS_PATH = '/localspace/rendezvous/'
 /** Heroku's limit for `time_to_live` (24 h). */
@@ -83,7 +82,7 @@ export function dynosRunRoutes(app: FastifyInstance): void {
       const size =
         body.size === undefined || body.size === null
           ? (store.releases.formation(target.id).find((f) => f.type === type)?.size ??
-            DEFAULT_SPACE_SIZE)
+            defaultSize(target))
           : resolveSize(body.size, target)
       const release = store.releases.current(target.id)
       if (!release?.slugId)

@@ -1,99 +1,14 @@
-/** Formation (how many dynos of each type, what size) and the dynos the runtime reports. */
+/**
+ * Formation (how many dynos of each type, what size; changed by src/platform/formation.ts) and
+ * the dynos the runtime reports, with restarts and stops asked of them.
+ */
 import type { FastifyInstance } from 'fastify'
 import { errors } from '../../core/errors.js'
-import { newId, nowIso } from '../../core/ids.js'
-import { PROCESS_TYPE } from '../../core/names.js'
-import { DEFAULT_COMMON_SIZE, DEFAULT_SPACE_SIZE, findDynoSize } from '../../core/sizes.js'
-import type { App, Formation } from '../../core/types.js'
-import type { Store } from '../../store/store.js'
+import type { App } from '../../core/types.js'
+import { scaleFormation, type FormationUpdate } from '../../platform/formation.js'
 import { findApp } from '../access.js'
 import { sendList } from '../plugins/pagination.js'
 import { dynoJson, formationJson } from '../serializers.js'
-
-export const MAX_QUANTITY = 100
-
-interface FormationUpdate {
-  type?: string
-  quantity?: number | string
-  size?: string
-}
-
-/** `3`, `"3"`, `"+1"` and `"-2"` are all valid; relative values apply to the current count. */
-export function resolveQuantity(value: number | string, current: number): number {
-  const text = String(value).trim()
-  const m = /^([+-]?)(\d{1,6})$/.exec(text)
-  if (!m) throw errors.invalidParams(`Invalid quantity ${JSON.stringify(value)}.`)
-  const n = Number(m[2])
-  const next = m[1] === '+' ? current + n : m[1] === '-' ? current - n : n
-  if (next < 0) throw errors.invalidParams(`Quantity cannot be below 0 (got ${next}).`)
-  if (next > MAX_QUANTITY) {
-    throw errors.invalidParams(`Quantity cannot be above ${MAX_QUANTITY} (got ${next}).`)
-  }
-  return next
-}
-
-/** Resolves a size name against the app's placement: Private-* in spaces, the others outside. */
-export function resolveSize(name: string, app: App): string {
-  const size = findDynoSize(name)
-  if (!size) throw errors.invalidParams(`Unknown dyno size ${JSON.stringify(name)}.`)
-  if (app.spaceId && !size.privateSpaceOnly) {
-    throw errors.invalidParams(`Dyno size ${size.name} is not available in this Private Space.`)
-  }
-  if (!app.spaceId && size.privateSpaceOnly) {
-    throw errors.invalidParams(`Dyno size ${size.name} is only available in Private Spaces.`)
-  }
-  return size.name
-}
-
-/**
- * The process types the app's running code declares, or undefined while no release has a slug
- * (then formation may be set ahead of the code, for the first deploy to start).
- */
-function declaredTypes(store: Store, app: App): Set<string> | undefined {
-  const slugId = store.releases.current(app.id)?.slugId
-  const slug = slugId ? store.builds.findSlug(app.id, slugId) : undefined
-  return slug && new Set(Object.keys(slug.processTypes))
-}
-
-/** Applies a batch of updates atomically: all of them, or none when one is refused. */
-function applyUpdates(store: Store, app: App, updates: FormationUpdate[]): Formation[] {
-  return store.transaction(() => {
-    const existing = new Map(store.releases.formation(app.id).map((f) => [f.type, f]))
-    const declared = declaredTypes(store, app)
-    const now = nowIso()
-    for (const u of updates) {
-      const type = u.type ?? ''
-      if (!PROCESS_TYPE.test(type)) {
-        throw errors.invalidParams(`Invalid process type ${JSON.stringify(u.type)}.`)
-      }
-      if (declared && !declared.has(type)) {
-        // Heroku's answer to `ps:scale` of a type the Procfile does not have.
-        throw errors.notFound('formation', `Couldn't find that process type (${type}).`)
-      }
-      const current = existing.get(type)
-      const next: Formation = {
-        id: current?.id ?? newId(),
-        appId: app.id,
-        type,
-        command: current?.command ?? '',
-        quantity:
-          u.quantity === undefined
-            ? (current?.quantity ?? 0)
-            : resolveQuantity(u.quantity, current?.quantity ?? 0),
-        size:
-          u.size === undefined
-            ? (current?.size ?? (app.spaceId ? DEFAULT_SPACE_SIZE : DEFAULT_COMMON_SIZE))
-            : resolveSize(u.size, app),
-        createdAt: current?.createdAt ?? now,
-        updatedAt: now,
-      }
-      store.releases.upsertFormation(next)
-      existing.set(type, next)
-    }
-    const touched = new Set(updates.map((u) => u.type))
-    return [...existing.values()].filter((f) => touched.has(f.type))
-  })
-}
 
 const updateProps = {
   quantity: { type: ['integer', 'string'] },
@@ -144,8 +59,7 @@ export function formationRoutes(app: FastifyInstance): void {
     },
     async (request) => {
       const target = findApp(store, request.account, request.params.app)
-      const changed = applyUpdates(store, target, request.body.updates)
-      events.emit('formation.changed', target.id)
+      const changed = scaleFormation(app.ctx, target, request.body.updates)
       return changed.map((f) => formationJson(f, target))
     },
   )
@@ -155,8 +69,7 @@ export function formationRoutes(app: FastifyInstance): void {
     { schema: { body: { type: 'object', properties: updateProps } } },
     async (request) => {
       const target = findApp(store, request.account, request.params.app)
-      const [f] = applyUpdates(store, target, [{ ...request.body, type: request.params.type }])
-      events.emit('formation.changed', target.id)
+      const [f] = scaleFormation(app.ctx, target, [{ ...request.body, type: request.params.type }])
       return formationJson(f!, target)
     },
   )

@@ -1,23 +1,16 @@
 /**
  * App log drains (`heroku drains`, `drains:add URL`, `drains:remove URL|TOKEN`; schema
  * `log-drain`): GET/POST /apps/{app}/log-drains, GET/DELETE /apps/{app}/log-drains/{id|url|token}.
- * Lines are delivered by the drain dispatcher (src/logs/drains.ts), told by `drains.changed`.
+ * Added and removed by src/platform/drains.ts; lines are delivered by the drain dispatcher
+ * (src/logs/drains.ts), told by `drains.changed`.
  */
 import type { FastifyInstance } from 'fastify'
-import {
-  drainHostError,
-  newDrainToken,
-  parseDrainUrl,
-  type AppLogDrain,
-} from '../../core/drains.js'
+import type { AppLogDrain } from '../../core/drains.js'
 import { errors } from '../../core/errors.js'
-import { newId, nowIso } from '../../core/ids.js'
 import type { App } from '../../core/types.js'
+import { addAppDrain, removeAppDrain } from '../../platform/drains.js'
 import { findApp } from '../access.js'
 import { sendList } from '../plugins/pagination.js'
-
-/** More would only multiply the work of every line the app writes. */
-export const MAX_DRAINS_PER_APP = 10
 
 export const appLogDrainJson = (d: AppLogDrain, app: App, extended = false) => ({
   id: d.id,
@@ -35,7 +28,7 @@ const isExtended = (query: unknown) =>
   (query as { extended?: unknown } | undefined)?.extended === 'true'
 
 export function logDrainRoutes(app: FastifyInstance): void {
-  const { store, events } = app.ctx
+  const { store } = app.ctx
 
   app.get<{ Params: { app: string } }>('/apps/:app/log-drains', async (request, reply) => {
     const target = findApp(store, request.account, request.params.app)
@@ -53,31 +46,7 @@ export function logDrainRoutes(app: FastifyInstance): void {
     },
     async (request, reply) => {
       const target = findApp(store, request.account, request.params.app)
-      const url = request.body.url.trim()
-      const endpoint = parseDrainUrl(url)
-      if ('error' in endpoint) throw errors.invalidParams(endpoint.error)
-      const refused = drainHostError(endpoint.host, app.ctx.addressPolicy)
-      if (refused) throw errors.invalidParams(refused)
-      const now = nowIso()
-      const drain: AppLogDrain = {
-        id: newId(),
-        appId: target.id,
-        url,
-        token: newDrainToken(),
-        createdAt: now,
-        updatedAt: now,
-      }
-      store.transaction(() => {
-        const existing = store.drains.forApp(target.id)
-        if (existing.some((d) => d.url === url)) {
-          throw errors.invalidParams('Url has already been taken.')
-        }
-        if (existing.length >= MAX_DRAINS_PER_APP) {
-          throw errors.invalidParams(`An app may have at most ${MAX_DRAINS_PER_APP} log drains.`)
-        }
-        store.drains.insert(drain)
-      })
-      events.emit('drains.changed', target.id)
+      const drain = addAppDrain(app.ctx, target, request.body.url, app.ctx.addressPolicy)
       return reply.code(201).send(appLogDrainJson(drain, target))
     },
   )
@@ -98,8 +67,7 @@ export function logDrainRoutes(app: FastifyInstance): void {
       const target = findApp(store, request.account, request.params.app)
       const drain = store.drains.find(target.id, request.params.drain)
       if (!drain) throw errors.notFound('log drain')
-      store.drains.delete(drain.id)
-      events.emit('drains.changed', target.id)
+      removeAppDrain(app.ctx, target, drain)
       return appLogDrainJson(drain, target)
     },
   )

@@ -2,18 +2,22 @@
  * SNI endpoints: an app's own TLS certificates (`heroku certs`, `certs:add CRT KEY`,
  * `certs:info`, `certs:update`, `certs:remove`; schema `sni-endpoint`):
  * /apps/{app}/sni-endpoints[/{id|name}]. The chain and key are checked (parseable PEM, the key
- * unencrypted and matching, not expired, usable by OpenSSL) before they are stored; the key
- * stays in the store and is never sent back. The router serves a certificate, chosen by SNI,
- * for the app's domains that chose it and for those of its hostnames it covers
- * (core/domains.ts `certificatePlan`); `domains.changed` tells it.
+ * unencrypted and matching, not expired, usable by OpenSSL) before src/platform/certificates.ts
+ * stores them; the key stays in the store and is never sent back. The router serves a
+ * certificate, chosen by SNI, for the app's domains that chose it and for those of its hostnames
+ * it covers (core/domains.ts `certificatePlan`); `domains.changed` tells it.
  */
-import { randomInt } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
-import { certificateCovers, checkCertificate, describeChain } from '../../core/certificates.js'
-import { MAX_SNI_ENDPOINTS_PER_APP, type SniEndpoint } from '../../core/domains.js'
+import { certificateCovers, describeChain } from '../../core/certificates.js'
+import type { SniEndpoint } from '../../core/domains.js'
 import { errors } from '../../core/errors.js'
-import { newId, nowIso, stableId } from '../../core/ids.js'
+import { stableId } from '../../core/ids.js'
 import type { App } from '../../core/types.js'
+import {
+  addSniEndpoint,
+  removeSniEndpoint,
+  replaceSniCertificate,
+} from '../../platform/certificates.js'
 import type { Store } from '../../store/store.js'
 import { findApp } from '../access.js'
 import { sendList } from '../plugins/pagination.js'
@@ -56,26 +60,6 @@ export function findSniEndpoint(store: Store, app: App, idOrName: string): SniEn
 export const endpointCovers = (e: SniEndpoint, hostname: string): boolean =>
   certificateCovers(describeChain(e.certificateChain).domains, hostname)
 
-// Heroku names its SNI endpoints after dinosaurs (`tyrannosaurus-12345`).
-const DINOSAURS = [
-  'allosaurus',
-  'ankylosaurus',
-  'brachiosaurus',
-  'diplodocus',
-  'iguanodon',
-  'parasaurolophus',
-  'stegosaurus',
-  'triceratops',
-  'velociraptor',
-]
-
-function endpointName(store: Store): string {
-  for (;;) {
-    const name = `${DINOSAURS[randomInt(DINOSAURS.length)]}-${randomInt(10000, 100000)}`
-    if (!store.domains.endpointNameTaken(name)) return name
-  }
-}
-
 interface CertificateBody {
   certificate_chain: string
   private_key: string
@@ -87,15 +71,13 @@ const certificateBody = {
   properties: { certificate_chain: { type: 'string' }, private_key: { type: 'string' } },
 }
 
-/** The body's chain and key, checked; 422 with what is wrong. */
-function checked(body: CertificateBody): CertificateBody {
-  const facts = checkCertificate(body.certificate_chain, body.private_key)
-  if (typeof facts === 'string') throw errors.invalidParams(facts)
-  return body
-}
+const certificateOf = (body: CertificateBody) => ({
+  chain: body.certificate_chain,
+  privateKey: body.private_key,
+})
 
 export function sniEndpointRoutes(app: FastifyInstance): void {
-  const { store, events } = app.ctx
+  const { store } = app.ctx
 
   app.get<{ Params: { app: string } }>('/apps/:app/sni-endpoints', async (request, reply) => {
     const target = findApp(store, request.account, request.params.app)
@@ -108,27 +90,7 @@ export function sniEndpointRoutes(app: FastifyInstance): void {
     { schema: { body: certificateBody } },
     async (request, reply) => {
       const target = findApp(store, request.account, request.params.app)
-      const { certificate_chain, private_key } = checked(request.body)
-      const now = nowIso()
-      const endpoint = store.transaction(() => {
-        if (store.domains.endpoints(target.id).length >= MAX_SNI_ENDPOINTS_PER_APP) {
-          throw errors.invalidParams(
-            `An app may have at most ${MAX_SNI_ENDPOINTS_PER_APP} SNI endpoints.`,
-          )
-        }
-        const e: SniEndpoint = {
-          id: newId(),
-          appId: target.id,
-          name: endpointName(store),
-          certificateChain: certificate_chain,
-          privateKey: private_key,
-          createdAt: now,
-          updatedAt: now,
-        }
-        store.domains.insertEndpoint(e)
-        return e
-      })
-      events.emit('domains.changed', target.id)
+      const endpoint = addSniEndpoint(app.ctx, target, certificateOf(request.body))
       return reply.code(201).send(sniEndpointJson(store, endpoint, target))
     },
   )
@@ -147,22 +109,8 @@ export function sniEndpointRoutes(app: FastifyInstance): void {
     async (request) => {
       const target = findApp(store, request.account, request.params.app)
       const e = findSniEndpoint(store, target, request.params.endpoint)
-      const { certificate_chain, private_key } = checked(request.body)
-      // Domains that chose this endpoint must still be covered by its new certificate.
-      const names = describeChain(certificate_chain).domains
-      const lost = store.domains
-        .forApp(target.id)
-        .filter((d) => d.sniEndpointId === e.id && !certificateCovers(names, d.hostname))
-      if (lost.length > 0) {
-        throw errors.invalidParams(
-          `The new certificate does not cover ${lost.map((d) => d.hostname).join(', ')}, which use SNI endpoint ${e.name}.`,
-        )
-      }
-      const now = nowIso()
-      store.domains.replaceCertificate(e.id, certificate_chain, private_key, now)
-      events.emit('domains.changed', target.id)
-      const updated = { ...e, certificateChain: certificate_chain, privateKey: private_key }
-      return sniEndpointJson(store, { ...updated, updatedAt: now }, target)
+      const updated = replaceSniCertificate(app.ctx, target, e, certificateOf(request.body))
+      return sniEndpointJson(store, updated, target)
     },
   )
 
@@ -172,8 +120,7 @@ export function sniEndpointRoutes(app: FastifyInstance): void {
       const target = findApp(store, request.account, request.params.app)
       const e = findSniEndpoint(store, target, request.params.endpoint)
       const shown = sniEndpointJson(store, e, target)
-      store.domains.deleteEndpoint(e.id)
-      events.emit('domains.changed', target.id)
+      removeSniEndpoint(app.ctx, target, e)
       return shown
     },
   )

@@ -2,43 +2,14 @@
  * What hangs off a space: trusted IP ranges (inbound ruleset), NAT, topology, dynos,
  * hosts and the space log drain (docs/heroku-reference.md §3, §4, §5.3, §8.4, §8.6, §8.7).
  */
-import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
-import type { AddressPolicy } from '../../core/address-policy.js'
-import { parseCidr } from '../../core/cidr.js'
 import { errors } from '../../core/errors.js'
-import { drainHostError } from '../../core/drains.js'
-import { newId, nowIso } from '../../core/ids.js'
-import type { LogDrain, TrustedRule } from '../../core/types.js'
+import type { TrustedRule } from '../../core/types.js'
+import { setSpaceDrain } from '../../platform/drains.js'
+import { setInboundRuleset } from '../../platform/spaces.js'
 import { findSpace } from '../access.js'
 import { sendList } from '../plugins/pagination.js'
 import { dynoJson, hostJson, logDrainJson, rulesetJson } from '../serializers.js'
-
-export const MAX_TRUSTED_RANGES = 20
-
-export const logDrainFor = (
-  spaceId: string,
-  url: string,
-  now: string,
-  policy: AddressPolicy,
-): LogDrain => {
-  checkDrainUrl(url, policy)
-  return { id: newId(), spaceId, url, token: `d.${randomUUID()}`, createdAt: now, updatedAt: now }
-}
-
-function checkDrainUrl(url: string, policy: AddressPolicy): void {
-  let parsed: URL | undefined
-  try {
-    parsed = new URL(url)
-  } catch {
-    parsed = undefined
-  }
-  if (parsed?.protocol !== 'https:') {
-    throw errors.invalidParams('Log drain url must be a valid HTTPS URL.')
-  }
-  const refused = drainHostError(parsed.hostname, policy)
-  if (refused) throw errors.invalidParams(refused)
-}
 
 // Unknown fields are allowed: `spaces:trusted-ips:add` PUTs back the whole GET body.
 const rulesetBody = {
@@ -60,7 +31,7 @@ const rulesetBody = {
 } as const
 
 export function spaceResourceRoutes(app: FastifyInstance): void {
-  const { store, events, runtime } = app.ctx
+  const { store, runtime } = app.ctx
 
   app.get<{ Params: { space: string } }>('/spaces/:space/inbound-ruleset', async (request) => {
     const space = findSpace(store, request.account, request.params.space)
@@ -74,33 +45,8 @@ export function spaceResourceRoutes(app: FastifyInstance): void {
     { schema: { body: rulesetBody } },
     async (request) => {
       const space = findSpace(store, request.account, request.params.space, { admin: true })
-      const rules = request.body.rules.map((r) => ({ action: r.action, source: r.source }))
-      if (rules.length > MAX_TRUSTED_RANGES) {
-        throw errors.invalidParams(`Maximum of ${MAX_TRUSTED_RANGES} trusted IP ranges.`)
-      }
-      for (const r of rules) {
-        if (!parseCidr(r.source)) {
-          throw errors.invalidParams(
-            `${JSON.stringify(r.source)} must be a valid IPv4 CIDR, such as 203.0.113.0/24.`,
-          )
-        }
-      }
-      const ruleset = store.transaction(() => {
-        const version = (store.spaces.currentRuleset(space.id)?.version ?? 0) + 1
-        const created = {
-          id: newId(),
-          spaceId: space.id,
-          version,
-          rules,
-          createdBy: request.account.email,
-          applied: false,
-          createdAt: nowIso(),
-        }
-        store.spaces.insertRuleset(created)
-        return created
-      })
-      events.emit('ruleset.changed', space.id)
-      return rulesetJson(store.spaces.ruleset(space.id, ruleset.id) ?? ruleset, space)
+      const ruleset = setInboundRuleset(app.ctx, space, request.account, request.body.rules)
+      return rulesetJson(ruleset, space)
     },
   )
 
@@ -202,10 +148,7 @@ export function spaceResourceRoutes(app: FastifyInstance): void {
     },
     async (request) => {
       const space = findSpace(store, request.account, request.params.space, { admin: true })
-      const drain = logDrainFor(space.id, request.body.url, nowIso(), app.ctx.addressPolicy)
-      store.spaces.upsertLogDrain(drain)
-      events.emit('drains.changed', space.id)
-      return logDrainJson(store.spaces.logDrain(space.id)!)
+      return logDrainJson(setSpaceDrain(app.ctx, space, request.body.url, app.ctx.addressPolicy))
     },
   )
 }

@@ -1,19 +1,12 @@
-/** Spaces: create, list, info, rename, destroy (docs/heroku-reference.md §2). */
+/**
+ * Spaces: create, list, info, rename, destroy (docs/heroku-reference.md §2); the rules of a new
+ * space and the events after it are src/platform/spaces.ts's.
+ */
 import type { FastifyInstance } from 'fastify'
-import { errors } from '../../core/errors.js'
-import { pickEgressAddresses, poolFor } from '../../core/egress.js'
-import { newId, nowIso, shortId } from '../../core/ids.js'
-import { SPACE_NAME, SPACE_NAME_MAX } from '../../core/names.js'
-import { findRegion } from '../../core/regions.js'
-import { planSpaceCidrs } from '../../core/space-cidrs.js'
-import type { Space } from '../../core/types.js'
-import type { Store } from '../../store/store.js'
+import { createSpace, destroySpace, renameSpace } from '../../platform/spaces.js'
 import { findSpace, findTeam } from '../access.js'
 import { sendList } from '../plugins/pagination.js'
 import { spaceJson } from '../serializers.js'
-import { logDrainFor } from './space-resources.routes.js'
-
-export const DEFAULT_SPACE_REGION = 'virginia'
 
 interface CreateSpaceBody {
   name: string
@@ -42,33 +35,8 @@ const createBody = {
   },
 } as const
 
-export function checkSpaceName(store: Store, name: string, exceptId?: string): void {
-  if (!SPACE_NAME.test(name) || name.length > SPACE_NAME_MAX) {
-    throw errors.invalidParams(
-      `Name must be 3 to ${SPACE_NAME_MAX} lowercase letters, digits and single dashes, starting and ending with a letter or digit.`,
-    )
-  }
-  const existing = store.spaces.find(name)
-  if (existing && existing.id !== exceptId) throw errors.invalidParams('Name is already taken.')
-}
-
-/** A space id whose short form (it names the space's bridges) no other space has. */
-function newSpaceId(store: Store): string {
-  const used = new Set(store.spaces.all().map((s) => shortId(s.id)))
-  for (;;) {
-    const id = newId()
-    if (!used.has(shortId(id))) return id
-  }
-}
-
-/** Networks a new space must not overlap: every space's pair plus the host's own. */
-export const takenCidrs = (store: Store, hostCidrs: readonly string[]): string[] => [
-  ...store.spaces.all().flatMap((s) => [s.cidr, s.dataCidr]),
-  ...hostCidrs,
-]
-
 export function spaceRoutes(app: FastifyInstance): void {
-  const { store, events, runtime } = app.ctx
+  const { store, runtime } = app.ctx
   const expand = (accept: string | string[] | undefined) =>
     String(accept ?? '')
       .split(',')
@@ -111,71 +79,28 @@ export function spaceRoutes(app: FastifyInstance): void {
     async (request, reply) => {
       const body = request.body
       const team = findTeam(store, request.account, body.team, { admin: true })
-      const regionName = body.region ?? DEFAULT_SPACE_REGION
-      const region = findRegion(regionName)
-      if (!region?.privateCapable) {
-        throw errors.invalidParams(`Region ${regionName} is not available for Private Spaces.`)
-      }
       const generation =
-        (typeof body.generation === 'string' ? body.generation : body.generation?.name) ?? 'cedar'
-      if (generation !== 'cedar' && generation !== 'fir') {
-        throw errors.invalidParams('generation must be cedar or fir.')
-      }
-      if (body.shield && generation === 'fir') {
-        throw errors.invalidParams('shield spaces are not supported for fir generation')
-      }
-      const drainUrl = body.log_drain_url
-      const now = nowIso()
-      // Name and CIDR checks read what the insert depends on: one transaction, so two
-      // concurrent creates cannot both take the same name or network.
-      const space = store.transaction(() => {
-        checkSpaceName(store, body.name)
-        const pair = planSpaceCidrs(
-          { cidr: body.cidr, dataCidr: body.data_cidr },
-          takenCidrs(store, runtime.reservedCidrs()),
-        )
-        const created: Space = {
-          id: newSpaceId(store),
+        typeof body.generation === 'string' ? body.generation : body.generation?.name
+      const space = createSpace(
+        app.ctx,
+        request.account,
+        {
           name: body.name,
-          teamId: team.id,
-          teamName: team.name,
-          region: region.name,
-          state: 'allocating',
-          shield: !!body.shield,
-          cidr: pair.cidr,
-          dataCidr: pair.dataCidr,
-          generation,
-          createdAt: now,
-          updatedAt: now,
-        }
-        store.spaces.insert(created)
-        // Outbound addresses are handed out now, so an exhausted pool refuses the space
-        // before anything is stored.
-        const pool = poolFor(app.ctx.egressPools, region.name)
-        if (pool) {
-          const taken = new Set(store.network.allEgress())
-          store.network.insertEgress(
-            created.id,
-            pickEgressAddresses(pool, taken, app.ctx.egressPerSpace),
-            now,
-          )
-        }
-        // A new space admits the whole internet until its admins say otherwise (Heroku's default).
-        store.spaces.insertRuleset({
-          id: newId(),
-          spaceId: created.id,
-          version: 1,
-          rules: [{ action: 'allow', source: '0.0.0.0/0' }],
-          createdBy: request.account.email,
-          applied: false,
-          createdAt: now,
-        })
-        if (drainUrl !== undefined)
-          store.spaces.upsertLogDrain(logDrainFor(created.id, drainUrl, now, app.ctx.addressPolicy))
-        return created
-      })
-      events.emit('space.changed', space.id)
-      events.emit('ruleset.changed', space.id)
+          team,
+          ...(body.region !== undefined && { region: body.region }),
+          ...(body.cidr !== undefined && { cidr: body.cidr }),
+          ...(body.data_cidr !== undefined && { dataCidr: body.data_cidr }),
+          ...(body.shield !== undefined && { shield: body.shield }),
+          ...(generation !== undefined && { generation }),
+          ...(body.log_drain_url !== undefined && { logDrainUrl: body.log_drain_url }),
+        },
+        {
+          reservedCidrs: runtime.reservedCidrs(),
+          egressPools: app.ctx.egressPools,
+          egressPerSpace: app.ctx.egressPerSpace,
+          addressPolicy: app.ctx.addressPolicy,
+        },
+      )
       return reply.code(201).send(spaceJson(space))
     },
   )
@@ -188,26 +113,13 @@ export function spaceRoutes(app: FastifyInstance): void {
     async (request) => {
       const space = findSpace(store, request.account, request.params.space, { admin: true })
       const name = request.body?.name
-      if (name !== undefined && name !== space.name) {
-        store.transaction(() => {
-          checkSpaceName(store, name, space.id)
-          store.spaces.rename(space.id, name, nowIso())
-        })
-      }
-      return spaceJson(store.spaces.find(space.id)!)
+      return spaceJson(name === undefined ? space : renameSpace(app.ctx, space, name))
     },
   )
 
   app.delete<{ Params: { space: string } }>('/spaces/:space', async (request) => {
     const space = findSpace(store, request.account, request.params.space, { admin: true })
-    const deleting = store.transaction(() => {
-      if (store.spaces.appCount(space.id) > 0) {
-        throw errors.invalidParams('Space must not contain any apps. Destroy its apps first.')
-      }
-      store.spaces.setState(space.id, 'deleting', nowIso())
-      return store.spaces.find(space.id)!
-    })
-    events.emit('space.changed', space.id)
+    const deleting = destroySpace(app.ctx, space)
     return spaceJson(deleting)
   })
 }

@@ -1,9 +1,10 @@
-/** Teams and their members. Team admins manage members and the team's spaces. */
+/**
+ * Teams and their members. Team admins manage members and the team's spaces; the rules of
+ * membership are src/platform/teams.ts's.
+ */
 import type { FastifyInstance } from 'fastify'
 import { errors } from '../../core/errors.js'
-import { newId, nowIso } from '../../core/ids.js'
-import { TEAM_NAME } from '../../core/names.js'
-import type { TeamRole } from '../../core/types.js'
+import { createTeam, removeMember, setMember } from '../../platform/teams.js'
 import { findTeam, roleIn } from '../access.js'
 import { sendList } from '../plugins/pagination.js'
 import { teamJson, teamMemberJson } from '../serializers.js'
@@ -17,18 +18,6 @@ const memberBody = {
     federated: { type: 'boolean' },
   },
 } as const
-
-/**
- * localspace teams have Heroku's two main roles; `viewer`, `collaborator` and `owner` (which
- * restrict or extend what a member may do per app) are refused rather than quietly widened.
- */
-function teamRoleOf(role: string | undefined): TeamRole {
-  if (role === undefined || role === 'member') return 'member'
-  if (role === 'admin') return 'admin'
-  throw errors.invalidParams(
-    `Role ${JSON.stringify(role)} is not available: localspace teams have two roles, admin (manages members, spaces and every app) and member (uses the team's apps).`,
-  )
-}
 
 export function teamRoutes(app: FastifyInstance): void {
   const { store } = app.ctx
@@ -53,20 +42,7 @@ export function teamRoutes(app: FastifyInstance): void {
       },
     },
     async (request, reply) => {
-      const { name } = request.body
-      if (!TEAM_NAME.test(name)) {
-        throw errors.invalidParams(
-          'Name must start with a letter, end with a letter or digit, and contain only lowercase letters, digits and dashes (3 to 30 characters).',
-        )
-      }
-      if (store.teams.find(name)) throw errors.invalidParams('Name is already taken.')
-      const now = nowIso()
-      const team = { id: newId(), name, createdAt: now, updatedAt: now }
-      store.transaction(() => {
-        store.teams.insert(team)
-        // The creator administers the team.
-        store.teams.upsertMember(team.id, request.account.id, 'admin', now)
-      })
+      const team = createTeam(store, request.account, request.body.name)
       return reply.code(201).send(teamJson(team, 'admin'))
     },
   )
@@ -105,15 +81,7 @@ export function teamRoutes(app: FastifyInstance): void {
             'account',
             `Couldn't find an account with email ${request.body.email}.`,
           )
-        const role = teamRoleOf(request.body.role)
-        store.transaction(() => {
-          const current = store.teams.roleOf(team.id, account.id)
-          if (current === 'admin' && role !== 'admin' && store.teams.adminCount(team.id) === 1) {
-            throw errors.invalidParams('A team must keep at least one admin.')
-          }
-          store.teams.upsertMember(team.id, account.id, role, nowIso())
-        })
-        return teamMemberJson(store.teams.member(team.id, account.id)!)
+        return teamMemberJson(setMember(store, team, account, request.body.role))
       },
     })
   }
@@ -125,12 +93,7 @@ export function teamRoutes(app: FastifyInstance): void {
       const account = store.accounts.find(request.params.member)
       const member = account && store.teams.member(team.id, account.id)
       if (!member) throw errors.notFound('team member')
-      store.transaction(() => {
-        if (member.role === 'admin' && store.teams.adminCount(team.id) === 1) {
-          throw errors.invalidParams('A team must keep at least one admin.')
-        }
-        store.teams.removeMember(team.id, member.account.id)
-      })
+      removeMember(store, team, member)
       return teamMemberJson(member)
     },
   )
