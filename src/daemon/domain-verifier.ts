@@ -15,7 +15,7 @@ import { Resolver } from 'node:dns/promises'
 import { ReconcileLoop } from '../agent/reconcile-loop.js'
 import { challengeName, type AppDomain } from '../core/domains.js'
 import type { EventBus } from '../core/events.js'
-import { nowIso } from '../core/ids.js'
+import { markDomainVerified } from '../platform/domains.js'
 import type { Store } from '../store/store.js'
 
 export interface DomainVerifierOptions {
@@ -143,19 +143,13 @@ export class DomainVerifier {
   }
 
   private async check(d: AppDomain): Promise<void> {
-    const { store, events } = this.options
+    const { store } = this.options
     if (this.stopped) return // the batches after a stop look up nothing
     // Held by another app: no lookup, only the next look on its schedule (the holder may let go).
     if (!store.domains.blocker(d.appId, d.hostname)) {
       const published = await this.tokenPublished(d)
       if (published && !this.stopped && this.markVerified(d)) {
         this.due.delete(d.id)
-        this.emitting = true
-        try {
-          events.emit('domains.changed', d.appId)
-        } finally {
-          this.emitting = false
-        }
         return
       }
     }
@@ -170,11 +164,14 @@ export class DomainVerifier {
 
   /** Verified, unless another app verified the name (or a wildcard over it) meanwhile. */
   private markVerified(d: AppDomain): boolean {
-    const { store, log } = this.options
-    const marked = store.transaction(
-      () =>
-        !store.domains.blocker(d.appId, d.hostname) && store.domains.markVerified(d.id, nowIso()),
-    )
+    const { store, events, log } = this.options
+    this.emitting = true // the domains.changed that follows is its own news
+    let marked: boolean
+    try {
+      marked = markDomainVerified({ store, events }, d)
+    } finally {
+      this.emitting = false
+    }
     if (marked) log?.(`domain ${d.hostname} verified by its TXT record; the router serves it`)
     return marked
   }

@@ -2,7 +2,7 @@
  * SNI endpoints: an app's own TLS certificates (`heroku certs`). A chain and key are stored only
  * once checked (core/certificates.ts); a replacement must still cover the domains that chose
  * the endpoint. After the commit `domains.changed` tells the router. Custom domains themselves
- * are still written by api/routes/domains.routes.ts.
+ * are written by domains.ts.
  */
 import { randomInt } from 'node:crypto'
 import { certificateCovers, checkCertificate, describeChain } from '../core/certificates.js'

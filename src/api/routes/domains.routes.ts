@@ -29,19 +29,17 @@
 import type { FastifyInstance } from 'fastify'
 import {
   challengeName,
-  MAX_DOMAINS_PER_APP,
-  newVerificationToken,
   parseHostname,
-  underDomain,
   type AppDomain,
   type SniEndpoint,
 } from '../../core/domains.js'
 import { errors } from '../../core/errors.js'
-import { newId, nowIso, stableId } from '../../core/ids.js'
+import { stableId } from '../../core/ids.js'
 import type { App } from '../../core/types.js'
 import type { Store } from '../../store/store.js'
 import { findApp } from '../access.js'
 import { sendList } from '../plugins/pagination.js'
+import { addDomain, removeDomain, setDomainEndpoint } from '../../platform/domains.js'
 import { endpointCovers, findSniEndpoint } from './sni-endpoints.routes.js'
 
 const ref = (e: SniEndpoint | undefined) => (e ? { id: e.id, name: e.name } : null)
@@ -121,7 +119,7 @@ interface DomainParams {
 const endpointField = { type: ['string', 'null'] }
 
 export function domainRoutes(app: FastifyInstance): void {
-  const { store, events } = app.ctx
+  const { store } = app.ctx
   const domain = () => app.ctx.domain
 
   app.get<{ Params: { app: string } }>('/apps/:app/domains', async (request, reply) => {
@@ -154,43 +152,13 @@ export function domainRoutes(app: FastifyInstance): void {
       const parsed = parseHostname(request.body.hostname)
       if ('error' in parsed) throw errors.invalidParams(parsed.error)
       const { hostname } = parsed
-      if (underDomain(hostname, domain())) {
-        throw errors.invalidParams(
-          `${hostname} is under ${domain()}, where apps have their default domains; add a domain of your own.`,
-        )
-      }
       const endpoint = chosenEndpoint(store, target, hostname, request.body.sni_endpoint)
-      const now = nowIso()
-      const record: AppDomain = {
-        id: newId(),
-        appId: target.id,
+      const record = addDomain(app.ctx, target, {
         hostname,
-        sniEndpointId: endpoint?.id ?? null,
-        verificationToken: newVerificationToken(),
-        verifiedAt: app.ctx.domainVerification ? null : now,
-        createdAt: now,
-        updatedAt: now,
-      }
-      store.transaction(() => {
-        // Heroku's own messages for both cases.
-        if (store.domains.find(target.id, hostname)) {
-          throw errors.invalidParams('Domain already added to this app.')
-        }
-        const blocker = store.domains.blocker(target.id, hostname)
-        if (blocker?.hostname === hostname) {
-          throw errors.invalidParams(`${hostname} is currently in use by another app.`)
-        }
-        if (blocker) {
-          throw errors.invalidParams(
-            `${hostname} is covered by the wildcard domain ${blocker.hostname}, which an app of another team holds.`,
-          )
-        }
-        if (store.domains.count(target.id) >= MAX_DOMAINS_PER_APP) {
-          throw errors.invalidParams(`An app may have at most ${MAX_DOMAINS_PER_APP} domains.`)
-        }
-        store.domains.insert(record)
+        endpoint,
+        routerDomain: domain(),
+        verifiedAtOnce: !app.ctx.domainVerification,
       })
-      events.emit('domains.changed', target.id)
       return reply.code(201).send(customDomainJson(store, record, target, domain(), endpoint))
     },
   )
@@ -236,10 +204,7 @@ export function domainRoutes(app: FastifyInstance): void {
       // It is served with the router's own certificate (--tls-cert), or one that covers it.
       const d = findCustom(target, request.params.domain, 'given an SNI endpoint')
       const endpoint = chosenEndpoint(store, target, d.hostname, request.body.sni_endpoint)
-      const now = nowIso()
-      store.domains.setSniEndpoint(d.id, endpoint?.id ?? null, now)
-      events.emit('domains.changed', target.id)
-      const updated = { ...d, sniEndpointId: endpoint?.id ?? null, updatedAt: now }
+      const updated = setDomainEndpoint(app.ctx, d, endpoint)
       return customDomainJson(store, updated, target, domain(), endpoint)
     },
   )
@@ -248,8 +213,7 @@ export function domainRoutes(app: FastifyInstance): void {
     const target = findApp(store, request.account, request.params.app)
     const d = findCustom(target, request.params.domain, 'removed')
     const shown = customDomainJson(store, d, target, domain(), endpointOf(store, d))
-    store.domains.delete(d.id)
-    events.emit('domains.changed', target.id)
+    removeDomain(app.ctx, d)
     return shown
   })
 }
