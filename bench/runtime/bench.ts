@@ -1450,7 +1450,7 @@ async function main(): Promise<number> {
     )
     await runtime.stop()
     poller?.stop()
-    dnsFeed.stop()
+    await dnsFeed.stop()
     await dns.close()
     await network.detach(sandboxAttachment.id).catch(() => undefined)
     const client = store.network.attachments().find((a) => a.owner === 'bench-client')

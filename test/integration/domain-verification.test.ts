@@ -101,7 +101,7 @@ describe('custom domain verification', () => {
   })
   after(async () => {
     await verifier?.stop()
-    feed?.stop()
+    await feed?.stop()
     await dns?.close()
     await api?.close()
   })
@@ -237,7 +237,7 @@ describe('custom domain verification', () => {
       assert.equal(res.body.status, 'succeeded')
       assert.equal(table.routes.routeForHost('www.open.example')?.app.name, 'open-app')
     } finally {
-      openFeed.stop()
+      await openFeed.stop()
       await open.close()
     }
   })
