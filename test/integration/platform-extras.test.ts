@@ -127,7 +127,7 @@ describe('buildpacks, stacks, labs and what is not built', () => {
     assert.deepEqual((await api.call('GET', '/apps/bp-app/addons')).body, [])
   })
 
-  test('Heroku Exec, run:inside, space transfers and ACM answer 501 naming what to use instead', async () => {
+  test('Heroku Exec, run:inside, space transfers, ACM and the data API answer 501 naming what to use instead', async () => {
     const cases: Array<[string, string, RegExp]> = [
       ['GET', '/apps/bp-app/features/runtime-heroku-exec', /Heroku Exec .* heroku run instead/],
       ['PATCH', '/apps/bp-app/features/runtime-heroku-exec', /Heroku Exec .* heroku run instead/],
@@ -136,6 +136,7 @@ describe('buildpacks, stacks, labs and what is not built', () => {
       ['POST', '/apps/bp-app/acm', /Automated Certificate Management .*certs:add/],
       ['PATCH', '/apps/bp-app/acm', /Automated Certificate Management .*certs:add/],
       ['DELETE', '/apps/bp-app/acm', /Automated Certificate Management .*certs:add/],
+      ['GET', '/client/v11/apps/bp-app/transfers', /data API \(pg:backups\) .* come later/],
     ]
     for (const [method, path, message] of cases) {
       const body = method === 'GET' || method === 'DELETE' ? undefined : { enabled: true }

@@ -25,6 +25,9 @@ const SPACE_TRANSFER =
 const ACM =
   'Automated Certificate Management is not available in localspace: add your own certificate with heroku certs:add CERT KEY; see docs/heroku-compat.md.'
 
+const DATA_API =
+  "Heroku's data API (pg:backups) is not available in localspace yet: data services (Postgres, Key-Value Store) come later; see docs/heroku-compat.md."
+
 const ALL: HTTPMethods[] = ['GET', 'POST', 'PATCH', 'PUT', 'DELETE']
 
 export function notBuiltRoutes(app: FastifyInstance): void {
@@ -73,6 +76,9 @@ export function notBuiltRoutes(app: FastifyInstance): void {
   refuse(['POST'], ['/spaces/:space/transfer'], SPACE_TRANSFER)
   // Only the changes: `certs:auto` reads the app's `acm` flag (false), not this path.
   refuse(['POST', 'PATCH', 'DELETE'], ['/apps/:app/acm'], ACM)
+  // `pg:backups` talks to Heroku's data API host; with HEROKU_DATA_HOST pointing at this daemon's
+  // host it asks here (docs/heroku-compat.md), and learns the data services are not built.
+  refuse(ALL, ['/client/v11/*'], DATA_API)
   refuse(ALL, ['/spaces/:space/vpn-connections', '/spaces/:space/vpn-connections/:connection'], VPN)
   refuse(
     ALL,
