@@ -130,6 +130,41 @@ describe('collaborators, transfers and team roles', () => {
     assert.equal((await api.call('GET', '/apps/crew-app', undefined, { key: friend })).status, 404)
   })
 
+  test('leaving (apps:leave) is refused with what to do for the owner and for team members', async () => {
+    const owned = await api.call(
+      'DELETE',
+      '/apps/own-app/collaborators/owner@example.com',
+      undefined,
+      { key: owner },
+    )
+    assert.equal(owned.status, 422)
+    assert.equal(owned.body.id, 'invalid_params')
+    assert.match(owned.body.message, /^You own own-app: transfer it .* or destroy it/)
+    for (const [email, key] of [
+      ['team-member@example.com', teamMember],
+      ['team-admin@example.com', teamAdmin],
+    ] as const) {
+      const res = await api.call('DELETE', `/apps/crew-app/collaborators/${email}`, undefined, {
+        key,
+      })
+      assert.equal(res.status, 422, email)
+      assert.match(res.body.message, /^crew-app is a team app: .*a team admin removes you/)
+      assert.match(res.body.message, new RegExp(`members:remove ${email} --team crew`))
+    }
+    // Nothing changed: the owner and the team still have the apps.
+    assert.equal((await api.call('GET', '/apps/own-app', undefined, { key: owner })).status, 200)
+    const crew = await api.call('GET', '/apps/crew-app', undefined, { key: teamMember })
+    assert.equal(crew.status, 200)
+    // A stranger still does not learn the app exists.
+    const hidden = await api.call(
+      'DELETE',
+      '/apps/own-app/collaborators/stranger@example.com',
+      undefined,
+      { key: stranger },
+    )
+    assert.equal(hidden.status, 404)
+  })
+
   test('members take the roles admin and member; other roles are refused', async () => {
     for (const role of ['viewer', 'collaborator', 'owner']) {
       const res = await api.call(

@@ -172,6 +172,39 @@ describe('config vars and releases', () => {
     }
   })
 
+  test("a release's config vars are the ones it was made with", async () => {
+    const [, second] = releases()
+    const v1 = await api.call('GET', '/apps/conf-app/releases/1/config-vars')
+    assert.equal(v1.status, 200)
+    assert.deepEqual(v1.body, {})
+    const v2 = await api.call('GET', `/apps/conf-app/releases/${second!.id}/config-vars`)
+    assert.equal(v2.status, 200)
+    assert.deepEqual(v2.body, { A: '1', B: 'two' })
+    const current = releases().at(-1)!
+    assert.deepEqual(
+      (await api.call('GET', `/apps/conf-app/releases/${current.version}/config-vars`)).body,
+      (await api.call('GET', '/apps/conf-app/config-vars')).body,
+    )
+  })
+
+  test('config vars of an unknown release, or of an app the caller cannot see, are not found', async () => {
+    for (const path of [
+      '/apps/conf-app/releases/999/config-vars',
+      '/apps/conf-app/releases/00000000-0000-4000-8000-000000000000/config-vars',
+      '/apps/no-such-app/releases/1/config-vars',
+    ]) {
+      const res = await api.call('GET', path)
+      assert.equal(res.status, 404, path)
+      assert.equal(res.body.id, 'not_found')
+    }
+    const stranger = api.user('release-stranger@example.com')
+    const res = await api.call('GET', '/apps/conf-app/releases/1/config-vars', undefined, {
+      key: stranger,
+    })
+    assert.equal(res.status, 404)
+    assert.equal(res.body.id, 'not_found')
+  })
+
   test('rolling back to a release restores its config in a new release', async () => {
     const latest = releases().at(-1)!.version
     const res = await api.call('POST', '/apps/conf-app/releases', { release: '2' })

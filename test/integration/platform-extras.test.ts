@@ -126,4 +126,36 @@ describe('buildpacks, stacks, labs and what is not built', () => {
     // An app's add-on list is still there (apps:info asks for it): empty.
     assert.deepEqual((await api.call('GET', '/apps/bp-app/addons')).body, [])
   })
+
+  test('Heroku Exec, run:inside, space transfers, ACM and the data API answer 501 naming what to use instead', async () => {
+    const cases: Array<[string, string, RegExp]> = [
+      ['GET', '/apps/bp-app/features/runtime-heroku-exec', /Heroku Exec .* heroku run instead/],
+      ['PATCH', '/apps/bp-app/features/runtime-heroku-exec', /Heroku Exec .* heroku run instead/],
+      ['POST', '/apps/bp-app/dynos/web.1', /inside an existing dyno .* heroku run instead/],
+      ['POST', '/spaces/extras-space/transfer', /Moving a space to another team .*spaces:create/],
+      ['POST', '/apps/bp-app/acm', /Automated Certificate Management .*certs:add/],
+      ['PATCH', '/apps/bp-app/acm', /Automated Certificate Management .*certs:add/],
+      ['DELETE', '/apps/bp-app/acm', /Automated Certificate Management .*certs:add/],
+      ['GET', '/client/v11/apps/bp-app/transfers', /data API \(pg:backups\) .* come later/],
+    ]
+    for (const [method, path, message] of cases) {
+      const body = method === 'GET' || method === 'DELETE' ? undefined : { enabled: true }
+      const res = await api.call(method, path, body)
+      assert.equal(res.status, 501, `${method} ${path}`)
+      assert.equal(res.body.id, 'not_implemented')
+      assert.match(res.body.message, message)
+    }
+    // The space stayed with its team; the app's other features are still there.
+    assert.equal((await api.call('GET', '/spaces/extras-space')).body.team.name, 'extras')
+    assert.equal((await api.call('GET', '/apps/bp-app/features')).status, 200)
+    const key = api.user('outsider-exec@example.com')
+    for (const [method, path] of [
+      ['GET', '/apps/bp-app/features/runtime-heroku-exec'],
+      ['POST', '/apps/bp-app/acm'],
+      ['POST', '/spaces/extras-space/transfer'],
+    ] as const) {
+      const res = await api.call(method, path, method === 'POST' ? {} : undefined, { key })
+      assert.equal(res.status, 404, `${method} ${path}`)
+    }
+  })
 })

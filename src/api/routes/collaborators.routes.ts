@@ -57,6 +57,24 @@ function teamAppAccess(app: App): never {
   )
 }
 
+/**
+ * `heroku apps:leave` removes the caller's own collaborator entry. Only a personal app's
+ * collaborator has one; the owner and a team app's members would get a bare 404, so they are
+ * told what to do instead.
+ */
+function refuseLeaving(app: App, caller: Account): void {
+  if (app.teamId !== null) {
+    throw errors.invalidParams(
+      `${app.name} is a team app: you use it as a member of team ${app.teamName}, so a team admin removes you from the team (heroku members:remove ${caller.email} --team ${app.teamName}).`,
+    )
+  }
+  if (app.ownerId === caller.id) {
+    throw errors.invalidParams(
+      `You own ${app.name}: transfer it (heroku apps:transfer) or destroy it (heroku apps:destroy) instead.`,
+    )
+  }
+}
+
 /** The account a collaborator path or body names (email or id). */
 function accountNamed(store: Store, emailOrId: string): Account {
   const account = store.accounts.find(emailOrId)
@@ -113,8 +131,12 @@ export function collaboratorRoutes(app: FastifyInstance): void {
       `${prefix}/:app/collaborators/:collaborator`,
       async (request) => {
         const target = findApp(store, request.account, request.params.app)
+        const named = request.params.collaborator
+        if (named === request.account.email || named === request.account.id) {
+          refuseLeaving(target, request.account)
+        }
         if (target.teamId !== null) teamAppAccess(target)
-        const account = accountNamed(store, request.params.collaborator)
+        const account = accountNamed(store, named)
         const c = store.appAccess.collaborator(target.id, account.id)
         if (!c) throw errors.notFound('collaborator')
         // The owner removes anyone; a collaborator may leave (`heroku apps:leave`).

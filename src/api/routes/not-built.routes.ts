@@ -1,7 +1,7 @@
 /**
  * Parts of the Platform API that localspace does not have yet: add-ons (and with them Heroku
- * Postgres and Key-Value Store, which the CLI reaches through add-ons first), VPN connections
- * and peering. They answer 501 `not_implemented` naming the missing part, so `heroku addons:create`,
+ * Postgres and Key-Value Store, which the CLI reaches through add-ons first), VPN connections,
+ * peering, Heroku Exec, `run:inside`, space transfers and automated certificates (ACM). They answer 501 `not_implemented` naming the missing part, so `heroku addons:create`,
  * `heroku pg:info`, `heroku spaces:vpn:connect` … say what is missing instead of a bare 404
  * route error. Apps and spaces are looked up first: one the caller cannot see is still a 404.
  * (`GET /apps/{app}/addons` answers an empty list: an app here has none, and `apps:info` asks.)
@@ -15,6 +15,18 @@ const ADDONS =
 const VPN = 'VPN connections are not available in localspace yet: see docs/heroku-compat.md.'
 const PEERING =
   'Peering is not available in localspace: spaces are networks on this host, not AWS VPCs to peer with; see docs/heroku-compat.md.'
+
+const EXEC =
+  'Heroku Exec (ps:exec, ps:copy, ps:forward, ps:socks) is not available in localspace: start a one-off dyno with heroku run instead; see docs/heroku-compat.md.'
+const RUN_INSIDE =
+  'Running a command inside an existing dyno (run:inside) is not available in localspace: start a one-off dyno with heroku run instead; see docs/heroku-compat.md.'
+const SPACE_TRANSFER =
+  'Moving a space to another team is not available in localspace: create a space in that team (heroku spaces:create --team TEAM) and deploy the apps there; see docs/heroku-compat.md.'
+const ACM =
+  'Automated Certificate Management is not available in localspace: add your own certificate with heroku certs:add CERT KEY; see docs/heroku-compat.md.'
+
+const DATA_API =
+  "Heroku's data API (pg:backups) is not available in localspace yet: data services (Postgres, Key-Value Store) come later; see docs/heroku-compat.md."
 
 const ALL: HTTPMethods[] = ['GET', 'POST', 'PATCH', 'PUT', 'DELETE']
 
@@ -57,6 +69,16 @@ export function notBuiltRoutes(app: FastifyInstance): void {
     ],
     ADDONS,
   )
+  // The CLI's Exec commands read this feature first (lib/ps-exec/exec.js); it is not among the
+  // app features localspace offers, so the plain route would answer "Couldn't find that feature."
+  refuse(['GET', 'PATCH'], ['/apps/:app/features/runtime-heroku-exec'], EXEC)
+  refuse(['POST'], ['/apps/:app/dynos/:dyno'], RUN_INSIDE)
+  refuse(['POST'], ['/spaces/:space/transfer'], SPACE_TRANSFER)
+  // Only the changes: `certs:auto` reads the app's `acm` flag (false), not this path.
+  refuse(['POST', 'PATCH', 'DELETE'], ['/apps/:app/acm'], ACM)
+  // `pg:backups` talks to Heroku's data API host; with HEROKU_DATA_HOST pointing at this daemon's
+  // host it asks here (docs/heroku-compat.md), and learns the data services are not built.
+  refuse(ALL, ['/client/v11/*'], DATA_API)
   refuse(ALL, ['/spaces/:space/vpn-connections', '/spaces/:space/vpn-connections/:connection'], VPN)
   refuse(
     ALL,

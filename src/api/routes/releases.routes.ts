@@ -3,7 +3,7 @@
  * is a new release, and a rollback is a new release that copies an old one's slug and config
  * (both made by src/platform/releases.ts, as a deploy's release is).
  */
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { errors } from '../../core/errors.js'
 import { currentConfig, rollback, setConfigVars } from '../../platform/releases.js'
 import { findApp } from '../access.js'
@@ -48,14 +48,27 @@ export function releaseRoutes(app: FastifyInstance): void {
     return sendList(request, reply, list, ['version', 'id'])
   })
 
+  /** The app and one of its releases (by id or version) the caller may read; 404 otherwise. */
+  const findRelease = (request: FastifyRequest<{ Params: { app: string; release: string } }>) => {
+    const target = findApp(store, request.account, request.params.app)
+    const release = store.releases.find(target.id, request.params.release)
+    if (!release) throw errors.notFound('release')
+    return { target, release }
+  }
+
   app.get<{ Params: { app: string; release: string } }>(
     '/apps/:app/releases/:release',
     async (request) => {
-      const target = findApp(store, request.account, request.params.app)
-      const release = store.releases.find(target.id, request.params.release)
-      if (!release) throw errors.notFound('release')
+      const { target, release } = findRelease(request)
       return releaseJson(release, target, store.releases.current(target.id)?.version ?? 0)
     },
+  )
+
+  // The config vars a release ran with (`heroku releases:info` shows them): readable by whoever
+  // may read the app's current config vars.
+  app.get<{ Params: { app: string; release: string } }>(
+    '/apps/:app/releases/:release/config-vars',
+    async (request) => findRelease(request).release.config,
   )
 
   // Rollback (`releases:rollback`): POST { release: <id or version> }.
