@@ -1,6 +1,6 @@
 /**
  * The official `heroku` CLI (11.x) for the commands docs/heroku-compat.md listed as working but
- * unguarded: auth:token, teams, apps:rename/diff/open, maintenance, config:get/edit,
+ * unguarded: auth:token, teams, apps:rename/diff/open/lock, maintenance, config:get/edit,
  * releases:output, ps:restart, ps:wait, spaces:drains, domains:clear, certs:update, certs:auto,
  * git:remote and auth:logout, against a real daemon. The harness's proxy checks every body
  * against Heroku's schema.
@@ -70,7 +70,7 @@ if (sandboxed(import.meta.url)) {
       assert.deepEqual(c.proxy.failures, [])
     })
 
-    test('apps:rename and apps:diff', async () => {
+    test('apps:rename and apps:diff; apps:lock is a clear error', async () => {
       const from = `rename-${sfx}`
       const to = `renamed-${sfx}`
       assert.equal((await c.api('POST', '/teams/apps', { name: from, team })).status, 201)
@@ -78,6 +78,11 @@ if (sandboxed(import.meta.url)) {
       assert.ok(flat(renamed.stderr).includes(`Renaming ${from} to ${to}... done`), renamed.stderr)
       assert.equal((await c.api('GET', `/apps/${from}`)).status, 404)
       assert.equal((await c.api('GET', `/apps/${to}`)).body.name, to)
+
+      // Access follows team roles: a lock is refused, not reported done and ignored.
+      fails(await c.heroku(['apps:lock', '-a', teamApp]), 'localspace does not lock apps')
+      assert.equal((await c.api('GET', `/teams/apps/${teamApp}`)).body.locked, false)
+      fails(await c.heroku(['apps:unlock', '-a', teamApp]), 'This app is not locked.')
 
       await c.api('PATCH', `/apps/${teamApp}/config-vars`, { SHARED: 'same', ONLY_ONE: 'x' })
       await c.api('PATCH', `/apps/${other}/config-vars`, { SHARED: 'same' })
