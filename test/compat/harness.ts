@@ -134,6 +134,8 @@ export interface RunOptions {
   env?: Record<string, string | undefined>
   /** Answers to prompts: when stderr first shows `prompt`, `answer` and a newline are typed. */
   answers?: Array<{ prompt: string; answer: string }>
+  /** Where the CLI runs (the throwaway home unless given): `git:remote` works on its repo. */
+  cwd?: string
 }
 
 export interface CompatOptions {
@@ -257,7 +259,7 @@ export async function startCompat(options: CompatOptions = {}): Promise<Compat> 
       }
       return new Promise((resolve, reject) => {
         const child = spawn(process.execPath, ['--no-deprecation', HEROKU_RUN, ...args], {
-          cwd: home,
+          cwd: options.cwd ?? home,
           env,
           stdio: ['pipe', 'pipe', 'pipe'],
         })

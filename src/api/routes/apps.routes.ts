@@ -57,6 +57,7 @@ const updateBody = {
     maintenance: { type: 'boolean' },
     build_stack: { type: 'string' },
     owner: { type: 'string', maxLength: 254 },
+    locked: { type: 'boolean' },
   },
 } as const
 
@@ -122,7 +123,14 @@ export function appRoutes(app: FastifyInstance): void {
     app.patch<{
       Params: { app: string }
       Body:
-        { name?: string; maintenance?: boolean; build_stack?: string; owner?: string } | undefined
+        | {
+            name?: string
+            maintenance?: boolean
+            build_stack?: string
+            owner?: string
+            locked?: boolean
+          }
+        | undefined
     }>(`${prefix}/:app`, { schema: { body: updateBody } }, async (request) => {
       const body = request.body ?? {}
       // `heroku apps:transfer`: to a team or, out of one, to an account.
@@ -130,6 +138,13 @@ export function appRoutes(app: FastifyInstance): void {
         return json(changeOwner(app.ctx, request.account, request.params.app, body.owner))
       }
       const target = findApp(store, request.account, request.params.app)
+      // `heroku apps:lock`: Heroku's lock limits a team app to members given access one by
+      // one; here access follows team roles only, so a lock would be a promise not kept.
+      if (body.locked === true) {
+        throw errors.invalidParams(
+          `localspace does not lock apps: access to ${target.name} follows team roles; choose who may use it with heroku members:add EMAIL --team TEAM --role member|admin.`,
+        )
+      }
       return json(
         updateApp(app.ctx, target, {
           ...(body.name !== undefined && { name: body.name }),
