@@ -6,18 +6,8 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
-import { flat, startCompat, tableRows, type CliResult, type Compat } from './harness.js'
+import { ok, fails, flat, startCompat, tableRows, type Compat } from './harness.js'
 import { sandboxed } from '../helpers/sandbox.js'
-
-function ok(r: CliResult): CliResult {
-  assert.equal(r.code, 0, `heroku failed (${r.code}):\n${r.stdout}\n${r.stderr}`)
-  return r
-}
-
-function fails(r: CliResult, message: string): void {
-  assert.notEqual(r.code, 0, `heroku should have failed:\n${r.stdout}\n${r.stderr}`)
-  assert.ok(flat(r.stderr).includes(message), `expected "${message}" in:\n${r.stderr}`)
-}
 
 if (sandboxed(import.meta.url)) {
   describe('heroku members, access, apps:transfer, buildpacks, stack, labs, ps:stop', () => {

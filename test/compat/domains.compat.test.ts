@@ -15,12 +15,7 @@ import tls from 'node:tls'
 import { selfSigned } from '../helpers/certs.js'
 import { sandboxed } from '../helpers/sandbox.js'
 import { waitUntil } from '../helpers/wait.js'
-import { fields, flat, startCompat, tableRows, type CliResult, type Compat } from './harness.js'
-
-function ok(r: CliResult): CliResult {
-  assert.equal(r.code, 0, `heroku failed (${r.code}):\n${r.stdout}\n${r.stderr}`)
-  return r
-}
+import { ok, fields, flat, startCompat, tableRows, type Compat } from './harness.js'
 
 /** The certificate (CN) and ALPN protocol the router's HTTPS listener answers `servername` with. */
 function handshake(port: number, servername: string): Promise<{ cn: string; alpn: string }> {

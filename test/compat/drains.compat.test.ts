@@ -7,12 +7,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import { sandboxed } from '../helpers/sandbox.js'
-import { startCompat, type CliResult, type Compat } from './harness.js'
-
-function ok(r: CliResult): CliResult {
-  assert.equal(r.code, 0, `heroku failed (${r.code}):\n${r.stdout}\n${r.stderr}`)
-  return r
-}
+import { ok, startCompat, type Compat } from './harness.js'
 
 if (sandboxed(import.meta.url)) {
   describe('heroku drains against localspace', () => {

@@ -7,18 +7,8 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
-import { flat, startCompat, type CliResult, type Compat } from './harness.js'
+import { ok, fails, flat, startCompat, type Compat } from './harness.js'
 import { sandboxed } from '../helpers/sandbox.js'
-
-function ok(r: CliResult): CliResult {
-  assert.equal(r.code, 0, `heroku failed (${r.code}):\n${r.stdout}\n${r.stderr}`)
-  return r
-}
-
-function fails(r: CliResult, message: string): void {
-  assert.notEqual(r.code, 0, `heroku should have failed:\n${r.stdout}\n${r.stderr}`)
-  assert.ok(flat(r.stderr).includes(message), `expected "${message}" in:\n${r.stderr}`)
-}
 
 if (sandboxed(import.meta.url)) {
   describe('heroku commands localspace answers with a clear error, and releases:info', () => {

@@ -3,6 +3,7 @@
  * it that checks every JSON body against Heroku's schema, and a runner for the official
  * `heroku` CLI (node_modules/heroku) pointed at the proxy with a throwaway home directory.
  */
+import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
@@ -320,4 +321,16 @@ export function tableRows(stdout: string): string[][] {
     .slice(rule + 1)
     .filter((l) => l.trim() !== '')
     .map((l) => l.trim().split(/\s{2,}/))
+}
+
+/** Asserts a zero exit and returns the result; the message shows everything the CLI said. */
+export function ok(r: CliResult): CliResult {
+  assert.equal(r.code, 0, `heroku failed (${r.code}):\n${r.stdout}\n${r.stderr}`)
+  return r
+}
+
+/** Asserts a failing exit whose stderr says `message`. */
+export function fails(r: CliResult, message: string): void {
+  assert.notEqual(r.code, 0, `heroku should have failed:\n${r.stdout}\n${r.stderr}`)
+  assert.ok(flat(r.stderr).includes(message), `expected "${message}" in:\n${r.stderr}`)
 }

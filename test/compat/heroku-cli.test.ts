@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { fields, flat, startCompat, tableRows, type CliResult, type Compat } from './harness.js'
+import { ok, fails, fields, flat, startCompat, tableRows, type Compat } from './harness.js'
 import { sandboxed } from '../helpers/sandbox.js'
 import { waitUntil } from '../helpers/wait.js'
 
@@ -27,18 +27,6 @@ const REGIONS = [
   ['tokyo', 'Tokyo, Japan'],
   ['virginia', 'Virginia, United States'],
 ]
-
-/** Asserts a zero exit and returns the result; the message shows everything the CLI said. */
-function ok(r: CliResult): CliResult {
-  assert.equal(r.code, 0, `heroku failed (${r.code}):\n${r.stdout}\n${r.stderr}`)
-  return r
-}
-
-/** Asserts a failing exit whose stderr says `message`. */
-function fails(r: CliResult, message: string): void {
-  assert.notEqual(r.code, 0, `heroku should have failed:\n${r.stdout}\n${r.stderr}`)
-  assert.ok(flat(r.stderr).includes(message), `expected "${message}" in:\n${r.stderr}`)
-}
 
 const lines = (s: string) =>
   s

@@ -14,15 +14,10 @@ import { after, before, describe, test } from 'node:test'
 import { REPO, apiRequest, freePort, startDaemonProcess, tempDataDir } from '../helpers/daemon.js'
 import { sandboxed } from '../helpers/sandbox.js'
 import { waitUntil } from '../helpers/wait.js'
-import { startCompat, type CliResult, type Compat } from './harness.js'
+import { ok, startCompat, type Compat } from './harness.js'
 
 const ADMIN_EMAIL = 'admin@localspace.localhost'
 const HEROKU_RUN = join(REPO, 'node_modules', 'heroku', 'bin', 'run.js')
-
-function ok(r: CliResult): CliResult {
-  assert.equal(r.code, 0, `heroku failed (${r.code}):\n${r.stdout}\n${r.stderr}`)
-  return r
-}
 
 /** Printed log lines without their timestamps. */
 const untimed = (stdout: string) =>

@@ -14,17 +14,7 @@ import { after, before, describe, test } from 'node:test'
 import { selfSigned } from '../helpers/certs.js'
 import { sandboxed } from '../helpers/sandbox.js'
 import { waitUntil } from '../helpers/wait.js'
-import { flat, startCompat, type CliResult, type Compat } from './harness.js'
-
-function ok(r: CliResult): CliResult {
-  assert.equal(r.code, 0, `heroku failed (${r.code}):\n${r.stdout}\n${r.stderr}`)
-  return r
-}
-
-function fails(r: CliResult, message: string): void {
-  assert.notEqual(r.code, 0, `heroku should have failed:\n${r.stdout}\n${r.stderr}`)
-  assert.ok(flat(r.stderr).includes(message), `expected "${message}" in:\n${r.stderr}`)
-}
+import { ok, fails, flat, startCompat, type Compat } from './harness.js'
 
 /** An executable shell script in `dir` (an editor or a browser the CLI starts). */
 function script(dir: string, name: string, body: string): string {

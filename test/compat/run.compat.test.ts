@@ -12,12 +12,7 @@ import { after, before, describe, test } from 'node:test'
 import { REPO } from '../helpers/daemon.js'
 import { sandboxed } from '../helpers/sandbox.js'
 import { waitUntil } from '../helpers/wait.js'
-import { flat, startCompat, type CliResult, type Compat } from './harness.js'
-
-function ok(r: CliResult): CliResult {
-  assert.equal(r.code, 0, `heroku failed (${r.code}):\n${r.stdout}\n${r.stderr}`)
-  return r
-}
+import { ok, flat, startCompat, type Compat } from './harness.js'
 
 if (sandboxed(import.meta.url)) {
   describe('heroku run:detached against localspace', () => {
