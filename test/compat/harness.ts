@@ -334,3 +334,17 @@ export function fails(r: CliResult, message: string): void {
   assert.notEqual(r.code, 0, `heroku should have failed:\n${r.stdout}\n${r.stderr}`)
   assert.ok(flat(r.stderr).includes(message), `expected "${message}" in:\n${r.stderr}`)
 }
+
+/**
+ * The environment of a CLI with a login of its own in `home` (made here): no API key, so
+ * `login`/`logout` read and write that home's netrc and config, not the suite's.
+ */
+export function loginHome(home: string): NodeJS.ProcessEnv {
+  mkdirSync(home)
+  return {
+    HEROKU_API_KEY: undefined,
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, '.config'),
+    XDG_DATA_HOME: join(home, '.local', 'share'),
+  }
+}

@@ -6,10 +6,19 @@
  */
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { ok, fails, fields, flat, startCompat, tableRows, type Compat } from './harness.js'
+import {
+  loginHome,
+  ok,
+  fails,
+  fields,
+  flat,
+  startCompat,
+  tableRows,
+  type Compat,
+} from './harness.js'
 import { sandboxed } from '../helpers/sandbox.js'
 import { waitUntil } from '../helpers/wait.js'
 
@@ -197,13 +206,7 @@ if (sandboxed(import.meta.url)) {
       test('login -i trades email and password for a token the CLI then uses', async () => {
         const password = readFileSync(join(c.dataDir, 'admin-password'), 'utf8').trim()
         const home = join(c.home, 'login')
-        mkdirSync(home)
-        const env = {
-          HEROKU_API_KEY: undefined,
-          HOME: home,
-          XDG_CONFIG_HOME: join(home, '.config'),
-          XDG_DATA_HOME: join(home, '.local', 'share'),
-        }
+        const env = loginHome(home)
         const [refused, login] = await Promise.all([
           heroku(['login', '-i']),
           heroku(['login', '-i'], {

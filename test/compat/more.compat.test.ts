@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test'
 import { selfSigned } from '../helpers/certs.js'
 import { sandboxed } from '../helpers/sandbox.js'
 import { waitUntil } from '../helpers/wait.js'
-import { ok, fails, flat, startCompat, type Compat } from './harness.js'
+import { loginHome, ok, fails, flat, startCompat, type Compat } from './harness.js'
 
 /** An executable shell script in `dir` (an editor or a browser the CLI starts). */
 function script(dir: string, name: string, body: string): string {
@@ -257,13 +257,7 @@ if (sandboxed(import.meta.url)) {
     test('auth:logout forgets the stored login; the CLI is then logged out', async () => {
       const password = readFileSync(join(c.dataDir, 'admin-password'), 'utf8').trim()
       const home = join(tools, 'login')
-      mkdirSync(home)
-      const env = {
-        HEROKU_API_KEY: undefined,
-        HOME: home,
-        XDG_CONFIG_HOME: join(home, '.config'),
-        XDG_DATA_HOME: join(home, '.local', 'share'),
-      }
+      const env = loginHome(home)
       const admin = (await c.api('GET', '/account')).body.email as string
       ok(
         await c.heroku(['login', '-i'], {
