@@ -114,6 +114,6 @@ export function checkPeerNetwork(input: {
     name,
     interface: iface,
     cidrs: checked,
-    ...(gateway !== undefined && { gateway: gateway as string }),
+    ...(gateway !== undefined && { gateway }),
   }
 }

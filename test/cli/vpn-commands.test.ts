@@ -10,6 +10,7 @@ import { buildProgram } from '../../src/cli/program.js'
 import { defaultDeps } from '../../src/cli/context.js'
 import { renderCustomerSwanctl } from '../../src/core/vpn-config.js'
 import { parseVpnPool } from '../../src/core/vpn.js'
+import type { VpnConnection } from '../../src/cli/wire.js'
 import { startTestApi, type TestApi } from '../helpers/api.js'
 
 class Buffer extends Writable {
@@ -67,7 +68,8 @@ describe('localspace vpn and peering commands', () => {
   })
 
   test('vpn:config prints each tunnel, --json the connection, --format swanctl the file', async () => {
-    const json = JSON.parse((await run(['vpn:config', 'office', '-s', 'prod', '--json'])).stdout)
+    const out = await run(['vpn:config', 'office', '-s', 'prod', '--json'])
+    const json = JSON.parse(out.stdout) as VpnConnection
     assert.equal(json.tunnels.length, 2)
     const table = await run(['vpn:config', 'office', '--space', 'prod'])
     for (const [i, t] of json.tunnels.entries()) {

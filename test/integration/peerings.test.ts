@@ -77,8 +77,8 @@ describe('peering', () => {
     const dup = await api.call('POST', '/localspace/peer-networks', OFFICE_LAN)
     assert.equal(dup.status, 422)
     assert.deepEqual(
-      (await api.call('GET', '/localspace/peer-networks')).body.map(
-        (n: { name: string }) => n.name,
+      ((await api.call('GET', '/localspace/peer-networks')).body as Array<{ name: string }>).map(
+        (n) => n.name,
       ),
       ['office-lan'],
     )

@@ -63,7 +63,7 @@ describe('VPN connections', () => {
     assert.equal(c.status, 'pending')
     assert.equal(c.tunnels.length, 2)
     assert.deepEqual(
-      c.tunnels.map((t: { ip: string }) => t.ip),
+      (c.tunnels as Array<{ ip: string }>).map((t) => t.ip),
       ['198.51.100.1', '198.51.100.2'],
     )
     for (const t of c.tunnels) {
@@ -80,7 +80,7 @@ describe('VPN connections', () => {
     const list = await api.call('GET', '/spaces/prod/vpn-connections')
     assert.equal(list.status, 200)
     assert.deepEqual(
-      list.body.map((c: { name: string }) => c.name),
+      (list.body as Array<{ name: string }>).map((c) => c.name),
       ['office'],
     )
     const byId = await api.call('GET', `/spaces/prod/vpn-connections/${list.body[0].id}`)
@@ -218,7 +218,12 @@ describe('VPN connections', () => {
     assert.equal(desired.spaceCidr, prod.cidr)
     assert.deepEqual(
       desired.vpnConnections.map((c) => [c.name, c.tunnels.map((t) => t.preSharedKey)]),
-      [['office', active.tunnels.map((t: { pre_shared_key: string }) => t.pre_shared_key)]],
+      [
+        [
+          'office',
+          (active.tunnels as Array<{ pre_shared_key: string }>).map((t) => t.pre_shared_key),
+        ],
+      ],
     )
 
     const del = await api.call('DELETE', '/spaces/prod/vpn-connections/office')
@@ -257,8 +262,8 @@ describe('VPN connections', () => {
     const again = await api.call('POST', '/spaces/prod/vpn-connections', OFFICE)
     assert.equal(again.status, 201)
     assert.deepEqual(
-      again.body.tunnels.map((t: { ip: string }) => t.ip).sort(),
-      first.body.tunnels.map((t: { ip: string }) => t.ip).sort(),
+      (again.body.tunnels as Array<{ ip: string }>).map((t) => t.ip).sort(),
+      (first.body.tunnels as Array<{ ip: string }>).map((t) => t.ip).sort(),
     )
   })
 })

@@ -9,7 +9,6 @@ import {
   confirmDestruction,
   pollUntil,
   spaceName,
-  UserError,
   withJson,
   type CliDeps,
   type JsonFlag,
