@@ -23,7 +23,12 @@ export interface DesiredSiteToSite {
   /** The space's dyno network, the far side's remote traffic selector. */
   spaceCidr: string
   dataCidr: string
-  /** Connections to have on the host (`pending`, `provisioning`, `active`), PSKs included. */
+  /**
+   * Connections to have on the host (`pending`, `provisioning`, `active`), PSKs included.
+   * Before touching the host for a `pending` one, mark it with
+   * `store.vpn.setConnectionStatus(id, 'provisioning', …)` and go on only if that returns
+   * true: the platform removes a `pending` connection at once when its user destroys it.
+   */
   vpnConnections: VpnConnection[]
   /**
    * Connections the user deleted: tear down what is left of them on the host, then call
