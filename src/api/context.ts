@@ -37,6 +37,9 @@ export interface ApiContext {
    * verifier looks); false (`--domain-verification off`): verified as soon as added.
    */
   domainVerification: boolean
+  /** VPN tunnel address pools (`--vpn-pool`); empty: no VPN connections can be made. */
+  vpnPools: readonly EgressPool[]
+  vpnMaxPerSpace: number
 }
 
 declare module 'fastify' {

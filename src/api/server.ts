@@ -36,6 +36,9 @@ import { appTransferRoutes } from './routes/app-transfers.routes.js'
 import { buildpackRoutes } from './routes/buildpacks.routes.js'
 import { collaboratorRoutes } from './routes/collaborators.routes.js'
 import { notBuiltRoutes } from './routes/not-built.routes.js'
+import { peeringRoutes } from './routes/peerings.routes.js'
+import { vpnRoutes } from './routes/vpn.routes.js'
+import { DEFAULT_VPN_MAX_PER_SPACE } from '../core/vpn.js'
 import { stackRoutes } from './routes/stacks.routes.js'
 import { AddressPolicy } from '../core/address-policy.js'
 
@@ -68,6 +71,10 @@ export interface ApiServerOptions {
   addressPolicy?: AddressPolicy
   /** Custom domains must prove ownership by a TXT record (default); false: trusted at once. */
   domainVerification?: boolean
+  /** VPN tunnel address pools (`--vpn-pool`); none: creating a VPN is a 422 naming the flag. */
+  vpnPools?: readonly EgressPool[]
+  /** VPN connections a space may have (`--vpn-max-per-space`, default 1). */
+  vpnMaxPerSpace?: number
 }
 
 /** Parses the router URL once: app JSON is on hot paths and needs only string concatenation. */
@@ -110,6 +117,8 @@ export function buildServer(options: ApiServerOptions): FastifyInstance {
     git: options.git,
     addressPolicy: options.addressPolicy ?? new AddressPolicy(),
     domainVerification: options.domainVerification ?? true,
+    vpnPools: options.vpnPools ?? [],
+    vpnMaxPerSpace: options.vpnMaxPerSpace ?? DEFAULT_VPN_MAX_PER_SPACE,
   }
   app.decorate('ctx', ctx)
   registerConventions(app)
@@ -137,6 +146,8 @@ export function buildServer(options: ApiServerOptions): FastifyInstance {
   appTransferRoutes(app)
   buildpackRoutes(app)
   stackRoutes(app)
+  vpnRoutes(app)
+  peeringRoutes(app)
   notBuiltRoutes(app)
   return app
 }

@@ -152,3 +152,43 @@ export async function confirmDestruction(
     throw new UserError(`Confirmation ${answer} did not match ${expected}. Aborted.`)
   }
 }
+
+/** `--interval` and `--timeout` of the wait commands, in seconds. */
+export interface PollFlags {
+  interval: number
+  timeout: number
+}
+
+/**
+ * Fetches until `waiting` says stop or the timeout passes, with a progress line on stderr
+ * (`spaces:wait`, `vpn:wait`). `timedOut` completes "Timed out after Ns …".
+ */
+export async function pollUntil<T>(
+  deps: CliDeps,
+  flags: PollFlags,
+  what: {
+    label: string
+    fetch: () => Promise<T>
+    waiting: (value: T) => boolean
+    timedOut: string
+    outcome: (value: T) => string
+  },
+): Promise<T> {
+  const deadline = deps.now() + flags.timeout * 1000
+  const progress = deps.out.progress(what.label)
+  try {
+    let value = await what.fetch()
+    while (what.waiting(value)) {
+      if (deps.now() >= deadline) {
+        throw new UserError(`Timed out after ${flags.timeout}s ${what.timedOut}.`)
+      }
+      await deps.sleep(Math.min(flags.interval * 1000, Math.max(0, deadline - deps.now())))
+      value = await what.fetch()
+    }
+    progress.stop(what.outcome(value))
+    return value
+  } catch (e) {
+    progress.stop('!')
+    throw e
+  }
+}

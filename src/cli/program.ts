@@ -19,6 +19,8 @@ import { registerRunCommands } from './commands/run.js'
 import { registerSpacesCommands } from './commands/spaces.js'
 import { registerTeamsCommands } from './commands/teams.js'
 import { registerTrustedIpsCommands } from './commands/trusted-ips.js'
+import { registerPeeringCommands } from './commands/peerings.js'
+import { registerVpnCommands } from './commands/vpn.js'
 import { defaultDeps, type CliDeps } from './context.js'
 
 /** Usage mistakes (unknown flag, missing argument) exit 2, apart from API failures' 1. */
@@ -45,6 +47,8 @@ export function buildProgram(deps: CliDeps = defaultDeps()): Command {
   registerRegionsCommands(program, deps)
   registerSpacesCommands(program, deps)
   registerTrustedIpsCommands(program, deps)
+  registerVpnCommands(program, deps)
+  registerPeeringCommands(program, deps)
   registerAppsCommands(program, deps)
   registerConfigCommands(program, deps)
   registerReleasesCommands(program, deps)

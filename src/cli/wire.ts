@@ -173,3 +173,55 @@ export interface SniEndpoint {
   }
   created_at: string
 }
+
+export interface VpnTunnel {
+  ip: string
+  customer_ip: string
+  pre_shared_key: string
+  status: 'UP' | 'DOWN'
+  status_message: string
+  last_status_change: string
+}
+
+export interface VpnConnection {
+  id: string
+  name: string
+  public_ip: string
+  routable_cidrs: string[]
+  space_cidr_block: string
+  ike_version: number
+  status: string
+  status_message: string
+  tunnels: VpnTunnel[]
+}
+
+export interface Peering {
+  pcx_id: string
+  type: string
+  cidr_blocks: string[]
+  status: string
+  aws_vpc_id: string
+  aws_region: string
+  aws_account_id: string
+  expires: string
+}
+
+export interface PeeringInfo {
+  aws_account_id: string
+  aws_region: string
+  vpc_id: string
+  vpc_cidr: string
+  dyno_cidr_blocks: string[]
+  space_cidr_blocks: string[]
+  unavailable_cidr_blocks: string[]
+}
+
+export interface PeerNetwork {
+  id: string
+  name: string
+  interface: string
+  cidrs: string[]
+  gateway: string | null
+  vpc_id: string
+  created_at: string
+}

@@ -11,39 +11,48 @@ export const DEFAULT_EGRESS_PER_SPACE = 4
 /** More than this per space is a typo, not a plan: a /26 for one space. */
 const MAX_EGRESS_PER_SPACE = 64
 
-/** Parses `--egress-per-space`; throws a message for the flag. */
-export function parseEgressPerSpace(text: string): number {
+/** Parses a count flag such as `--egress-per-space`; throws a message naming the flag. */
+export function parseCountFlag(flag: string, text: string, min: number, max: number): number {
   const n = Number(text)
-  if (!/^\d+$/.test(text) || n < 1 || n > MAX_EGRESS_PER_SPACE) {
-    throw new Error(
-      `--egress-per-space must be a number from 1 to ${MAX_EGRESS_PER_SPACE} (got ${JSON.stringify(text)})`,
-    )
+  if (!/^\d+$/.test(text) || n < min || n > max) {
+    throw new Error(`${flag} must be a number from ${min} to ${max} (got ${JSON.stringify(text)})`)
   }
   return n
 }
 
-export interface EgressPool {
+/** Parses `--egress-per-space`; throws a message for the flag. */
+export const parseEgressPerSpace = (text: string): number =>
+  parseCountFlag('--egress-per-space', text, 1, MAX_EGRESS_PER_SPACE)
+
+/**
+ * Public addresses the operator gives, for one region or for all: outbound addresses
+ * (`--egress-pool`) and VPN tunnel addresses (`--vpn-pool`, core/vpn.ts).
+ */
+export interface AddressPool {
   /** undefined: the pool for every region without one of its own. */
   region?: string
   cidr: Cidr
   text: string
 }
+export type EgressPool = AddressPool
 
-/** Parses `203.0.113.0/24` or `tokyo=203.0.113.0/24`; throws a message for the flag. */
-export function parseEgressPool(spec: string): EgressPool {
+/** Parses `203.0.113.0/24` or `tokyo=203.0.113.0/24`; throws a message naming `flag`. */
+export function parseAddressPool(flag: string, spec: string): AddressPool {
   const eq = spec.indexOf('=')
   const region = eq >= 0 ? spec.slice(0, eq) : undefined
   const text = eq >= 0 ? spec.slice(eq + 1) : spec
   const cidr = parseCidr(text, { strict: true })
   if (!cidr || (region !== undefined && !/^[a-z]+$/.test(region))) {
     throw new Error(
-      `--egress-pool must be [REGION=]CIDR, such as tokyo=203.0.113.0/28 (got ${JSON.stringify(spec)})`,
+      `${flag} must be [REGION=]CIDR, such as tokyo=203.0.113.0/28 (got ${JSON.stringify(spec)})`,
     )
   }
   return region === undefined ? { cidr, text } : { region, cidr, text }
 }
 
-export const poolFor = (pools: readonly EgressPool[], region: string): EgressPool | undefined =>
+export const parseEgressPool = (spec: string): EgressPool => parseAddressPool('--egress-pool', spec)
+
+export const poolFor = (pools: readonly AddressPool[], region: string): AddressPool | undefined =>
   pools.find((p) => p.region === region) ?? pools.find((p) => p.region === undefined)
 
 /**
@@ -55,7 +64,7 @@ export function pickEgressAddresses(
   taken: ReadonlySet<string>,
   count: number,
 ): string[] {
-  const picked = freeEgressAddresses(pool, taken, count)
+  const picked = freePoolAddresses(pool, taken, count)
   if (picked.length < count) {
     throw errors.invalidParams(
       `The outbound address pool ${pool.text} has no ${count} free addresses left for a new space. Ask the operator to add a larger --egress-pool.`,
@@ -65,8 +74,8 @@ export function pickEgressAddresses(
 }
 
 /** Up to `count` of the lowest free addresses of the pool (fewer when it runs out). */
-function freeEgressAddresses(
-  pool: EgressPool,
+export function freePoolAddresses(
+  pool: AddressPool,
   taken: ReadonlySet<string>,
   count: number,
 ): string[] {
@@ -113,7 +122,7 @@ export function planEgressTopUp(
     const missing = perSpace - space.addresses.length
     const pool = poolFor(pools, space.region)
     if (missing <= 0 || !pool) continue
-    const picked = freeEgressAddresses(pool, used, missing)
+    const picked = freePoolAddresses(pool, used, missing)
     for (const a of picked) used.add(a)
     if (picked.length > 0) additions.set(space.id, picked)
     if (picked.length < missing) {

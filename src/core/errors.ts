@@ -50,6 +50,9 @@ export type ResourceKind =
   | 'collaborator'
   | 'app-transfer'
   | 'stack'
+  | 'vpn-connection'
+  | 'peering'
+  | 'peer-network'
 
 export const errors = {
   badRequest: (message: string) => new PlatformError('bad_request', 400, message),

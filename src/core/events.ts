@@ -31,6 +31,10 @@ export interface PlatformEvents {
   'drains.changed': [ownerId: string]
   /** An app's custom domains or SNI endpoints (certificates) changed: the router follows. */
   'domains.changed': [appId: string]
+  /** A space's VPN connections changed (made, CIDRs changed, deleted): the VPN side follows. */
+  'vpn.changed': [spaceId: string]
+  /** A peering of the space was requested, accepted or deleted: routes and rules follow. */
+  'peering.changed': [spaceId: string]
 }
 
 export class EventBus {

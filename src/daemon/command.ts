@@ -10,6 +10,7 @@ import {
   checkDomain,
   checkInterfaceName,
   checkPrivateRange,
+  checkPoolsApart,
   checkTls,
   DAEMON_DEFAULTS,
   parseDomainVerification,
@@ -18,6 +19,7 @@ import {
   parseRouterWorkers,
 } from './options.js'
 import { installCrashHandlers } from './crash-handlers.js'
+import { DEFAULT_VPN_MAX_PER_SPACE, parseVpnMaxPerSpace, parseVpnPool } from '../core/vpn.js'
 
 interface DaemonFlags {
   dataDir: string
@@ -33,6 +35,8 @@ interface DaemonFlags {
   tlsKey?: string
   routerWorkers: string
   domainVerification: string
+  vpnPool?: string[]
+  vpnMaxPerSpace: string
 }
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value]
@@ -82,12 +86,25 @@ export function addDaemonCommand(program: Command): void {
       'serve custom domains only once a TXT record proves ownership (off: at once)',
       DAEMON_DEFAULTS.domainVerification,
     )
+    .option(
+      '--vpn-pool <pool>',
+      'public addresses for VPN tunnels (two per connection), [REGION=]CIDR; repeatable',
+      collect,
+    )
+    .option(
+      '--vpn-max-per-space <n>',
+      'VPN connections a space may have',
+      String(DEFAULT_VPN_MAX_PER_SPACE),
+    )
     .action(async (flags: DaemonFlags) => {
       installCrashHandlers()
       const routerListen = (flags.routerListen ?? [DAEMON_DEFAULTS.routerListen]).map(
         parseRouterListen,
       )
       checkTls(routerListen, flags.tlsCert, flags.tlsKey)
+      const egressPools = (flags.egressPool ?? []).map(parseEgressPool)
+      const vpnPools = (flags.vpnPool ?? []).map(parseVpnPool)
+      checkPoolsApart(egressPools, vpnPools)
       const options = {
         dataDir: checkDataDir(flags.dataDir),
         apiListen: parseListen('--api-listen', flags.apiListen),
@@ -96,7 +113,7 @@ export function addDaemonCommand(program: Command): void {
         ...(flags.tlsKey !== undefined && { tlsKey: flags.tlsKey }),
         domain: checkDomain(flags.domain),
         adminEmail: flags.adminEmail,
-        egressPools: (flags.egressPool ?? []).map(parseEgressPool),
+        egressPools,
         egressPerSpace: parseEgressPerSpace(flags.egressPerSpace),
         ...(flags.egressInterface !== undefined && {
           egressInterface: checkInterfaceName(flags.egressInterface),
@@ -104,6 +121,8 @@ export function addDaemonCommand(program: Command): void {
         allowPrivate: (flags.allowPrivate ?? []).map(checkPrivateRange),
         routerWorkers: parseRouterWorkers(flags.routerWorkers),
         domainVerification: parseDomainVerification(flags.domainVerification),
+        vpnPools,
+        vpnMaxPerSpace: parseVpnMaxPerSpace(flags.vpnMaxPerSpace),
       }
       const { startDaemon } = await import('./daemon.js')
       const daemon = await startDaemon(options)

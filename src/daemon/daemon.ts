@@ -263,6 +263,8 @@ export async function startDaemon(
     buildOutput: builds.output,
     git,
     domainVerification: options.domainVerification,
+    vpnPools: options.vpnPools,
+    vpnMaxPerSpace: options.vpnMaxPerSpace,
   })
   try {
     await api.listen({ host: options.apiListen.host, port: options.apiListen.port })

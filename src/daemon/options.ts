@@ -2,7 +2,8 @@
 import { statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { parseCidr, parseIpv4 } from '../core/cidr.js'
-import type { EgressPool } from '../core/egress.js'
+import type { AddressPool, EgressPool } from '../core/egress.js'
+import { overlaps } from '../core/cidr.js'
 
 export interface ListenAddress {
   host: string
@@ -35,6 +36,10 @@ export interface DaemonOptions {
    * (`--domain-verification on`, the default); off: as soon as they are added.
    */
   domainVerification: boolean
+  /** Public addresses for VPN tunnels, per region or for all (`--vpn-pool`). */
+  vpnPools: AddressPool[]
+  /** VPN connections a space may have (`--vpn-max-per-space`). */
+  vpnMaxPerSpace: number
 }
 
 export const DAEMON_DEFAULTS = {
@@ -125,6 +130,21 @@ export function checkDataDir(dataDir: string): string {
       )
     }
     if (above === dirname(above)) return dir
+  }
+}
+
+/**
+ * An address is either a space's outbound address or a VPN tunnel's, never both: the two are
+ * handed out independently, so pools that overlap could give one address twice.
+ */
+export function checkPoolsApart(egress: readonly AddressPool[], vpn: readonly AddressPool[]): void {
+  for (const v of vpn) {
+    const clash = egress.find((e) => overlaps(e.cidr, v.cidr))
+    if (clash) {
+      throw new Error(
+        `--vpn-pool ${v.text} overlaps --egress-pool ${clash.text}: give them separate ranges`,
+      )
+    }
   }
 }
 

@@ -317,4 +317,66 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX app_domains_pending ON app_domains(verified_at) WHERE verified_at IS NULL;
     `,
   },
+  {
+    version: 9,
+    name: 'site-to-site VPN connections, peer networks and peerings',
+    sql: `
+      -- Facts about the installation itself. 'id': twelve digits, made once, what
+      -- peering-info shows as aws_account_id (a peer names the installation by it).
+      CREATE TABLE installation (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+      INSERT INTO installation (key, value)
+        VALUES ('id', printf('%012d', abs(random() % 1000000000000)));
+      -- heroku spaces:vpn:connect (schema vpn-connection). routable_cidrs is a JSON array.
+      CREATE TABLE vpn_connections (
+        id TEXT PRIMARY KEY,
+        space_id TEXT NOT NULL REFERENCES spaces(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        public_ip TEXT NOT NULL,
+        routable_cidrs TEXT NOT NULL,
+        ike_version INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        status_message TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (space_id, name)
+      );
+      -- Its two tunnels; ip is ours, from the region's --vpn-pool: held while the row exists.
+      CREATE TABLE vpn_tunnels (
+        connection_id TEXT NOT NULL REFERENCES vpn_connections(id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL CHECK (idx IN (0, 1)),
+        ip TEXT NOT NULL UNIQUE,
+        pre_shared_key TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'DOWN',
+        status_message TEXT NOT NULL DEFAULT '',
+        last_status_change TEXT NOT NULL,
+        PRIMARY KEY (connection_id, idx)
+      );
+      -- localspace peer-networks:add: networks the operator attached to the host.
+      CREATE TABLE peer_networks (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        interface TEXT NOT NULL,
+        cidrs TEXT NOT NULL,
+        gateway TEXT,
+        created_at TEXT NOT NULL
+      );
+      -- A peering of accepter_space_id with a peer network or with another space (which asked).
+      CREATE TABLE peerings (
+        id TEXT PRIMARY KEY,
+        accepter_space_id TEXT NOT NULL REFERENCES spaces(id) ON DELETE CASCADE,
+        requester_space_id TEXT REFERENCES spaces(id) ON DELETE CASCADE,
+        peer_network_id TEXT REFERENCES peer_networks(id) ON DELETE CASCADE,
+        status TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        CHECK ((requester_space_id IS NULL) <> (peer_network_id IS NULL))
+      );
+      CREATE INDEX peerings_accepter ON peerings(accepter_space_id);
+      CREATE INDEX peerings_requester ON peerings(requester_space_id);
+    `,
+  },
 ]

@@ -6,9 +6,11 @@ import { DomainsRepo } from './domains.repo.js'
 import { DrainsRepo } from './drains.repo.js'
 import { openDatabase, type Db } from './db.js'
 import { NetworkRepo } from './network.repo.js'
+import { PeeringsRepo } from './peerings.repo.js'
 import { ReleasesRepo } from './releases.repo.js'
 import { SpacesRepo } from './spaces.repo.js'
 import { TeamsRepo } from './teams.repo.js'
+import { VpnRepo } from './vpn.repo.js'
 
 /** The desired state of the installation, one SQLite file. */
 export class Store {
@@ -22,6 +24,8 @@ export class Store {
   readonly drains: DrainsRepo
   readonly domains: DomainsRepo
   readonly appAccess: AppAccessRepo
+  readonly vpn: VpnRepo
+  readonly peerings: PeeringsRepo
 
   constructor(readonly db: Db) {
     this.accounts = new AccountsRepo(db)
@@ -34,6 +38,8 @@ export class Store {
     this.drains = new DrainsRepo(db)
     this.domains = new DomainsRepo(db)
     this.appAccess = new AppAccessRepo(db)
+    this.vpn = new VpnRepo(db)
+    this.peerings = new PeeringsRepo(db)
   }
 
   static open(file: string): Store {

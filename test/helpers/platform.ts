@@ -45,6 +45,8 @@ const EVENTS: (keyof PlatformEvents)[] = [
   'build.created',
   'drains.changed',
   'domains.changed',
+  'vpn.changed',
+  'peering.changed',
 ]
 
 export function startTestPlatform(): TestPlatform {

@@ -1,6 +1,6 @@
 /**
  * Buildpack installations, stacks, account features (`heroku labs`) and the parts localspace
- * does not have yet (add-ons, VPN, peering), through the API.
+ * does not have yet (add-ons), through the API.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
@@ -103,14 +103,11 @@ describe('buildpacks, stacks, labs and what is not built', () => {
     }
   })
 
-  test('add-ons, VPN and peering answer 501 not_implemented naming what is missing', async () => {
+  test('add-ons answer 501 not_implemented naming what is missing', async () => {
     const cases: Array<[string, string, RegExp]> = [
       ['POST', '/apps/bp-app/addons', /Add-ons are not available/],
       ['POST', '/actions/addon-attachments/resolve', /Add-ons are not available/],
       ['GET', '/addon-services/heroku-postgresql/plans', /Add-ons are not available/],
-      ['GET', '/spaces/extras-space/vpn-connections', /VPN connections are not available/],
-      ['POST', '/spaces/extras-space/vpn-connections', /VPN connections are not available/],
-      ['GET', '/spaces/extras-space/peering-info', /Peering is not available/],
     ]
     for (const [method, path, message] of cases) {
       const res = await api.call(method, path, method === 'POST' ? {} : undefined)
@@ -121,8 +118,6 @@ describe('buildpacks, stacks, labs and what is not built', () => {
     // An app or space the caller cannot see is still not found.
     const key = api.user('outsider-extras@example.com')
     assert.equal((await api.call('POST', '/apps/bp-app/addons', {}, { key })).status, 404)
-    const space = await api.call('GET', '/spaces/extras-space/vpn-connections', undefined, { key })
-    assert.equal(space.status, 404)
     // An app's add-on list is still there (apps:info asks for it): empty.
     assert.deepEqual((await api.call('GET', '/apps/bp-app/addons')).body, [])
   })

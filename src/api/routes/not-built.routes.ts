@@ -1,8 +1,8 @@
 /**
  * Parts of the Platform API that localspace does not have yet: add-ons (and with them Heroku
- * Postgres and Key-Value Store, which the CLI reaches through add-ons first), VPN connections,
- * peering, Heroku Exec, `run:inside`, space transfers and automated certificates (ACM). They answer 501 `not_implemented` naming the missing part, so `heroku addons:create`,
- * `heroku pg:info`, `heroku spaces:vpn:connect` … say what is missing instead of a bare 404
+ * Postgres and Key-Value Store, which the CLI reaches through add-ons first), Heroku Exec,
+ * `run:inside`, space transfers and automated certificates (ACM). They answer 501 `not_implemented` naming the missing part, so `heroku addons:create`,
+ * `heroku pg:info`, `heroku ps:exec` … say what is missing instead of a bare 404
  * route error. Apps and spaces are looked up first: one the caller cannot see is still a 404.
  * (`GET /apps/{app}/addons` answers an empty list: an app here has none, and `apps:info` asks.)
  */
@@ -12,9 +12,6 @@ import { findApp, findSpace } from '../access.js'
 
 const ADDONS =
   'Add-ons are not available in localspace yet: data services (Postgres, Key-Value Store) come later; see docs/heroku-compat.md.'
-const VPN = 'VPN connections are not available in localspace yet: see docs/heroku-compat.md.'
-const PEERING =
-  'Peering is not available in localspace: spaces are networks on this host, not AWS VPCs to peer with; see docs/heroku-compat.md.'
 
 const EXEC =
   'Heroku Exec (ps:exec, ps:copy, ps:forward, ps:socks) is not available in localspace: start a one-off dyno with heroku run instead; see docs/heroku-compat.md.'
@@ -79,10 +76,4 @@ export function notBuiltRoutes(app: FastifyInstance): void {
   // `pg:backups` talks to Heroku's data API host; with HEROKU_DATA_HOST pointing at this daemon's
   // host it asks here (docs/heroku-compat.md), and learns the data services are not built.
   refuse(ALL, ['/client/v11/*'], DATA_API)
-  refuse(ALL, ['/spaces/:space/vpn-connections', '/spaces/:space/vpn-connections/:connection'], VPN)
-  refuse(
-    ALL,
-    ['/spaces/:space/peering-info', '/spaces/:space/peerings', '/spaces/:space/peerings/:peering'],
-    PEERING,
-  )
 }

@@ -7,11 +7,12 @@ import { p } from '../client.js'
 import {
   act,
   confirmDestruction,
+  pollUntil,
   spaceName,
-  UserError,
   withJson,
   type CliDeps,
   type JsonFlag,
+  type PollFlags,
 } from '../context.js'
 import type { KeyValues } from '../output.js'
 import type { App, Nat, Space, Topology } from '../wire.js'
@@ -33,10 +34,7 @@ interface CreateFlags extends SpaceFlags {
   shield?: boolean
 }
 
-interface WaitFlags extends SpaceFlags {
-  interval: number
-  timeout: number
-}
+interface WaitFlags extends SpaceFlags, PollFlags {}
 
 const generationName = (g: Space['generation']) => (typeof g === 'string' ? g : g.name)
 
@@ -210,27 +208,15 @@ export function registerSpacesCommands(program: Command, deps: CliDeps): void {
 }
 
 async function waitForAllocation(deps: CliDeps, name: string, flags: WaitFlags): Promise<Space> {
-  const deadline = deps.now() + flags.timeout * 1000
-  const fetchSpace = () => deps.client().get<Space>(p`/spaces/${name}`, { headers: EXPAND_REGION })
-  const progress = deps.out.progress(`Waiting for space ${name} to allocate`)
-  try {
-    let space = await fetchSpace()
+  const space = await pollUntil(deps, flags, {
+    label: `Waiting for space ${name} to allocate`,
+    fetch: () => deps.client().get<Space>(p`/spaces/${name}`, { headers: EXPAND_REGION }),
     // Only `allocating` means "keep waiting", as in heroku: any other state ends the wait.
-    while (space.state === 'allocating') {
-      if (deps.now() >= deadline) {
-        throw new UserError(
-          `Timed out after ${flags.timeout}s waiting for space ${name} to allocate.`,
-        )
-      }
-      await deps.sleep(Math.min(flags.interval * 1000, Math.max(0, deadline - deps.now())))
-      space = await fetchSpace()
-    }
-    progress.stop(space.state === 'allocated' ? 'done' : space.state)
-    return space
-  } catch (e) {
-    progress.stop('!')
-    throw e
-  }
+    waiting: (s) => s.state === 'allocating',
+    timedOut: `waiting for space ${name} to allocate`,
+    outcome: (s) => (s.state === 'allocated' ? 'done' : s.state),
+  })
+  return space
 }
 
 async function showTopology(deps: CliDeps, space: string, topology: Topology): Promise<void> {
