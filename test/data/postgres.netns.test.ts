@@ -21,7 +21,10 @@ if (sandboxed(import.meta.url)) {
     before(async () => {
       space = await makeSpace()
     })
+    // Servers a failed test left running (their watchers would keep the test process alive).
+    const made: DataServer[] = []
     after(async () => {
+      for (const server of made) await server.destroy().catch(() => undefined)
       await space.cleanup()
     })
 
@@ -29,6 +32,7 @@ if (sandboxed(import.meta.url)) {
       const spec = space.spec('postgres', 10, { memoryMb: 192, maxConnections: 17 })
       const statuses: DataServerStatus[] = []
       const server = new DataServer(spec, { exec: run, onStatus: (s) => statuses.push(s) })
+      made.push(server)
       const started = Date.now()
       await server.start()
       const facts = await server.facts()
@@ -97,6 +101,7 @@ if (sandboxed(import.meta.url)) {
       const running = await server.pid()
       await server.release()
       const adopted = new DataServer(spec, { exec: run })
+      made.push(adopted)
       await adopted.start()
       assert.equal(await adopted.pid(), running)
 
