@@ -1,6 +1,6 @@
 /**
  * A space's two networks as the data servers see them, made for one test file inside its
- * sandbox: a dyno bridge (C = 10.40.0.0/16) and a data bridge (D = 10.41.0.0/16), routed to
+ * sandbox: a dyno bridge (C, a /16) and a data bridge (D, a /16), routed to
  * each other by the host (forwarding on), a "dyno" namespace on the dyno bridge and an
  * "intruder" namespace on the data bridge (an address Postgres's hba does not admit). Clients
  * run there with PGPASSWORD/REDISCLI_AUTH in their environment (never on a command line).
@@ -19,28 +19,29 @@ import type { DataKind, DataServerSpec } from '../../src/data/types.js'
 
 const execFileAsync = promisify(execFile)
 
-export const DYNO_CIDR = '10.40.0.0/16'
-
 export interface SpaceFixture {
   spaceId: string
   dynoBridge: string
   dataBridge: string
-  /** A namespace on the dyno network (10.40.128.1): where the space's dynos are. */
+  /** A namespace on the dyno network (C.128.1): where the space's dynos are. */
   dynoNs: string
-  /** A namespace on the data network (10.41.0.200): not a dyno. */
+  /** A namespace on the data network (D.0.200): not a dyno. */
   intruderNs: string
   root: string
   spec(kind: DataKind, host: number, extra?: Partial<DataServerSpec>): DataServerSpec
   cleanup(): Promise<void>
 }
 
-export async function makeSpace(): Promise<SpaceFixture> {
+/** Space `n` (0, 1, …): dyno network 10.(40+2n).0.0/16, data network 10.(41+2n).0.0/16. */
+export async function makeSpace(n = 0): Promise<SpaceFixture> {
+  const c = `10.${40 + 2 * n}`
+  const d = `10.${41 + 2 * n}`
   const spaceId = newId()
   const dynoBridge = dynoBridgeName(spaceId)
   const dataBridge = dataBridgeName(spaceId)
   for (const [bridge, gw] of [
-    [dynoBridge, '10.40.0.1/16'],
-    [dataBridge, '10.41.0.1/16'],
+    [dynoBridge, `${c}.0.1/16`],
+    [dataBridge, `${d}.0.1/16`],
   ] as const) {
     await run('ip', ['link', 'add', bridge, 'type', 'bridge'])
     await run('ip', ['addr', 'add', gw, 'dev', bridge])
@@ -60,8 +61,8 @@ export async function makeSpace(): Promise<SpaceFixture> {
       veth: vethName(id),
     }
   }
-  const dyno = client(dynoBridge, '10.40.128.1', '10.40.0.1')
-  const intruder = client(dataBridge, '10.41.0.200', '10.41.0.1')
+  const dyno = client(dynoBridge, `${c}.128.1`, `${c}.0.1`)
+  const intruder = client(dataBridge, `${d}.0.200`, `${d}.0.1`)
   await attach(run, dyno)
   await attach(run, intruder)
   // The servers' user must reach their directories: the temp root is searchable, not listable.
@@ -80,11 +81,11 @@ export async function makeSpace(): Promise<SpaceFixture> {
         addonId,
         kind,
         spaceId,
-        address: `10.41.0.${host}`,
+        address: `${d}.0.${host}`,
         prefix: 16,
-        gateway: '10.41.0.1',
+        gateway: `${d}.0.1`,
         dataBridge,
-        dynoCidr: DYNO_CIDR,
+        dynoCidr: `${c}.0.0/16`,
         memoryMb: 256,
         maxConnections: 20,
         password: generatePassword(),
