@@ -99,6 +99,11 @@ export class DataServer {
     return this.current
   }
 
+  /** True while its process is watched (and restarted when it dies). */
+  get supervised(): boolean {
+    return this.supervising !== undefined
+  }
+
   get netns(): string {
     return netnsName(this.spec.addonId)
   }
@@ -288,6 +293,7 @@ export class DataServer {
     await removeServerCgroup(this.cgroupName, this.options.cgroupRoot)
     await (this.options.network ?? plainAttacher(ctx.exec)).detach(dataAttachment(this.spec))
     await rm(ctx.layout.root, { recursive: true, force: true })
+    this.emit('destroyed', 'destroyed')
   }
 
   /** The last lines of the server's log, for a failure's message. */

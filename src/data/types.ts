@@ -48,7 +48,15 @@ export interface LeaderFacts {
   certificate: string
 }
 
-export type DataServerState = 'starting' | 'available' | 'failed' | 'stopped'
+/** `destroyed`: the server and everything it had are gone (the store may forget the add-on). */
+export type DataServerState = 'starting' | 'available' | 'failed' | 'stopped' | 'destroyed'
+
+/** One entry of the converger's desired list (agent.ts). */
+export interface DesiredDataServer {
+  spec: DataServerSpec
+  /** `destroyed` stays in the list until the status callback has said `destroyed`. */
+  state: 'running' | 'stopped' | 'destroyed'
+}
 
 export interface DataServerStatus {
   addonId: string
