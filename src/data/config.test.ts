@@ -85,11 +85,7 @@ describe('data server configuration', () => {
       { dynoCidr: 'everyone' },
       { followers: ['10.3.0.10 trust'] },
     ])
-      assert.throws(
-        () => checkSpec({ ...spec, ...bad }),
-        Error,
-        JSON.stringify(bad),
-      )
+      assert.throws(() => checkSpec({ ...spec, ...bad }), Error, JSON.stringify(bad))
     assert.throws(() => checkSpec({ ...spec, memoryMb: 8 }), DataSpecError)
   })
 })
