@@ -593,13 +593,15 @@ export async function applyVpnActions(
 
 /**
  * The sysctls the plan does not observe, asserted on every reconcile: forwarding on each
- * gateway's outer veth, and prompt proxy ARP on the interface that answers for the tunnels.
+ * gateway's outer veth and each peer interface (the peers' answers to the spaces are
+ * forwarded), and prompt proxy ARP on the interface that answers for the tunnels.
  */
 export async function ensureVpnSettings(
   desired: DesiredHost,
   paths: HostPaths = {},
 ): Promise<void> {
   for (const g of desired.vpnGateways ?? []) await ensureForwarding(g.ext, paths)
+  for (const p of desired.peerNetworks ?? []) await ensureForwarding(p.iface, paths)
   const iface = desired.vpnPool?.iface
   if (iface !== undefined && (desired.vpnGateways ?? []).length > 0) {
     await ensureForwarding(iface, paths)
