@@ -183,9 +183,19 @@ const ip = (args: string[]) => run('ip', args)
 const quietly = async (cmd: string, args: string[]) => {
   await run(cmd, args).catch(() => undefined)
 }
-const json = async (args: string[]): Promise<any[]> => {
+/** The fields of `ip -j` output these tests read. */
+interface IpEntry {
+  name?: string
+  ifname?: string
+  dst?: string
+  dev?: string
+  src?: string
+  srclen?: number
+  protocol?: string
+}
+const json = async (args: string[]): Promise<IpEntry[]> => {
   const out = (await ip(['-j', ...args])).stdout.trim()
-  return out ? (JSON.parse(out) as any[]) : []
+  return out ? (JSON.parse(out) as IpEntry[]) : []
 }
 
 async function makeWorld(): Promise<void> {
@@ -513,9 +523,9 @@ if (sandboxed(import.meta.url, 280_000)) {
     test('a VPN and a peering removed leave nothing of theirs; the other space keeps its VPN', async () => {
       await stopAgent('gateway-a') // a process inside would keep the namespace alive
       await converge({ gateways: [gatewayB], peers: [] })
-      const netns = (await json(['netns', 'list'])).map((n) => n.name)
+      const netns = (await json(['netns', 'list'])).map((n) => n.name ?? '')
       assert.ok(!netns.includes(gatewayA.netns), `${gatewayA.netns} is gone`)
-      const links = (await json(['link', 'show'])).map((l) => l.ifname)
+      const links = (await json(['link', 'show'])).map((l) => l.ifname ?? '')
       assert.ok(
         !links.includes(gatewayA.port) && !links.includes(gatewayA.ext),
         'its veths are gone',
@@ -548,12 +558,12 @@ if (sandboxed(import.meta.url, 280_000)) {
 
     test('nothing is left behind once no VPN or peering is desired', async () => {
       await converge({ gateways: [], peers: [] })
-      const netns = (await json(['netns', 'list'])).map((n) => n.name)
+      const netns = (await json(['netns', 'list'])).map((n) => n.name ?? '')
       assert.deepEqual(
         netns.filter((n) => n.startsWith('lsg-')),
         [],
       )
-      const links = (await json(['link', 'show'])).map((l) => l.ifname)
+      const links = (await json(['link', 'show'])).map((l) => l.ifname ?? '')
       assert.deepEqual(
         links.filter((l) => /^ls[gx]-/.test(l)),
         [],
