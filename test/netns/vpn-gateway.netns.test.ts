@@ -147,11 +147,13 @@ const peerOfA: DesiredPeerNetwork = {
 interface World {
   gateways: DesiredVpnGateway[]
   peers: DesiredPeerNetwork[]
+  /** No spaces at all (the end of the test). */
+  empty?: boolean
 }
 
 function desired(world: World): { host: DesiredHost; firewall: FirewallState } {
-  const spaces = [A, B, C].map((s) => s.net)
-  const attachments = Object.values(members)
+  const spaces = world.empty ? [] : [A, B, C].map((s) => s.net)
+  const attachments = world.empty ? [] : Object.values(members)
   return {
     host: {
       spaces,
@@ -169,12 +171,14 @@ function desired(world: World): { host: DesiredHost; firewall: FirewallState } {
       allowedPrivate: [],
       vpnGateways: world.gateways,
       peerNetworks: world.peers,
-      spacePeerings: [
-        {
-          a: { dynoBridge: A.net.dynoBridge, internalRouter: A.net.internalRouter },
-          b: { dynoBridge: C.net.dynoBridge, internalRouter: C.net.internalRouter },
-        },
-      ],
+      spacePeerings: world.empty
+        ? []
+        : [
+            {
+              a: { dynoBridge: A.net.dynoBridge, internalRouter: A.net.internalRouter },
+              b: { dynoBridge: C.net.dynoBridge, internalRouter: C.net.internalRouter },
+            },
+          ],
     },
   }
 }
@@ -472,7 +476,7 @@ if (sandboxed(import.meta.url, 280_000)) {
 
     after(async () => {
       for (const a of agents.values()) await a.stop()
-      await converge({ gateways: [], peers: [] }).catch(() => undefined)
+      await converge({ gateways: [], peers: [], empty: true }).catch(() => undefined)
       await removeFirewall()
       await removeWorld()
       rmSync(scratch, { recursive: true, force: true })
@@ -556,7 +560,7 @@ if (sandboxed(import.meta.url, 280_000)) {
       )
     })
 
-    test('nothing is left behind once no VPN or peering is desired', async () => {
+    test('nothing is left behind once no VPN or peering is desired, nor any space', async () => {
       await converge({ gateways: [], peers: [] })
       const netns = (await json(['netns', 'list'])).map((n) => n.name ?? '')
       assert.deepEqual(
@@ -569,6 +573,20 @@ if (sandboxed(import.meta.url, 280_000)) {
         [],
       )
       assert.deepEqual(await ownedRouting(), { routes: [], rules: [], proxies: [] })
+      for (const label of [...agents.keys()]) await stopAgent(label)
+      await converge({ gateways: [], peers: [], empty: true })
+      const after = (await json(['netns', 'list'])).map((n) => n.name ?? '')
+      assert.deepEqual(
+        after.filter((n) => n.startsWith('ls')),
+        [],
+        'no ls* namespace',
+      )
+      const linksAfter = (await json(['link', 'show'])).map((l) => l.ifname ?? '')
+      assert.deepEqual(
+        linksAfter.filter((l) => l.startsWith('ls')),
+        [],
+        'no ls* link',
+      )
     })
   })
 }
