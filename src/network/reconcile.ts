@@ -9,14 +9,9 @@ import { ensureForwarding } from './host-files.js'
 import { observeHost } from './observe.js'
 import { planHost } from './plan.js'
 import type { DesiredHost, HostAction, HostPaths, ObservedHost } from './types.js'
-import {
-  applyVpnActions,
-  ensureVpnSettings,
-  observeVpn,
-  planVpn,
-  type GatewayFirewalls,
-  type VpnAction,
-} from './vpn-gateway.js'
+import { applyVpnActions, ensureVpnSettings } from './vpn-apply.js'
+import { planVpn, type GatewayFirewalls, type VpnAction } from './vpn-gateway.js'
+import { observeVpn } from './vpn-observe.js'
 
 export class NotConvergedError extends Error {
   constructor(readonly remaining: ReadonlyArray<HostAction | VpnAction>) {

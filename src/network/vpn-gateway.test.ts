@@ -6,19 +6,21 @@ import { spaceRouteTable } from './names.js'
 import { planHost } from './plan.js'
 import { recordingExec } from './testing/recording-exec.js'
 import type { DesiredHost, DesiredSpaceNetwork, ObservedHost, ObservedLink } from './types.js'
+import { applyVpnActions } from './vpn-apply.js'
 import {
-  applyVpnActions,
   desiredVpnGateway,
   GATEWAY_LINK_ADDRESS,
+  planVpn,
+  type GatewayFirewalls,
+  type VpnAction,
+} from './vpn-gateway.js'
+import {
   parseOwnedRoutes,
   parseOwnedRules,
   parseProxies,
-  planVpn,
-  type GatewayFirewalls,
   type ObservedGateway,
   type ObservedVpn,
-  type VpnAction,
-} from './vpn-gateway.js'
+} from './vpn-observe.js'
 
 const SPACE_A = '0000000a-0000-4000-8000-000000000000'
 const SPACE_B = '0000000b-0000-4000-8000-000000000000'

@@ -21,35 +21,25 @@
  */
 import { spaceAddresses } from '../core/address-plan.js'
 import { containsAddress, formatCidr } from '../core/cidr.js'
-import type { Exec } from '../exec/run.js'
-import { ExecError } from '../exec/run.js'
-import { vethIntoLine } from './attach.js'
-import { runIpBatch, type BatchLine, type Tolerate } from './batch.js'
 import { InvalidNetworkStateError, NetworkConflictError } from './errors.js'
-import { splitListing } from './firewall.js'
-import { ensureForwarding, ensureProxyArpAtOnce } from './host-files.js'
 import {
   dynoBridgeName,
   macFor,
-  NFT_TABLE,
-  ROUTE_PROTO,
-  SPACE_RULE_PRIORITY,
   spaceRouteTable,
   vpnGatewayExtName,
   vpnGatewayNetnsName,
   vpnGatewayPortName,
 } from './names.js'
 import { renderGatewayFirewall } from './nft/render.js'
-import { parseAddresses, parseLinks } from './observe.js'
-import type {
-  DesiredHost,
-  DesiredVpnGateway,
-  HostPaths,
-  ObservedAddress,
-  ObservedHost,
-  ObservedLink,
-} from './types.js'
+import type { DesiredHost, DesiredVpnGateway, ObservedAddress, ObservedHost } from './types.js'
 import { checkCidr, checkIpv4, checkPeerNetwork, checkVpnGateway } from './validate.js'
+import type {
+  ObservedGateway,
+  ObservedVpn,
+  OwnedRoute,
+  OwnedRule,
+  ProxyEntry,
+} from './vpn-observe.js'
 
 /**
  * The host end of every gateway's `ext0` carries this /32: the gateways' default route.
@@ -77,43 +67,6 @@ export function desiredVpnGateway(
     tunnelAddresses,
     remoteCidrs,
   }
-}
-
-/** A route of ours (protocol 108), in `main` or a space's table. */
-export interface OwnedRoute {
-  table: number | 'main'
-  /** Always with its prefix (`203.0.113.50/32`). */
-  dst: string
-  dev: string
-  via?: string
-}
-
-/** A policy rule of ours: `from <space cidr> lookup <its table>`. */
-export interface OwnedRule {
-  from: string
-  table: number
-}
-
-/** A proxy ARP entry: the host answers for `address` on `dev`. */
-export interface ProxyEntry {
-  dev: string
-  address: string
-}
-
-/** Inside one gateway namespace. */
-export interface ObservedGateway {
-  links: readonly ObservedLink[]
-  defaultRoute?: { via?: string; dev?: string }
-  /** Its nft table as splitListing canonicalises it; undefined when there is none. */
-  firewall?: string
-}
-
-export interface ObservedVpn {
-  routes: readonly OwnedRoute[]
-  rules: readonly OwnedRule[]
-  proxies: readonly ProxyEntry[]
-  /** By namespace, for desired gateways whose namespace exists. */
-  gateways: ReadonlyMap<string, ObservedGateway>
 }
 
 /**
@@ -149,110 +102,6 @@ export type VpnAction =
   | { kind: 'rule.add' | 'rule.delete'; rule: OwnedRule }
   | { kind: 'proxy.add' | 'proxy.delete'; proxy: ProxyEntry }
 
-// ---------------------------------------------------------------------------------------------
-// Observe
-
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v)
-const records = (v: unknown) => (Array.isArray(v) ? v.filter(isRecord) : [])
-const withPrefix = (dst: string) =>
-  dst === 'default' ? '0.0.0.0/0' : dst.includes('/') ? dst : `${dst}/32`
-
-/** `ip -j route show table all proto 108`. */
-export function parseOwnedRoutes(value: unknown): OwnedRoute[] {
-  return records(value).flatMap((r) => {
-    if (typeof r.dst !== 'string' || typeof r.dev !== 'string') return []
-    const table = r.table === undefined || r.table === 'main' ? 'main' : Number(r.table)
-    if (table !== 'main' && !Number.isInteger(table)) return []
-    const route: OwnedRoute = { table, dst: withPrefix(r.dst), dev: r.dev }
-    if (typeof r.gateway === 'string') route.via = r.gateway
-    return [route]
-  })
-}
-
-/** `ip -j rule show`: ours only (protocol 108). */
-export function parseOwnedRules(value: unknown): OwnedRule[] {
-  return records(value).flatMap((r) => {
-    if (r.protocol !== String(ROUTE_PROTO) || typeof r.src !== 'string') return []
-    const srclen = typeof r.srclen === 'number' ? r.srclen : 32
-    return [{ from: `${r.src}/${srclen}`, table: Number(r.table) }]
-  })
-}
-
-/** `ip -j neigh show proxy`. */
-export function parseProxies(value: unknown): ProxyEntry[] {
-  return records(value).flatMap((n) =>
-    typeof n.dst === 'string' && typeof n.dev === 'string' ? [{ dev: n.dev, address: n.dst }] : [],
-  )
-}
-
-/** The JSON arrays `ip -j -batch -` prints, one a line, one per command. */
-const jsonLines = (text: string): unknown[] =>
-  text
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as unknown)
-
-async function ipJsonBatch(exec: Exec, commands: string[], netns?: string): Promise<unknown[]> {
-  const args = [...(netns === undefined ? [] : ['-n', netns]), '-j', '-d', '-batch', '-']
-  const { stdout } = await exec('ip', args, { input: commands.map((c) => `${c}\n`).join('') })
-  return jsonLines(stdout)
-}
-
-/** A gateway's firewall, canonical; undefined when the table is not there. */
-async function readGatewayFirewall(exec: Exec, netns: string): Promise<string | undefined> {
-  try {
-    const { stdout } = await exec('ip', [
-      ...['netns', 'exec', netns],
-      ...['nft', '-j', '-s', 'list', 'table', 'inet', NFT_TABLE],
-    ])
-    return splitListing(stdout).structure.inet
-  } catch (e) {
-    if (e instanceof ExecError && /No such file or directory/.test(e.stderr)) return undefined
-    throw e
-  }
-}
-
-/**
- * One `ip` process on the host (routes, rules, proxy entries), and two per desired gateway
- * whose namespace exists (its links and default route; its firewall).
- */
-export async function observeVpn(
-  exec: Exec,
-  desired: DesiredHost,
-  host: ObservedHost,
-): Promise<ObservedVpn> {
-  const [routes, rules, proxies] = await ipJsonBatch(exec, [
-    `route show table all proto ${ROUTE_PROTO}`,
-    'rule show',
-    'neigh show proxy',
-  ])
-  const present = new Set(host.netns)
-  const gateways = new Map<string, ObservedGateway>()
-  for (const g of desired.vpnGateways ?? []) {
-    if (!present.has(g.netns)) continue
-    const [addr, route] = await ipJsonBatch(exec, ['addr show', 'route show default'], g.netns)
-    const text = JSON.stringify(addr ?? [])
-    const seen: ObservedGateway = { links: parseLinks(text, parseAddresses(text)) }
-    const byDefault = records(route)[0]
-    if (byDefault) {
-      seen.defaultRoute = {}
-      if (typeof byDefault.gateway === 'string') seen.defaultRoute.via = byDefault.gateway
-      if (typeof byDefault.dev === 'string') seen.defaultRoute.dev = byDefault.dev
-    }
-    const firewall = await readGatewayFirewall(exec, g.netns)
-    if (firewall !== undefined) seen.firewall = firewall
-    gateways.set(g.netns, seen)
-  }
-  return {
-    routes: parseOwnedRoutes(routes),
-    rules: parseOwnedRules(rules),
-    proxies: parseProxies(proxies),
-    gateways,
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
 // Plan
 
 const routeKey = (r: OwnedRoute) => `${r.table} ${r.dst} ${r.via ?? '-'} ${r.dev}`
@@ -462,149 +311,4 @@ export function planVpn(
     ...proxies.missing.map((proxy): VpnAction => ({ kind: 'proxy.add', proxy })),
   )
   return [...teardown, ...build, ...firewall, ...inside, ...add]
-}
-
-// ---------------------------------------------------------------------------------------------
-// Apply
-
-const line = (command: string, tolerate: Tolerate): BatchLine => ({ command, tolerate })
-const table = (r: OwnedRoute) => `table ${r.table}`
-const via = (r: OwnedRoute) => (r.via === undefined ? '' : ` via ${r.via}`)
-const rule = (verb: string, r: OwnedRule) =>
-  `rule ${verb} from ${r.from} table ${r.table} priority ${SPACE_RULE_PRIORITY} protocol ${ROUTE_PROTO}`
-
-function teardownLines(a: VpnAction): BatchLine[] {
-  switch (a.kind) {
-    case 'route.delete':
-      return [
-        line(
-          `route del ${a.route.dst}${via(a.route)} dev ${a.route.dev} ${table(a.route)}`,
-          'gone',
-        ),
-      ]
-    case 'rule.delete':
-      return [line(rule('del', a.rule), 'gone')]
-    case 'proxy.delete':
-      return [line(`neigh del proxy ${a.proxy.address} dev ${a.proxy.dev}`, 'gone')]
-    default:
-      return []
-  }
-}
-
-function buildLines(a: VpnAction): BatchLine[] {
-  if (a.kind === 'gateway.make') {
-    const g = a.gateway
-    return [
-      ...a.stale.map((name) => line(`link del ${name}`, 'gone')),
-      ...(a.netns ? [line(`netns add ${g.netns}`, 'exists')] : []),
-      ...(a.port ? [line(vethIntoLine(g.port, 'eth0', g.netns), 'nothing')] : []),
-      ...(a.ext ? [line(vethIntoLine(g.ext, 'ext0', g.netns), 'nothing')] : []),
-    ]
-  }
-  if (a.kind === 'gateway.plug') {
-    const g = a.gateway
-    return [
-      line(`link set ${g.port} master ${g.dynoBridge} up`, 'nothing'),
-      line(`addr replace ${GATEWAY_LINK_ADDRESS}/32 dev ${g.ext}`, 'nothing'),
-      line(`link set ${g.ext} up`, 'nothing'),
-    ]
-  }
-  return []
-}
-
-function addLines(a: VpnAction): BatchLine[] {
-  switch (a.kind) {
-    case 'route.add':
-      return [
-        line(
-          `route replace ${a.route.dst}${via(a.route)} dev ${a.route.dev} ${table(a.route)} proto ${ROUTE_PROTO}`,
-          'nothing',
-        ),
-      ]
-    case 'rule.add':
-      return [line(rule('add', a.rule), 'exists')]
-    case 'proxy.add':
-      return [line(`neigh replace proxy ${a.proxy.address} dev ${a.proxy.dev}`, 'nothing')]
-    default:
-      return []
-  }
-}
-
-/** The lines run inside a gateway (`ip -n <ns> -force -batch -`); each may run again. */
-export function gatewayInsideLines(
-  g: DesiredVpnGateway,
-  remove: ReadonlyArray<ObservedAddress & { dev: string }> = [],
-): BatchLine[] {
-  const prefix = checkVpnGateway(g).prefix
-  return [
-    ...remove.map((a) => line(`addr del ${a.address}/${a.prefix} dev ${a.dev}`, 'gone')),
-    line(`addr replace ${g.address}/${prefix} dev eth0`, 'nothing'),
-    line(`link set eth0 address ${macFor(g.address)} up`, 'nothing'),
-    line('link set lo up', 'nothing'),
-    ...g.tunnelAddresses.map((t) => line(`addr replace ${t}/32 dev ext0`, 'nothing')),
-    line('link set ext0 up', 'nothing'),
-    line(`route replace default via ${GATEWAY_LINK_ADDRESS} dev ext0 onlink`, 'nothing'),
-  ]
-}
-
-/**
- * A gateway's firewall, then forwarding: nothing is forwarded before the rules are in. The
- * listing read back becomes the reference for drift.
- */
-async function applyGatewayFirewall(
-  exec: Exec,
-  g: DesiredVpnGateway,
-  firewalls: GatewayFirewalls,
-): Promise<void> {
-  const rendered = renderGatewayFirewall(g)
-  const inNetns = ['netns', 'exec', g.netns]
-  await exec('ip', [...inNetns, 'nft', '-f', '-'], { input: rendered })
-  await exec('ip', [...inNetns, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'])
-  const listing = await readGatewayFirewall(exec, g.netns)
-  if (listing === undefined) throw new Error(`the firewall of ${g.netns} vanished`)
-  firewalls.set(g.netns, { rendered, listing })
-}
-
-/**
- * Carries out a plan from planVpn, in stages: stale routes, rules and proxy entries out (one
- * `ip` process); gateways made and plugged (one); each changed gateway's firewall, before its
- * addresses, so no tunnel address is ever up unguarded; the insides (one per gateway); then
- * routes, rules and proxy entries in (one). Every step tolerates having been done already.
- */
-export async function applyVpnActions(
-  exec: Exec,
-  actions: readonly VpnAction[],
-  firewalls: GatewayFirewalls,
-): Promise<void> {
-  await runIpBatch(exec, actions.flatMap(teardownLines), { force: true })
-  await runIpBatch(exec, actions.flatMap(buildLines), { force: true })
-  for (const a of actions) {
-    if (a.kind === 'gateway.firewall') await applyGatewayFirewall(exec, a.gateway, firewalls)
-  }
-  for (const a of actions) {
-    if (a.kind !== 'gateway.inside') continue
-    await runIpBatch(exec, gatewayInsideLines(a.gateway, a.remove), {
-      netns: a.gateway.netns,
-      force: true,
-    })
-  }
-  await runIpBatch(exec, actions.flatMap(addLines), { force: true })
-}
-
-/**
- * The sysctls the plan does not observe, asserted on every reconcile: forwarding on each
- * gateway's outer veth and each peer interface (the peers' answers to the spaces are
- * forwarded), and prompt proxy ARP on the interface that answers for the tunnels.
- */
-export async function ensureVpnSettings(
-  desired: DesiredHost,
-  paths: HostPaths = {},
-): Promise<void> {
-  for (const g of desired.vpnGateways ?? []) await ensureForwarding(g.ext, paths)
-  for (const p of desired.peerNetworks ?? []) await ensureForwarding(p.iface, paths)
-  const iface = desired.vpnPool?.iface
-  if (iface !== undefined && (desired.vpnGateways ?? []).length > 0) {
-    await ensureForwarding(iface, paths)
-    await ensureProxyArpAtOnce(iface, paths)
-  }
 }
