@@ -9,6 +9,8 @@ import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import ts from 'typescript'
+import { formatIpv4, parseCidr } from '../../src/core/cidr.js'
+import { run } from '../../src/exec/run.js'
 import type { AgentReply, ProbeCommand, ServeCommand } from './probe-agent.js'
 
 type ProbeResult = AgentReply
@@ -151,4 +153,20 @@ export async function waitFor<T>(
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs))
   }
+}
+
+// Host helpers the probe matrices share.
+
+/** The address `n` after the base of `cidr` (`offset('10.0.0.0/16', 3)` = `10.0.0.3`). */
+export const offset = (cidr: string, n: number): string => formatIpv4(parseCidr(cidr)!.base + n)
+
+/** Runs a command whose failure means "already gone". */
+export const quietly = async (cmd: string, args: string[]): Promise<void> => {
+  await run(cmd, args).catch(() => undefined)
+}
+
+/** Removes localspace's two nftables tables, if there. */
+export async function removeFirewall(): Promise<void> {
+  await quietly('nft', ['delete', 'table', 'inet', 'localspace'])
+  await quietly('nft', ['delete', 'table', 'bridge', 'localspace'])
 }

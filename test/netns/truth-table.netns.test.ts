@@ -21,7 +21,14 @@ import { DEFAULT_POOL_SIZE } from '../../src/network/warm-pool.js'
 import { freePort, startDaemonProcess, tempDataDir, type DaemonProcess } from '../helpers/daemon.js'
 import { sandboxed } from '../helpers/sandbox.js'
 import type { AgentReply, Proto, ServeCommand } from './probe-agent.js'
-import { compileAgent, ProbeAgent, waitFor } from './probe-client.js'
+import {
+  compileAgent,
+  offset,
+  ProbeAgent,
+  quietly,
+  removeFirewall,
+  waitFor,
+} from './probe-client.js'
 
 type ProbeResult = AgentReply
 type Server = ServeCommand
@@ -113,13 +120,6 @@ interface Destination {
   space?: Space
   /** Fixed address; undefined = the host as the source sees it (see `targetOf`). */
   address?: string
-}
-
-const offset = (cidr: string, n: number): string => {
-  const [base] = cidr.split('/')
-  const parts = base!.split('.').map(Number)
-  const value = ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) + n
-  return [value >>> 24, (value >>> 16) & 255, (value >>> 8) & 255, value & 255].join('.')
 }
 
 /**
@@ -312,14 +312,6 @@ for op in (1, 2):
 `
 
 const ip = (args: string[]) => run('ip', args)
-const quietly = async (cmd: string, args: string[]) => {
-  try {
-    await run(cmd, args)
-  } catch {
-    // already gone
-  }
-}
-
 async function ipv4Of(dev: string, netns?: string): Promise<string[]> {
   const { stdout } = await ip([...(netns ? ['-n', netns] : []), '-j', 'addr', 'show', 'dev', dev])
   const links = JSON.parse(stdout) as Array<{
@@ -365,11 +357,6 @@ async function makeWorld(): Promise<void> {
   await inside(['route', 'add', '203.0.113.0/24', 'via', HOST_PUBLIC])
   await inside(['route', 'add', '10.0.0.0/8', 'via', HOST_PUBLIC])
   await ip(['route', 'add', '192.168.77.0/24', 'via', INTERNET_ADDRESS])
-}
-
-async function removeFirewall(): Promise<void> {
-  await quietly('nft', ['delete', 'table', 'inet', 'localspace'])
-  await quietly('nft', ['delete', 'table', 'bridge', 'localspace'])
 }
 
 // ---------------------------------------------------------------------------------------------

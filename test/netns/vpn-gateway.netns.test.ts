@@ -41,7 +41,7 @@ import type {
 import { desiredVpnGateway, type GatewayFirewalls } from '../../src/network/vpn-gateway.js'
 import { sandboxed } from '../helpers/sandbox.js'
 import type { Proto } from './probe-agent.js'
-import { compileAgent, ProbeAgent } from './probe-client.js'
+import { compileAgent, offset, ProbeAgent, quietly, removeFirewall } from './probe-client.js'
 
 const NEGATIVE_TIMEOUT_MS = 500
 const POSITIVE_TIMEOUT_MS = 3000
@@ -112,12 +112,6 @@ function member(space: TestSpace, label: string, kind: 'dyno' | 'data'): Desired
   }
 }
 
-function offset(cidr: string, n: number): string {
-  const parts = cidr.split('/')[0]!.split('.').map(Number)
-  const v = ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) + n
-  return [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join('.')
-}
-
 const members = {
   'a.d1': member(A, 'a.d1', 'dyno'),
   'a.db': member(A, 'a.db', 'data'),
@@ -184,9 +178,6 @@ function desired(world: World): { host: DesiredHost; firewall: FirewallState } {
 }
 
 const ip = (args: string[]) => run('ip', args)
-const quietly = async (cmd: string, args: string[]) => {
-  await run(cmd, args).catch(() => undefined)
-}
 /** The fields of `ip -j` output these tests read. */
 interface IpEntry {
   name?: string
@@ -270,11 +261,6 @@ async function removeWorld(): Promise<void> {
   }
   await quietly('ip', ['link', 'del', EGRESS_IF])
   await quietly('ip', ['link', 'del', PEER_IF])
-}
-
-async function removeFirewall(): Promise<void> {
-  await quietly('nft', ['delete', 'table', 'inet', 'localspace'])
-  await quietly('nft', ['delete', 'table', 'bridge', 'localspace'])
 }
 
 /** Everything of ours the host holds beyond its links: routes, rules, proxy entries. */
