@@ -7,9 +7,9 @@ import { attach, attachPrepared, detach } from '../network/attach.js'
 import { Firewall } from '../network/firewall.js'
 import { renderStructure, type FirewallState } from '../network/nft/render.js'
 import { observeHost } from '../network/observe.js'
-import { planHost } from '../network/plan.js'
-import { reconcileHost } from '../network/reconcile.js'
+import { planAll, reconcileHost } from '../network/reconcile.js'
 import type { DesiredAttachment, DesiredHost, HostAction } from '../network/types.js'
+import type { GatewayFirewalls, VpnAction } from '../network/vpn-gateway.js'
 import { WarmPool } from '../network/warm-pool.js'
 import type { SpaceHost } from './network-agent.js'
 
@@ -47,6 +47,8 @@ export class LinuxSpaceHost implements SpaceHost {
   private readonly pool: WarmPool | undefined
   private readonly hostShell: Shell | undefined
   private readonly nftShells: Shell[]
+  /** What this daemon put in the VPN gateways' firewalls: their reference for drift. */
+  private readonly gatewayFirewalls: GatewayFirewalls = new Map()
 
   constructor(
     private readonly exec: Exec,
@@ -110,7 +112,7 @@ export class LinuxSpaceHost implements SpaceHost {
         attachments: new Set(firewall.attachments.map(attachmentKey)),
       }
     }
-    await reconcileHost(this.exec, this.withPrepared(host))
+    await reconcileHost(this.exec, this.withPrepared(host), {}, this.gatewayFirewalls)
     // Prepared only once leftovers of an earlier run are gone, so no name can clash.
     void this.pool?.fill()
   }
@@ -170,9 +172,14 @@ export class LinuxSpaceHost implements SpaceHost {
   }
 
   async drift(host: DesiredHost, firewall: FirewallState): Promise<string[]> {
-    const found = planHost(this.withPrepared(host), await observeHost(this.exec)).map(
-      describeAction,
+    const desired = this.withPrepared(host)
+    const plan = await planAll(
+      this.exec,
+      desired,
+      await observeHost(this.exec),
+      this.gatewayFirewalls,
     )
+    const found = plan.map(describeAction)
     if (await this.firewallDiffers(firewall)) {
       found.unshift(
         'the firewall differs from what localspace applied (changed by hand, or not applied yet)',
@@ -183,8 +190,28 @@ export class LinuxSpaceHost implements SpaceHost {
 }
 
 /** A planned step, said as the problem it repairs. */
-function describeAction(a: HostAction): string {
+function describeAction(a: HostAction | VpnAction): string {
   switch (a.kind) {
+    case 'gateway.make':
+      return `VPN gateway ${a.gateway.netns} is missing (in part)`
+    case 'gateway.plug':
+      return `VPN gateway ${a.gateway.netns} is not plugged in`
+    case 'gateway.inside':
+      return `VPN gateway ${a.gateway.netns} is damaged inside (${a.reason})`
+    case 'gateway.firewall':
+      return `the firewall of VPN gateway ${a.gateway.netns}: ${a.reason}`
+    case 'route.add':
+      return `route to ${a.route.dst} (table ${a.route.table}) is missing`
+    case 'route.delete':
+      return `route to ${a.route.dst} (table ${a.route.table}) is left over`
+    case 'rule.add':
+      return `routing rule from ${a.rule.from} is missing`
+    case 'rule.delete':
+      return `routing rule from ${a.rule.from} is left over`
+    case 'proxy.add':
+      return `${a.proxy.dev} does not answer for ${a.proxy.address}`
+    case 'proxy.delete':
+      return `${a.proxy.dev} still answers for ${a.proxy.address}`
     case 'bridge.create':
       return `bridge ${a.name} is missing`
     case 'link.mac':

@@ -1,6 +1,7 @@
 /**
  * The address plan of docs/design.md §3, as pure functions of a space's two networks:
  *   C.0.1  gateway of the dyno bridge, DNS for the space   C.0.3  internal router
+ *   C.0.4  the space's VPN gateway (a namespace of its own on the dyno bridge)
  *   C.128.0/20, C.144.0/20, C.160.0/20  dyno addresses
  *   D.0.1  gateway of the data bridge                      D.0.10…  data services
  */
@@ -11,6 +12,8 @@ export interface SpaceAddresses {
   dataCidr: Cidr
   gateway: string
   internalRouter: string
+  /** C.0.4: `eth0` of the space's VPN gateway, where its remote networks come in. */
+  vpnGateway: string
   dataGateway: string
   /** Ranges dynos are numbered from, in order. */
   dynoRanges: Cidr[]
@@ -28,6 +31,7 @@ export function spaceAddresses(cidrText: string, dataCidrText: string): SpaceAdd
     dataCidr,
     gateway: at(cidr, 1),
     internalRouter: at(cidr, 3),
+    vpnGateway: at(cidr, 4),
     dataGateway: at(dataCidr, 1),
     dynoRanges: [128, 144, 160].map((third) => ({ base: cidr.base + third * 256, prefix: 20 })),
     // Broadcast excluded; data networks may be as small as a /20.

@@ -2,11 +2,15 @@
 import { createHash } from 'node:crypto'
 import { freemem, hostname, networkInterfaces, totalmem } from 'node:os'
 import type { HostView } from '../core/runtime-view.js'
+import { OWNED_LINK } from '../network/names.js'
 
-/** IPv4 addresses of the host's own interfaces: not loopback, not localspace's bridges. */
+/**
+ * IPv4 addresses of the host's own interfaces: not loopback, not localspace's links (bridges,
+ * veths, VPN gateways' outer veths with their link-local address).
+ */
 function hostAddresses(only?: string) {
   return Object.entries(networkInterfaces())
-    .filter(([name]) => !/^ls[bcdv]-/.test(name) && (only === undefined || name === only))
+    .filter(([name]) => !OWNED_LINK.test(name) && (only === undefined || name === only))
     .flatMap(([, addrs]) => (addrs ?? []).filter((a) => a.family === 'IPv4' && !a.internal))
 }
 

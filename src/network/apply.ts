@@ -13,6 +13,7 @@ import { attach, teardownLines } from './attach.js'
 import { runIpBatch, type BatchLine } from './batch.js'
 import { NetworkConflictError } from './errors.js'
 import { ensureForwarding, removeNetnsFiles } from './host-files.js'
+import { OWNED_NETNS } from './names.js'
 import { parseLinks } from './observe.js'
 import type { HostAction, HostPaths } from './types.js'
 
@@ -73,7 +74,10 @@ export async function applyHostActions(
   await runIpBatch(exec, actions.flatMap(teardownLine), { force: true })
   for (const action of actions) {
     if (action.kind === 'detach') await removeNetnsFiles(action.netns, paths)
-    if (action.kind === 'netns.delete') await removeNetnsFiles(action.name, paths)
+    // Gateway namespaces (lsg-) have no /etc/netns files.
+    if (action.kind === 'netns.delete' && OWNED_NETNS.test(action.name)) {
+      await removeNetnsFiles(action.name, paths)
+    }
   }
 
   // 2. bridges; ordering matters: nothing is set up or addressed on a name until it is

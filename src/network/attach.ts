@@ -18,11 +18,18 @@ import { checkAttachment, checkName, VETH } from './validate.js'
 const strict = (command: string): BatchLine => ({ command, tolerate: 'nothing' })
 const absentOk = (command: string): BatchLine => ({ command, tolerate: 'gone' })
 
+/**
+ * A veth made with its peer already inside `netns` (moving one in costs ~16 ms, making it
+ * there ~0.5 ms).
+ */
+export const vethIntoLine = (hostEnd: string, inside: string, netns: string): string =>
+  `link add ${hostEnd} type veth peer name ${inside} netns ${netns}`
+
 /** The host-side lines of an attach, in order; their count is what a rollback undoes. */
 export function hostAttachLines(a: DesiredAttachment): string[] {
   return [
     `netns add ${a.netns}`,
-    `link add ${a.veth} type veth peer name eth0 netns ${a.netns}`,
+    vethIntoLine(a.veth, 'eth0', a.netns),
     `link set ${a.veth} master ${a.bridge} up`,
   ]
 }

@@ -11,16 +11,28 @@ import { checkIfname, checkIpv4, checkName } from './validate.js'
 
 export const DEFAULT_ETC_NETNS = '/etc/netns'
 export const DEFAULT_IPV4_CONF = '/proc/sys/net/ipv4/conf'
+export const DEFAULT_IPV4_NEIGH = '/proc/sys/net/ipv4/neigh'
 
-/**
- * Turns on IPv4 forwarding for one interface (a space bridge, the egress interface).
- * Idempotent: reads first and writes only when it is off.
- */
+/** Idempotent: reads first and writes only when the value differs. */
+async function ensureSetting(file: string, value: string): Promise<void> {
+  const current = await readFile(file, 'utf8').catch(() => '')
+  if (current.trim() !== value) await writeFile(file, `${value}\n`)
+}
+
+/** Turns on IPv4 forwarding for one interface (a space bridge, the egress interface). */
 export async function ensureForwarding(iface: string, paths: HostPaths = {}): Promise<void> {
   checkIfname(iface)
-  const file = join(paths.ipv4Conf ?? DEFAULT_IPV4_CONF, iface, 'forwarding')
-  const current = await readFile(file, 'utf8').catch(() => '')
-  if (current.trim() !== '1') await writeFile(file, '1\n')
+  await ensureSetting(join(paths.ipv4Conf ?? DEFAULT_IPV4_CONF, iface, 'forwarding'), '1')
+}
+
+/**
+ * Makes `iface` answer ARP for its proxy entries (the VPN tunnel addresses) at once: the
+ * kernel otherwise delays each proxied answer by up to `proxy_delay` (0.8 s), which a
+ * customer gateway's first IKE packet would wait for.
+ */
+export async function ensureProxyArpAtOnce(iface: string, paths: HostPaths = {}): Promise<void> {
+  checkIfname(iface)
+  await ensureSetting(join(paths.ipv4Neigh ?? DEFAULT_IPV4_NEIGH, iface, 'proxy_delay'), '0')
 }
 
 /** Writes /etc/netns/<ns>/resolv.conf with the space's DNS server. */

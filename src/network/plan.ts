@@ -8,7 +8,7 @@
  */
 import { containsAddress, parseIpv4, type Cidr } from '../core/cidr.js'
 import { InvalidNetworkStateError, NetworkConflictError } from './errors.js'
-import { macFor, OWNED_LINK, OWNED_NETNS } from './names.js'
+import { GATEWAY_NETNS, macFor, OWNED_LINK, OWNED_NETNS } from './names.js'
 import type {
   DesiredAttachment,
   DesiredEgress,
@@ -200,15 +200,19 @@ export function planHost(desired: DesiredHost, observed: ObservedHost): HostActi
     attaches.push({ kind: 'attach', attachment: a })
   }
 
-  // 4. Owned leftovers; sorted so the same host gives the same plan.
+  // 4. Owned leftovers; sorted so the same host gives the same plan. VPN gateways are made
+  // and repaired by vpn-gateway.ts; what is left of one no longer desired goes here.
+  const gateways = desired.vpnGateways ?? []
   const desiredLinks = new Set([
     ...bridgeNames,
     ...desired.attachments.map((a) => a.veth),
     ...(desired.prepared?.links ?? []),
+    ...gateways.flatMap((g) => [g.port, g.ext]),
   ])
   const desiredNetns = new Set([
     ...desired.attachments.map((a) => a.netns),
     ...(desired.prepared?.netns ?? []),
+    ...gateways.map((g) => g.netns),
   ])
   for (const link of [...observed.links].sort((x, y) => x.name.localeCompare(y.name))) {
     if (link.owned && OWNED_LINK.test(link.name) && !desiredLinks.has(link.name)) {
@@ -216,7 +220,7 @@ export function planHost(desired: DesiredHost, observed: ObservedHost): HostActi
     }
   }
   for (const name of [...observed.netns].sort()) {
-    if (OWNED_NETNS.test(name) && !desiredNetns.has(name)) {
+    if ((OWNED_NETNS.test(name) || GATEWAY_NETNS.test(name)) && !desiredNetns.has(name)) {
       netnsDeletes.push({ kind: 'netns.delete', name })
     }
   }

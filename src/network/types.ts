@@ -69,6 +69,80 @@ export interface DesiredEgress {
   poolCidrs: readonly string[]
 }
 
+/**
+ * A space's VPN gateway (docs/design.md §3, §7): a namespace `lsg-<8hex>` whose `eth0` is on
+ * the space's dyno bridge at C.0.4 and whose `ext0` (a second veth, host end `lsx-<8hex>`)
+ * carries the space's tunnel addresses. charon (src/vpn) runs inside it and adds the tunnel
+ * routes; everything else here is the network module's. Make one with `desiredVpnGateway`.
+ */
+export interface DesiredVpnGateway {
+  /** `lsg-<8hex>` of the space id (names.ts `vpnGatewayNetnsName`): where charon runs. */
+  netns: string
+  /** `lsg-<8hex>`: the host end of `eth0`, a port of the dyno bridge. */
+  port: string
+  /** `lsx-<8hex>`: the host end of `ext0`. */
+  ext: string
+  /** The space's `lsb-<8hex>`. */
+  dynoBridge: string
+  /** The space CIDR C. */
+  cidr: string
+  /** C.0.4, on `eth0`. */
+  address: string
+  /** C.0.1: the space's DNS server, which the remote networks may ask (UDP and TCP 53). */
+  dns: string
+  /** C.0.3: the internal router, which the remote networks reach on 80 and 443. */
+  internalRouter: string
+  /** The dyno ranges (C.128.0/20, …): the remote networks reach them on any port. */
+  dynoRanges: readonly string[]
+  /** The space's tunnel addresses (from `--vpn-pool`), /32s on `ext0`; two per connection. */
+  tunnelAddresses: readonly string[]
+  /** The routable CIDRs of every VPN connection of the space. */
+  remoteCidrs: readonly string[]
+}
+
+/**
+ * The tunnel addresses' side of the host: the operator's `--vpn-pool` CIDRs, and the
+ * interface the host answers ARP on for the tunnel addresses in them (proxy entries).
+ */
+export interface DesiredVpnPool {
+  /** The egress interface; undefined: no proxy entries (the operator routes the pool here). */
+  iface?: string
+  /** A proxy entry inside a pool that is not desired is ours and stale. */
+  poolCidrs: readonly string[]
+}
+
+/**
+ * An operator-attached network (`localspace peer-networks:add`) peered with one space: the
+ * space reaches `cidrs` through `iface` (via `gateway` when given); the network reaches only
+ * the space's internal router, on 80 and 443.
+ */
+export interface DesiredPeerNetwork {
+  /** The peering's space: its dyno bridge, CIDR and internal router. */
+  dynoBridge: string
+  cidr: string
+  internalRouter: string
+  /** The operator's interface (never one of localspace's). */
+  iface: string
+  cidrs: readonly string[]
+  gateway?: string
+}
+
+/** One side of a space-to-space peering. */
+export interface PeeredSpace {
+  dynoBridge: string
+  internalRouter: string
+}
+
+/**
+ * Two spaces of the installation peered with each other: each side's dynos reach the other's
+ * internal router (C.0.3, 80 and 443) and nothing else of it. Their networks are unique in
+ * the installation, so no route is needed: the host holds both.
+ */
+export interface DesiredSpacePeering {
+  a: PeeredSpace
+  b: PeeredSpace
+}
+
 export interface DesiredHost {
   spaces: readonly DesiredSpaceNetwork[]
   attachments: readonly DesiredAttachment[]
@@ -80,6 +154,12 @@ export interface DesiredHost {
    * yet, and left alone (neither leftovers nor damage).
    */
   prepared?: { netns: ReadonlySet<string>; links: ReadonlySet<string> }
+  /** VPN gateways, one per space that has a VPN connection (vpn-gateway.ts). */
+  vpnGateways?: readonly DesiredVpnGateway[]
+  /** Where tunnel addresses are answered; needed to sweep stale proxy entries. */
+  vpnPool?: DesiredVpnPool
+  /** Operator-attached networks peered with spaces. */
+  peerNetworks?: readonly DesiredPeerNetwork[]
 }
 
 export interface ObservedAddress {
@@ -134,4 +214,6 @@ export interface HostPaths {
   etcNetns?: string
   /** Default `/proc/sys/net/ipv4/conf`. */
   ipv4Conf?: string
+  /** Default `/proc/sys/net/ipv4/neigh`. */
+  ipv4Neigh?: string
 }

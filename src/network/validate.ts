@@ -4,18 +4,22 @@
  */
 import { containsAddress, parseCidr, parseIpv4, type Cidr } from '../core/cidr.js'
 import { InvalidNetworkStateError } from './errors.js'
-import { OWNED_NETNS } from './names.js'
+import { GATEWAY_NETNS, OWNED_LINK, OWNED_NETNS } from './names.js'
 import type {
   DesiredAttachment,
   DesiredBuildNetwork,
   DesiredEgress,
+  DesiredPeerNetwork,
   DesiredSpaceNetwork,
+  DesiredVpnGateway,
 } from './types.js'
 
 const DYNO_BRIDGE = /^lsb-[0-9a-f]{8}$/
 const DATA_BRIDGE = /^lsd-[0-9a-f]{8}$/
 const BUILD_BRIDGE = /^lsc-[0-9a-f]{8}$/
 export const VETH = /^lsv-[0-9a-f]{8}$/
+const GATEWAY_PORT = /^lsg-[0-9a-f]{8}$/
+const GATEWAY_EXT = /^lsx-[0-9a-f]{8}$/
 /** A Linux interface name that is safe in a script and a /proc path (not `.`/`..`, ≤ 15 chars). */
 const IFNAME = /^(?!\.\.?$)[A-Za-z0-9_.:-]{1,15}$/
 
@@ -85,4 +89,35 @@ export function checkEgress(e: DesiredEgress): Cidr[] {
   checkIfname(e.iface)
   for (const address of e.addresses) checkIpv4(address, 'egress address')
   return e.poolCidrs.map((p) => checkCidr(p, 'egress pool'))
+}
+
+export function checkVpnGateway(g: DesiredVpnGateway): Cidr {
+  checkName(g.netns, GATEWAY_NETNS, 'gateway namespace')
+  checkName(g.port, GATEWAY_PORT, 'gateway port')
+  checkName(g.ext, GATEWAY_EXT, 'gateway veth')
+  checkName(g.dynoBridge, DYNO_BRIDGE, 'dyno bridge')
+  const cidr = checkCidr(g.cidr, 'space cidr')
+  for (const [address, what] of [
+    [g.address, 'gateway address'],
+    [g.dns, 'dns'],
+    [g.internalRouter, 'internal router'],
+  ] as const) {
+    if (!containsAddress(cidr, checkIpv4(address, what))) fail(`${what} ${address} is outside it`)
+  }
+  if (g.dynoRanges.length === 0) fail(`gateway ${g.netns} has no dyno ranges`)
+  for (const range of g.dynoRanges) checkCidr(range, 'dyno range')
+  for (const address of g.tunnelAddresses) checkIpv4(address, 'tunnel address')
+  for (const remote of g.remoteCidrs) checkCidr(remote, 'remote cidr')
+  return cidr
+}
+
+export function checkPeerNetwork(p: DesiredPeerNetwork): void {
+  checkName(p.dynoBridge, DYNO_BRIDGE, 'dyno bridge')
+  checkIfname(p.iface)
+  if (OWNED_LINK.test(p.iface)) fail(`peer interface ${p.iface} is one of localspace's`)
+  checkCidr(p.cidr, 'space cidr')
+  checkIpv4(p.internalRouter, 'internal router')
+  if (p.gateway !== undefined) checkIpv4(p.gateway, 'peer gateway')
+  if (p.cidrs.length === 0) fail(`the peer network on ${p.iface} has no CIDRs`)
+  for (const c of p.cidrs) checkCidr(c, 'peer cidr')
 }

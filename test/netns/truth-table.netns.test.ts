@@ -10,38 +10,28 @@
  * without scripts/sandbox: it then re-runs itself inside one). It needs root, `ip`, `nft`.
  */
 import assert from 'node:assert/strict'
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { createInterface } from 'node:readline'
+import { join } from 'node:path'
 import { after, before, describe, test, type TestContext } from 'node:test'
-import { fileURLToPath } from 'node:url'
-import ts from 'typescript'
 import { run } from '../../src/exec/run.js'
 import { dataBridgeName, dynoBridgeName, vethName } from '../../src/network/names.js'
 import { DEFAULT_POOL_SIZE } from '../../src/network/warm-pool.js'
 import { freePort, startDaemonProcess, tempDataDir, type DaemonProcess } from '../helpers/daemon.js'
 import { sandboxed } from '../helpers/sandbox.js'
-import type { AgentReply, ProbeCommand, Proto, ServeCommand } from './probe-agent.js'
+import type { AgentReply, Proto, ServeCommand } from './probe-agent.js'
+import {
+  compileAgent,
+  offset,
+  ProbeAgent,
+  quietly,
+  removeFirewall,
+  waitFor,
+} from './probe-client.js'
 
 type ProbeResult = AgentReply
 type Server = ServeCommand
-
-const AGENT = join(dirname(fileURLToPath(import.meta.url)), 'probe-agent.ts')
-
-/**
- * The agent as plain JavaScript in `dir`: fifteen agents start in tens of milliseconds each
- * with node alone, where each would spend most of a second in tsx.
- */
-function compileAgent(dir: string): string {
-  const { outputText } = ts.transpileModule(readFileSync(AGENT, 'utf8'), {
-    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-  })
-  const file = join(dir, 'probe-agent.mjs')
-  writeFileSync(file, outputText)
-  return file
-}
 
 // Outside scripts/sandbox this file re-runs itself inside one (a network + mount namespace of
 // its own, as test/helpers/sandbox.ts does for every host test), and never touches the host.
@@ -74,106 +64,6 @@ const FORBIDDEN_PORT = 9999
 /** How long a probe that must fail waits; one that must succeed gets longer. */
 const NEGATIVE_TIMEOUT_MS = 500
 const POSITIVE_TIMEOUT_MS = 3000
-
-/** One probe-agent.ts process, in a namespace or on the host; commands are JSON lines. */
-class ProbeAgent {
-  private nextId = 1
-  private readonly pending = new Map<number, (reply: any) => void>()
-  private stderr = ''
-  private exited = false
-
-  private constructor(
-    readonly label: string,
-    private readonly child: ChildProcessWithoutNullStreams,
-  ) {
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      let reply: any
-      try {
-        reply = JSON.parse(line)
-      } catch {
-        return
-      }
-      const settle = this.pending.get(reply.id)
-      if (settle) {
-        this.pending.delete(reply.id)
-        settle(reply)
-      }
-    })
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (this.stderr += d))
-    child.on('exit', () => {
-      this.exited = true
-      for (const settle of this.pending.values()) {
-        settle({ ok: false, error: `agent exited: ${this.stderr}` })
-      }
-      this.pending.clear()
-    })
-  }
-
-  /** Starts `script` (the agent as plain JavaScript, see `compileAgent`) in `netns`. */
-  static async start(label: string, script: string, netns?: string): Promise<ProbeAgent> {
-    const [cmd, args] = netns
-      ? ['ip', ['netns', 'exec', netns, process.execPath, script]]
-      : [process.execPath, [script]]
-    const child = spawn(cmd, args, { stdio: 'pipe' })
-    const agent = new ProbeAgent(label, child)
-    // A ping proves the agent runs and the pipe works both ways.
-    const ready = await agent.request({ ping: true }, 30_000)
-    if (!ready.ok) {
-      child.kill('SIGKILL')
-      throw new Error(`probe agent ${label} did not start: ${ready.error}`)
-    }
-    return agent
-  }
-
-  private request(body: object, timeoutMs: number): Promise<any> {
-    if (this.exited) return Promise.resolve({ ok: false, error: `agent exited: ${this.stderr}` })
-    const id = this.nextId++
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id)
-        resolve({ ok: false, error: 'agent did not answer' })
-      }, timeoutMs)
-      this.pending.set(id, (reply) => {
-        clearTimeout(timer)
-        resolve(reply)
-      })
-      this.child.stdin.write(`${JSON.stringify({ id, ...body })}\n`)
-    })
-  }
-
-  /** Starts echo servers; throws naming the ones that could not bind. */
-  async serve(servers: readonly Server[]): Promise<void> {
-    const replies = await Promise.all(servers.map((serve) => this.request({ serve }, 5000)))
-    const failed = replies
-      .map((r, i) =>
-        r.ok
-          ? undefined
-          : `${servers[i]!.proto} ${servers[i]!.host}:${servers[i]!.port} (${r.error})`,
-      )
-      .filter((x) => x !== undefined)
-    if (failed.length > 0) throw new Error(`${this.label} could not serve ${failed.join(', ')}`)
-  }
-
-  probe(command: ProbeCommand): Promise<ProbeResult> {
-    return this.request(command, command.timeoutMs + 5000)
-  }
-
-  /** The source addresses that UDP datagrams marked `marker` reached this agent from. */
-  async received(marker: string): Promise<string[]> {
-    const reply = await this.request({ received: marker }, 5000)
-    if (!reply.ok) throw new Error(`${this.label}: ${reply.error}`)
-    return reply.peers as string[]
-  }
-
-  async stop(): Promise<void> {
-    if (this.exited) return
-    const exited = new Promise((resolve) => this.child.once('exit', resolve))
-    this.child.stdin.end()
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 3000)
-    await exited
-    clearTimeout(timer)
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // The installation as the test sees it
@@ -230,13 +120,6 @@ interface Destination {
   space?: Space
   /** Fixed address; undefined = the host as the source sees it (see `targetOf`). */
   address?: string
-}
-
-const offset = (cidr: string, n: number): string => {
-  const [base] = cidr.split('/')
-  const parts = base!.split('.').map(Number)
-  const value = ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) + n
-  return [value >>> 24, (value >>> 16) & 255, (value >>> 8) & 255, value & 255].join('.')
 }
 
 /**
@@ -429,37 +312,6 @@ for op in (1, 2):
 `
 
 const ip = (args: string[]) => run('ip', args)
-const quietly = async (cmd: string, args: string[]) => {
-  try {
-    await run(cmd, args)
-  } catch {
-    // already gone
-  }
-}
-
-async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined | false>,
-  timeoutMs = 20_000,
-  intervalMs = 100,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let last: unknown
-  for (;;) {
-    try {
-      const value = await check()
-      if (value !== undefined && value !== false) return value
-    } catch (e) {
-      last = e
-    }
-    if (Date.now() > deadline) {
-      const why = last instanceof Error ? `: ${last.message}` : ''
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`)
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs))
-  }
-}
-
 async function ipv4Of(dev: string, netns?: string): Promise<string[]> {
   const { stdout } = await ip([...(netns ? ['-n', netns] : []), '-j', 'addr', 'show', 'dev', dev])
   const links = JSON.parse(stdout) as Array<{
@@ -505,11 +357,6 @@ async function makeWorld(): Promise<void> {
   await inside(['route', 'add', '203.0.113.0/24', 'via', HOST_PUBLIC])
   await inside(['route', 'add', '10.0.0.0/8', 'via', HOST_PUBLIC])
   await ip(['route', 'add', '192.168.77.0/24', 'via', INTERNET_ADDRESS])
-}
-
-async function removeFirewall(): Promise<void> {
-  await quietly('nft', ['delete', 'table', 'inet', 'localspace'])
-  await quietly('nft', ['delete', 'table', 'bridge', 'localspace'])
 }
 
 // ---------------------------------------------------------------------------------------------

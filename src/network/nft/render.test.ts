@@ -4,9 +4,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { run } from '../../exec/run.js'
+import { desiredVpnGateway } from '../vpn-gateway.js'
 import {
+  renderBridgeTable,
   renderDelta,
   renderFirewall,
+  renderGatewayFirewall,
   renderInetTable,
   renderSettings,
   renderSpace,
@@ -39,6 +42,38 @@ const withBuilds: FirewallState = {
   ...state,
   buildNetwork: { bridge: 'lsc-00000000', cidr: '100.127.252.0/22', gateway: '100.127.252.1' },
   attachments: [...state.attachments, { veth: 'lsv-00000009', address: '100.127.252.16' }],
+}
+
+/** Space 1 with a VPN (the same remote CIDR as space 2's), a peer network, a peering with 2. */
+const gateway1 = desiredVpnGateway(
+  { id: '00000001-0000-4000-8000-000000000000', cidr: '10.2.0.0/16', dataCidr: '10.3.0.0/16' },
+  ['203.0.113.50', '203.0.113.51'],
+  ['172.16.0.0/16', '192.168.50.0/24'],
+)
+const gateway2 = desiredVpnGateway(
+  { id: '00000002-0000-4000-8000-000000000000', cidr: '10.4.0.0/16', dataCidr: '10.5.0.0/16' },
+  ['203.0.113.52', '203.0.113.53'],
+  ['172.16.0.0/16'],
+)
+const withVpn: FirewallState = {
+  ...state,
+  vpnGateways: [gateway1, gateway2],
+  peerNetworks: [
+    {
+      dynoBridge: 'lsb-00000001',
+      cidr: '10.2.0.0/16',
+      internalRouter: '10.2.0.3',
+      iface: 'peer0',
+      cidrs: ['10.99.0.0/16'],
+      gateway: '192.168.200.2',
+    },
+  ],
+  spacePeerings: [
+    {
+      a: { dynoBridge: 'lsb-00000001', internalRouter: '10.2.0.3' },
+      b: { dynoBridge: 'lsb-00000002', internalRouter: '10.4.0.3' },
+    },
+  ],
 }
 
 /** nft's own parser in check mode: validates without touching the kernel's rules. */
@@ -182,8 +217,95 @@ describe('firewall rendering', () => {
     assert.notEqual(renderSettings(withBuilds), renderSettings(state))
   })
 
+  test('a space reaches its own VPN and peer CIDRs, and only through their interfaces', () => {
+    const text = renderInetTable(withVpn)
+    // Each space's remote CIDRs, turning around on its own bridge (via its gateway, C.0.4).
+    assert.match(text, /"lsb-00000001" \. 172\.16\.0\.0\/16 \. "lsb-00000001"/)
+    assert.match(text, /"lsb-00000001" \. 192\.168\.50\.0\/24 \. "lsb-00000001"/)
+    assert.match(text, /"lsb-00000002" \. 172\.16\.0\.0\/16 \. "lsb-00000002"/)
+    assert.match(text, /"lsb-00000001" \. 10\.99\.0\.0\/16 \. "peer0"/)
+    assert.doesNotMatch(text, /"lsb-00000002" \. 10\.99\.0\.0\/16/)
+    // Admitted before the private ranges are refused, and never translated.
+    const forward = text.slice(text.indexOf('chain forward {'), text.indexOf('chain output {'))
+    assert.ok(
+      forward.indexOf('@space_routes accept') < forward.indexOf('@reserved counter drop'),
+      forward,
+    )
+    assert.match(
+      text,
+      /srcnat; policy accept;\n\s+#[^\n]*\n\s+iifname \. ip daddr \. oifname @space_routes accept\n/,
+    )
+    // Without a VPN or peer the set is empty: the "no private ranges" rule holds as before.
+    assert.match(
+      renderInetTable(state),
+      /set space_routes \{\n\s+type ifname \. ipv4_addr \. ifname\n\s+flags interval\n\s+\}/,
+    )
+  })
+
+  test('a peer network reaches only its space’s internal router; peered spaces each other’s', () => {
+    const text = renderInetTable(withVpn)
+    assert.match(text, /"peer0" \. 10\.99\.0\.0\/16 \. 10\.2\.0\.3 \. tcp \. 80/)
+    assert.match(text, /"peer0" \. 10\.99\.0\.0\/16 \. 10\.2\.0\.3 \. tcp \. 443/)
+    assert.doesNotMatch(text, /"peer0" \. 10\.99\.0\.0\/16 \. 10\.2\.0\.1/)
+    // First in input: before space addresses are refused to every other interface.
+    assert.match(
+      text,
+      /policy accept;\n\s+# A peer[^\n]*\n\s+iifname \. ip saddr \. ip daddr \. meta l4proto \. th dport @peer_services accept/,
+    )
+    assert.match(text, /"lsb-00000001" \. 10\.4\.0\.3 \. tcp \. 443/)
+    assert.match(text, /"lsb-00000002" \. 10\.2\.0\.3 \. tcp \. 80/)
+    assert.doesNotMatch(text, /"lsb-00000001" \. 10\.4\.0\.1/)
+    assert.doesNotMatch(renderInetTable(state), /"lsb-00000001" \. 10\.4\.0\.3/)
+  })
+
+  test('a gateway’s bridge port sends from its own address and its remote CIDRs only', () => {
+    const text = renderBridgeTable(withVpn)
+    assert.match(text, /"lsg-00000001" \. 10\.2\.0\.4,/)
+    assert.match(text, /"lsg-00000001" \. 172\.16\.0\.0\/16/)
+    assert.match(
+      text,
+      /iifname "lsg-\*" ether type ip iifname \. ip saddr != @gateway_sources counter drop/,
+    )
+    assert.match(
+      text,
+      /iifname "lsg-\*" ether type arp iifname \. arp saddr ip != @gateway_sources/,
+    )
+    // A VPN is a setting: adding one replaces the tables whole.
+    assert.notEqual(renderSettings(withVpn), renderSettings(state))
+  })
+
+  test('the gateway’s own firewall: IKE in, the tunnels to the space’s router, DNS and dynos', () => {
+    const text = renderGatewayFirewall(gateway1)
+    assert.match(
+      text,
+      /set tunnel \{\n\s+type ipv4_addr\n\s+elements = \{ 203\.0\.113\.50,\n\s+203\.0\.113\.51 \}/,
+    )
+    assert.match(text, /iifname "ext0" ip daddr @tunnel udp dport \{ 500, 4500 \} accept/)
+    assert.match(text, /iifname "ext0" ip daddr @tunnel meta l4proto esp accept/)
+    assert.match(text, /chain input \{\n\s+type filter hook input priority filter; policy drop;/)
+    assert.match(
+      text,
+      /chain forward \{\n\s+type filter hook forward priority filter; policy drop;/,
+    )
+    assert.match(text, /iifname "eth0" ip saddr 10\.2\.0\.0\/16 ip daddr @remote accept/)
+    assert.match(text, /iifname "ext0" meta secpath missing counter drop/)
+    assert.match(
+      text,
+      /ip daddr \. meta l4proto \. th dport \{ 10\.2\.0\.3 \. tcp \. 80, 10\.2\.0\.3 \. tcp \. 443, 10\.2\.0\.1 \. udp \. 53, 10\.2\.0\.1 \. tcp \. 53 \} accept/,
+    )
+    assert.match(
+      text,
+      /ip daddr \{ 10\.2\.128\.0\/20, 10\.2\.144\.0\/20, 10\.2\.160\.0\/20 \} accept/,
+    )
+    // Never the data network, the host's other addresses, or the world.
+    assert.doesNotMatch(text, /10\.3\.|10\.2\.0\.0\/16 accept|0\.0\.0\.0/)
+  })
+
   // Runs nft, so as root like the rest of the host tests.
   test('nft accepts the rendered firewall, empty and full', async () => {
+    await nftAccepts(renderFirewall(withVpn))
+    await nftAccepts(renderGatewayFirewall(gateway1))
+    await nftAccepts(renderGatewayFirewall({ ...gateway1, tunnelAddresses: [], remoteCidrs: [] }))
     await nftAccepts(renderFirewall(state))
     await nftAccepts(renderFirewall(withBuilds))
     await nftAccepts(

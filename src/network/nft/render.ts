@@ -11,7 +11,13 @@
  * Per-dyno facts live in sets, so the rule count grows with spaces, never with dynos.
  */
 import { NFT_TABLE } from '../names.js'
-import type { DesiredBuildNetwork, DesiredSpaceNetwork } from '../types.js'
+import type {
+  DesiredBuildNetwork,
+  DesiredPeerNetwork,
+  DesiredSpaceNetwork,
+  DesiredSpacePeering,
+  DesiredVpnGateway,
+} from '../types.js'
 
 export type FirewallSpace = Omit<DesiredSpaceNetwork, 'dataGateway'> & {
   /** Outbound source addresses; empty means masquerade to the host's own address. */
@@ -38,6 +44,16 @@ export interface FirewallState {
    * listeners, the host, a space or one another), and leave masqueraded to the host's address.
    */
   buildNetwork?: DesiredBuildNetwork
+  /**
+   * VPN gateways (DesiredHost.vpnGateways): each space's dynos reach its remote CIDRs through
+   * its gateway, and the gateway's bridge port may send from them. Part of the settings: a
+   * change replaces both tables whole (VPNs change rarely; dynos often).
+   */
+  vpnGateways?: readonly DesiredVpnGateway[]
+  /** Operator-attached networks peered with spaces (DesiredHost.peerNetworks). */
+  peerNetworks?: readonly DesiredPeerNetwork[]
+  /** Space-to-space peerings: each side's dynos reach the other's internal router. */
+  spacePeerings?: readonly DesiredSpacePeering[]
 }
 
 /** Private and reserved ranges that dynos never reach unless allowed (docs/design.md §4). */
@@ -93,6 +109,10 @@ const SPACE_SETS = [
 ] as const
 type SpaceSet = (typeof SPACE_SETS)[number]
 
+/** The internal router's ports on `router`, for packets entering on `iface`. */
+const internalRouterServices = (iface: string, router: string) =>
+  INTERNAL_ROUTER_PORTS.map((p) => `${q(iface)} . ${router} . tcp . ${p}`)
+
 /** What one space puts in each of those sets. */
 function spaceElements(s: FirewallSpace): Record<SpaceSet, string[]> {
   return {
@@ -101,7 +121,7 @@ function spaceElements(s: FirewallSpace): Record<SpaceSet, string[]> {
     host_services: [
       `${q(s.dynoBridge)} . ${s.gateway} . udp . ${DNS_PORT}`,
       `${q(s.dynoBridge)} . ${s.gateway} . tcp . ${DNS_PORT}`,
-      ...INTERNAL_ROUTER_PORTS.map((p) => `${q(s.dynoBridge)} . ${s.internalRouter} . tcp . ${p}`),
+      ...internalRouterServices(s.dynoBridge, s.internalRouter),
     ],
     space_nets: [s.cidr, s.dataCidr],
     snat_spaces: [`${s.cidr} : jump ${snatChain(s)}`],
@@ -110,6 +130,37 @@ function spaceElements(s: FirewallSpace): Record<SpaceSet, string[]> {
 
 const allElements = (spaces: readonly FirewallSpace[], name: SpaceSet) =>
   spaces.flatMap((s) => spaceElements(s)[name])
+
+/** Space-to-space peerings: both ways, the internal router of the other side only. */
+const peeringServices = (peerings: readonly DesiredSpacePeering[] = []) =>
+  peerings.flatMap(({ a, b }) => [
+    ...internalRouterServices(a.dynoBridge, b.internalRouter),
+    ...internalRouterServices(b.dynoBridge, a.internalRouter),
+  ])
+
+/**
+ * `iifname . daddr . oifname`: the private ranges a space reaches through its own VPN
+ * gateway (hairpinned on its bridge) or its peer networks' interfaces, and only there — the
+ * one exception to "no private ranges outside the installation" (docs/design.md §4).
+ */
+const spaceRoutes = (state: FirewallState) => [
+  ...(state.vpnGateways ?? []).flatMap((g) =>
+    g.remoteCidrs.map((c) => `${q(g.dynoBridge)} . ${c} . ${q(g.dynoBridge)}`),
+  ),
+  ...(state.peerNetworks ?? []).flatMap((p) =>
+    p.cidrs.map((c) => `${q(p.dynoBridge)} . ${c} . ${q(p.iface)}`),
+  ),
+]
+
+/** `iifname . saddr . daddr . proto . port`: a peer network reaches its space's internal router. */
+const peerServices = (peers: readonly DesiredPeerNetwork[] = []) =>
+  peers.flatMap((p) =>
+    p.cidrs.flatMap((c) =>
+      INTERNAL_ROUTER_PORTS.map(
+        (port) => `${q(p.iface)} . ${c} . ${p.internalRouter} . tcp . ${port}`,
+      ),
+    ),
+  )
 
 /** The build network's DNS on its gateway: the one host service its builds may reach. */
 const buildServices = (net: DesiredBuildNetwork | undefined) =>
@@ -142,7 +193,10 @@ ${set('dyno_to_data', 'ifname . ifname', allElements(state.spaces, 'dyno_to_data
 ${set('host_services', 'ifname . ipv4_addr . inet_proto . inet_service', [
   ...buildServices(build),
   ...allElements(state.spaces, 'host_services'),
+  ...peeringServices(state.spacePeerings),
 ])}
+${set('space_routes', 'ifname . ipv4_addr . ifname', spaceRoutes(state), true)}
+${set('peer_services', 'ifname . ipv4_addr . ipv4_addr . inet_proto . inet_service', peerServices(state.peerNetworks), true)}
 ${set('router_listeners', 'ipv4_addr . inet_service', listeners, true)}
 ${set('space_nets', 'ipv4_addr', [...(build ? [build.cidr] : []), ...allElements(state.spaces, 'space_nets')], true)}
 ${set('reserved', 'ipv4_addr', [...RESERVED_RANGES], true)}
@@ -154,6 +208,8 @@ ${set('allowed_private', 'ipv4_addr', state.allowedPrivate, true)}
 
   chain input {
     type filter hook input priority filter; policy accept;
+    # A peer network reaches its space's internal router, and nothing else of the host.
+    iifname . ip saddr . ip daddr . meta l4proto . th dport @peer_services accept
     # A space's host addresses (C.0.1 DNS, C.0.3 internal router) and the build network's
     # gateway answer only inside it; the host's own connections to them arrive on lo.
     iifname != { "lo", "lsb-*", "lsc-*", "lsd-*" } ip daddr @space_nets counter drop
@@ -162,6 +218,8 @@ ${set('allowed_private', 'ipv4_addr', state.allowedPrivate, true)}
     iifname "lsb-*" meta l4proto tcp ip daddr . th dport @router_listeners accept
     iifname "lsd-*" ct state established,related accept
     iifname ${OURS} counter drop
+    # VPN gateways' outer veths carry IKE and ESP to and from the world, never to the host.
+    iifname "lsx-*" counter drop
   }
 
   chain forward {
@@ -170,6 +228,13 @@ ${set('allowed_private', 'ipv4_addr', state.allowedPrivate, true)}
     oifname ${OURS} ct state established,related accept
     iifname . oifname @same_bridge accept
     iifname . oifname @dyno_to_data accept
+    iifname . ip daddr . oifname @space_routes accept
+    # A VPN gateway's outer veth: between it and the world (what it accepts is its own
+    # firewall's: IKE, NAT-T and ESP to its tunnel addresses), nothing to or from a space.
+    iifname "lsx-*" oifname != "ls*" accept
+    oifname "lsx-*" iifname != "ls*" accept
+    iifname "lsx-*" counter drop
+    oifname "lsx-*" counter drop
     iifname ${DYNO_SIDE} ip daddr @allowed_private ${egressMatch} accept
     iifname ${DYNO_SIDE} ip daddr @reserved counter drop
     iifname ${DYNO_SIDE} ${egressMatch} accept
@@ -177,8 +242,17 @@ ${set('allowed_private', 'ipv4_addr', state.allowedPrivate, true)}
     oifname ${OURS} counter drop
   }
 
+  chain output {
+    type filter hook output priority filter; policy accept;
+    # Traffic to a VPN gateway turns around on its space's bridge: a redirect would send the
+    # dynos to the gateway directly, past this host's forward rules.
+    oifname "lsb-*" icmp type redirect drop
+  }
+
 ${snatChains.join('')}  chain postrouting {
     type nat hook postrouting priority srcnat; policy accept;
+    # A space's own VPN and peer networks see its dynos' own addresses.
+    iifname . ip daddr . oifname @space_routes accept
     ${buildSnat}${egressMatch} ip saddr vmap @snat_spaces
   }
 }
@@ -214,15 +288,25 @@ function buildIsolation(net: DesiredBuildNetwork | undefined): string {
 `
 }
 
+/**
+ * A VPN gateway's bridge port sends from its own address and, for the remote networks it
+ * carries in, from their routable CIDRs; nothing else.
+ */
+const gatewaySources = (gateways: readonly DesiredVpnGateway[] = []) =>
+  gateways.flatMap((g) => [g.address, ...g.remoteCidrs].map((a) => `${q(g.port)} . ${a}`))
+
 export function renderBridgeTable(state: FirewallState): string {
   return `table bridge ${NFT_TABLE} {
 ${set(ATTACHMENTS_SET, 'ifname . ipv4_addr', state.attachments.map(attachmentElement))}
+${set('gateway_sources', 'ifname . ipv4_addr', gatewaySources(state.vpnGateways), true)}
 
   chain prerouting {
     type filter hook prerouting priority filter; policy accept;
-    iifname "lsv-*" ether type ip6 drop
+    iifname { "lsv-*", "lsg-*" } ether type ip6 drop
     iifname "lsv-*" ether type ip iifname . ip saddr != @${ATTACHMENTS_SET} counter drop
     iifname "lsv-*" ether type arp iifname . arp saddr ip != @${ATTACHMENTS_SET} counter drop
+    iifname "lsg-*" ether type ip iifname . ip saddr != @gateway_sources counter drop
+    iifname "lsg-*" ether type arp iifname . arp saddr ip != @gateway_sources counter drop
   }
 
 ${buildIsolation(state.buildNetwork)}}
@@ -302,3 +386,54 @@ export const renderSpace = (space: FirewallSpace): string =>
 /** The state's settings alone (no spaces, no dynos): a delta applies only on top of the same. */
 export const renderSettings = (state: FirewallState): string =>
   renderFirewall({ ...state, spaces: [], attachments: [] })
+
+/** IKE and NAT-T: all a tunnel address answers (with ESP). */
+export const IKE_PORTS = [500, 4500] as const
+
+/**
+ * The firewall inside a VPN gateway's namespace (one table, the namespace's only one): its
+ * tunnel addresses on `ext0` answer IKE, NAT-T and ESP and nothing else; what comes out of
+ * the tunnels (decrypted: on charon's `ipsec0`, or on `ext0` with an IPsec secpath when the
+ * kernel does ESP) from the remote CIDRs reaches the internal router (80, 443), the DNS
+ * server (53) and the dynos (any port) of the space, nothing else (never the data network,
+ * the host, another space, the world); the space sends into the tunnels only to the remote
+ * CIDRs. Replaces the table whole, in one transaction.
+ */
+export function renderGatewayFirewall(g: DesiredVpnGateway): string {
+  const services = [
+    ...INTERNAL_ROUTER_PORTS.map((p) => `${g.internalRouter} . tcp . ${p}`),
+    ...(['udp', 'tcp'] as const).map((proto) => `${g.dns} . ${proto} . ${DNS_PORT}`),
+  ]
+  return `table inet ${NFT_TABLE}
+delete table inet ${NFT_TABLE}
+table inet ${NFT_TABLE} {
+${set('tunnel', 'ipv4_addr', g.tunnelAddresses)}
+${set('remote', 'ipv4_addr', g.remoteCidrs, true)}
+
+  chain input {
+    type filter hook input priority filter; policy drop;
+    iif "lo" accept
+    ct state established,related accept
+    iifname "ext0" ip daddr @tunnel udp dport { ${IKE_PORTS.join(', ')} } accept
+    iifname "ext0" ip daddr @tunnel meta l4proto esp accept
+  }
+
+  chain forward {
+    type filter hook forward priority filter; policy drop;
+    ct state established,related accept
+    iifname "eth0" ip saddr ${g.cidr} ip daddr @remote accept
+    iifname "eth0" counter drop
+    # Only what IPsec decrypted comes in from the outer side.
+    iifname "ext0" meta secpath missing counter drop
+    ip saddr @remote jump from_remote
+    counter drop
+  }
+
+  chain from_remote {
+    ip daddr . meta l4proto . th dport { ${services.join(', ')} } accept
+    ip daddr { ${g.dynoRanges.join(', ')} } accept
+    counter drop
+  }
+}
+`
+}
