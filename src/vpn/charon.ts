@@ -35,7 +35,10 @@ export interface CharonPaths {
   record: string
   /** In a directory of its own, as waitForExit wants. */
   statusFile: string
+  /** charon's log (its filelog). */
   log: string
+  /** stdout and stderr of the launch chain (errors before charon's logger runs). */
+  output: string
 }
 
 const SPACE_ID = /^[A-Za-z0-9_-]{1,64}$/
@@ -54,6 +57,7 @@ export function charonPaths(dataDir: string, spaceId: string): CharonPaths {
     record: join(dir, 'charon.json'),
     statusFile: join(dir, 'exit', 'status'),
     log: join(dir, 'charon.log'),
+    output: join(dir, 'charon.out'),
   }
   if (Buffer.byteLength(paths.viciSocket) > MAX_SOCKET_PATH)
     throw new Error(`${paths.viciSocket} is too long for a Unix socket: use a shorter --data-dir`)
@@ -132,23 +136,34 @@ export class Charon {
   }
 
   /**
-   * Writes swanctl.conf whole (temp file + rename: charon or an operator never sees half a
-   * file) and loads it with `swanctl --load-all --clear`, which also unloads connections
-   * and pre-shared keys the file no longer has.
+   * Loads a swanctl.conf with `swanctl --load-all --clear`, which also unloads connections and
+   * pre-shared keys it no longer has. The file is written whole under a temporary name and
+   * renamed into place only once charon took it, so `swanctlConf` is always exactly what the
+   * running charon has loaded (what the next daemon compares against when it adopts).
    */
   async loadSwanctl(text: string): Promise<void> {
     const tmp = `${this.paths.swanctlConf}.tmp`
     await writeFile(tmp, text, { mode: 0o600 })
+    try {
+      await this.options.exec('swanctl', [
+        '--load-all',
+        '--clear',
+        '--noprompt',
+        '--file',
+        tmp,
+        '--uri',
+        `unix://${this.paths.viciSocket}`,
+      ])
+    } catch (e) {
+      await rm(this.paths.swanctlConf, { force: true })
+      throw e
+    }
     await rename(tmp, this.paths.swanctlConf)
-    await this.options.exec('swanctl', [
-      '--load-all',
-      '--clear',
-      '--noprompt',
-      '--file',
-      this.paths.swanctlConf,
-      '--uri',
-      `unix://${this.paths.viciSocket}`,
-    ])
+  }
+
+  /** What the running charon has loaded (undefined: nothing, or not known). */
+  loadedSwanctl(): Promise<string | undefined> {
+    return readFile(this.paths.swanctlConf, 'utf8').catch(() => undefined)
   }
 
   /**
@@ -173,11 +188,18 @@ export class Charon {
     await mkdir(join(p.swanctlConf, '..'), { recursive: true, mode: 0o700 })
     await mkdir(join(p.statusFile, '..'), { recursive: true, mode: 0o700 })
     await rm(p.statusFile, { force: true })
+    // swanctl.conf on disk is what the running charon has loaded (adoption relies on it); a
+    // new charon has loaded nothing.
+    await rm(p.swanctlConf, { force: true })
     // A socket file left by a killed charon: nobody listens on it any more.
     await unlink(p.viciSocket).catch(() => undefined)
     await writeFile(
       p.strongswanConf,
-      renderStrongswanConf({ viciSocket: p.viciSocket, kernelEsp: this.options.kernelEsp }),
+      renderStrongswanConf({
+        viciSocket: p.viciSocket,
+        kernelEsp: this.options.kernelEsp,
+        logFile: p.log,
+      }),
       { mode: 0o600 },
     )
     this.record = await startDetached(
@@ -201,8 +223,8 @@ export class Charon {
           PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
           STRONGSWAN_CONF: p.strongswanConf,
         },
-        stdoutFile: p.log,
-        stderrFile: p.log,
+        stdoutFile: p.output,
+        stderrFile: p.output,
         statusFile: p.statusFile,
         recordFile: p.record,
         name: `localspace-charon-${this.options.spaceId}`,

@@ -18,6 +18,8 @@ export interface StrongswanConfOptions {
   viciSocket: string
   /** False: ESP in userspace (kernel-libipsec). */
   kernelEsp: boolean
+  /** charon's own log file (opened by charon, appended, flushed per line). */
+  logFile: string
 }
 
 const CRYPTO = ['random', 'nonce', 'openssl', 'aes', 'sha1', 'sha2', 'hmac', 'gmp', 'kdf']
@@ -42,10 +44,19 @@ export function renderStrongswanConf(o: StrongswanConfOptions): string {
         install_routes: 'yes',
         install_virtual_ip: 'no',
         plugins: { vici: { socket: `unix://${o.viciSocket}` } },
-        // The log goes to charon's stdout (a file in the space's directory); syslog would mix
-        // every space's charon with the host's.
+        // A log file of its own in the space's directory, flushed per line (stdout into a
+        // file is block-buffered: a killed charon would take its last words with it); syslog
+        // would mix every space's charon with the host's.
         syslog: { daemon: { default: '-1' } },
-        filelog: { stdout: { default: '1', ike: '1', time_format: '%FT%T' } },
+        filelog: {
+          charon: {
+            path: o.logFile,
+            default: '1',
+            time_format: '%FT%T',
+            flush_line: 'yes',
+            append: 'yes',
+          },
+        },
       },
     },
     'strongswan.conf of one space charon, rendered by localspace: edits are overwritten',

@@ -70,6 +70,7 @@ export function renderSpaceSwanctl(space: DesiredVpnSpace, dpd: DpdTimers = DEFA
         // without the office having to send traffic first.
         startAction: 'start',
         closeAction: 'start',
+        dpdAction: 'restart',
       })
       secrets[`ike-${name}`] = pskSecret(t)
     })
@@ -121,8 +122,9 @@ export function renderCustomerSwanctl(
       localTs,
       remoteTs,
       dpd,
-      startAction: 'start',
-      closeAction: 'start',
+      startAction: 'trap',
+      closeAction: 'trap',
+      dpdAction: 'trap',
     })
     secrets[`ike-${name}`] = pskSecret(tunnel)
   })
@@ -145,6 +147,7 @@ interface TunnelSettings {
   dpd: DpdTimers
   startAction: 'start' | 'trap' | 'none'
   closeAction: 'start' | 'trap' | 'none'
+  dpdAction: 'restart' | 'trap' | 'clear'
 }
 
 function tunnelSection(s: TunnelSettings): SettingsTree {
@@ -167,7 +170,7 @@ function tunnelSection(s: TunnelSettings): SettingsTree {
         local_ts: s.localTs,
         remote_ts: s.remoteTs,
         esp_proposals: ESP_PROPOSALS,
-        dpd_action: 'restart',
+        dpd_action: s.dpdAction,
         start_action: s.startAction,
         close_action: s.closeAction,
       },

@@ -37,6 +37,13 @@ export function tunnelsFromListing(listing: readonly ViciMessage[]): Map<string,
   return out
 }
 
+/**
+ * States in which an SA still carries traffic: a rekey installs the new SA before the old one
+ * goes, so a tunnel in the middle of one is not down.
+ */
+const IKE_UP: ReadonlySet<string> = new Set(['ESTABLISHED', 'REKEYING', 'REKEYED'])
+const CHILD_UP: ReadonlySet<string> = new Set(['INSTALLED', 'UPDATING', 'REKEYING', 'REKEYED'])
+
 function observeIkeSa(sa: ViciMessage): ObservedTunnel {
   const ike = typeof sa.state === 'string' ? sa.state : 'UNKNOWN'
   const children = sa['child-sas']
@@ -48,9 +55,9 @@ function observeIkeSa(sa: ViciMessage): ObservedTunnel {
             : 'UNKNOWN',
         )
       : []
-  if (ike === 'ESTABLISHED' && childStates.includes('INSTALLED'))
+  if (IKE_UP.has(ike) && childStates.some((c) => CHILD_UP.has(c)))
     return { status: 'UP', statusMessage: 'IKE_SA established, CHILD_SA installed' }
-  if (ike === 'ESTABLISHED')
+  if (IKE_UP.has(ike))
     return {
       status: 'DOWN',
       statusMessage:

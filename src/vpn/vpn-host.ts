@@ -37,8 +37,6 @@ interface SpaceRun {
   desired: DesiredVpnSpace
   charon: Charon
   watcher: TunnelWatcher
-  /** The swanctl.conf this charon has loaded; undefined after a (re)start. */
-  loaded: string | undefined
   statuses: Map<string, TunnelStatus>
 }
 
@@ -127,18 +125,15 @@ export class VpnHost {
     if (run === undefined) run = this.newRun(desired)
     run.desired = desired
     const text = renderSpaceSwanctl(desired, this.options.dpd ?? DEFAULT_DPD)
-    const { started } = await run.charon.ensureRunning()
-    if (started) run.loaded = undefined
-    else if (run.loaded === undefined) {
-      // Adopted from a previous daemon: it loaded what is on disk.
-      run.loaded = await readFile(run.charon.paths.swanctlConf, 'utf8').catch(() => undefined)
-    }
+    await run.charon.ensureRunning()
+    // Whether just started, restarted after a crash or adopted from a previous daemon: what
+    // it has loaded is what is on disk (Charon keeps that true).
+    const loaded = await run.charon.loadedSwanctl()
     const names = desired.connections.flatMap((c) => c.tunnels.map((_, i) => tunnelName(c.id, i)))
     for (const name of run.statuses.keys()) if (!names.includes(name)) run.statuses.delete(name)
     run.watcher.watch(names)
-    if (run.loaded !== text) {
+    if (loaded !== text) {
       await run.charon.loadSwanctl(text)
-      run.loaded = text
       await this.terminateStale(run.charon, new Set(names))
     }
   }
@@ -151,17 +146,12 @@ export class VpnHost {
       dataDir: this.options.dataDir,
       kernelEsp: this.kernelEsp ?? false,
       exec: this.options.exec,
-      onRestart: () => {
-        const r = this.runs.get(spaceId)
-        if (r !== undefined) r.loaded = undefined
-        void this.loop.kick(spaceId)
-      },
+      onRestart: () => void this.loop.kick(spaceId),
       onError: (e) => this.options.onError?.(e),
     })
     const run: SpaceRun = {
       desired,
       charon,
-      loaded: undefined,
       statuses: new Map(),
       watcher: new TunnelWatcher({
         connect: () => charon.connect(),

@@ -17,6 +17,7 @@ import { run } from '../../src/exec/run.js'
 import { Charon } from '../../src/vpn/charon.js'
 import { kernelHasEsp } from '../../src/vpn/kernel-esp.js'
 import { renderCustomerSwanctl, type CustomerVpnConfig } from '../../src/vpn/swanctl.js'
+import { tunnelsFromListing } from '../../src/vpn/tunnel-status.js'
 import type { DesiredVpnSpace, DpdTimers, TunnelStatus } from '../../src/vpn/types.js'
 import { VpnHost } from '../../src/vpn/vpn-host.js'
 import { sandboxed } from '../helpers/sandbox.js'
@@ -49,6 +50,16 @@ if (sandboxed(import.meta.url)) {
         intervalMs: 0,
         onTunnelStatus: (s) => statuses.set(key(s), s),
         onError: (e) => errors.push(e),
+      })
+
+    /** A handle on the gateway's charon, for vici only (VpnHost owns the process). */
+    const gatewayCharon = () =>
+      new Charon({
+        spaceId: desired.spaceId,
+        netns: world.gateway,
+        dataDir,
+        kernelEsp: false,
+        exec: run,
       })
 
     before(async () => {
@@ -131,7 +142,7 @@ if (sandboxed(import.meta.url)) {
     })
 
     test('the local traffic selector is the space CIDR only: other sources do not cross', async () => {
-      // 10.50.0.1 is in the space CIDR; the gateway's public address is not.
+      // The gateway's LAN address is in the space CIDR; its public address is not.
       await assert.rejects(
         run('ip', [
           'netns',
@@ -176,39 +187,49 @@ if (sandboxed(import.meta.url)) {
     })
 
     test("the first tunnel's address goes away: traffic continues on the second", async () => {
+      const first = `${desired.connections[0]!.id}/0`
+      const second = `${desired.connections[0]!.id}/1`
       await run('ip', [
         '-n',
         world.gateway,
         'addr',
         'del',
-        `${world.tunnelIps[0]}/24`,
+        `${world.tunnelIps[0]}/32`,
         'dev',
         'eth0',
       ])
       const started = performance.now()
+      // DPD (1 s, dead after 3 s here) takes the first tunnel's SAs down on both ends.
+      await waitUntil('tunnel 1 DOWN', () => statuses.get(first)?.status === 'DOWN', {
+        timeoutMs: 15_000,
+      })
+      // With tunnel 1 holding no CHILD_SA at all, whatever crosses now crosses tunnel 2.
+      const client = await gatewayCharon().connect()
+      try {
+        const installed = tunnelsFromListing(await client.listSas())
+        assert.equal(installed.get(`${desired.connections[0]!.id}-t1`)?.status ?? 'DOWN', 'DOWN')
+        assert.equal(installed.get(`${desired.connections[0]!.id}-t2`)?.status, 'UP')
+      } finally {
+        client.close()
+      }
       await waitUntil(
-        'traffic through the second tunnel',
+        'traffic through the second tunnel, both ways',
         async () =>
           (await probeTcp(world.remoteServer, world.serverIp, PORT, 1000).catch(() => '')) ===
             world.remoteServerIp &&
           (await probeTcp(world.server, world.remoteServerIp, PORT, 1000).catch(() => '')) ===
             world.serverIp,
-        { timeoutMs: 30_000 },
-      )
-      const ms = performance.now() - started
-      await waitUntil(
-        'tunnel 1 DOWN',
-        () => statuses.get(`${desired.connections[0]!.id}/0`)?.status === 'DOWN',
         { timeoutMs: 15_000 },
       )
-      assert.equal(statuses.get(`${desired.connections[0]!.id}/1`)?.status, 'UP')
-      console.log(`failover: traffic again after ${Math.round(ms)} ms`)
+      assert.equal(statuses.get(second)?.status, 'UP')
+      const ms = Math.round(performance.now() - started)
+      console.log(`failover: tunnel 1 DOWN and traffic on tunnel 2 after ${ms} ms`)
       await run('ip', [
         '-n',
         world.gateway,
         'addr',
         'add',
-        `${world.tunnelIps[0]}/24`,
+        `${world.tunnelIps[0]}/32`,
         'dev',
         'eth0',
       ])

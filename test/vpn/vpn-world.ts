@@ -27,6 +27,8 @@ export interface VpnWorld {
   customerIp: string
   spaceCidr: string
   serverIp: string
+  /** The gateway's own address on the space side's LAN (inside the space CIDR). */
+  gatewayLanIp: string
   remoteCidr: string
   remoteServerIp: string
   destroy(): Promise<void>
@@ -45,6 +47,7 @@ export async function makeVpnWorld(secondOctet = 50): Promise<VpnWorld> {
     customerIp: '203.0.113.50',
     spaceCidr: `10.${secondOctet}.0.0/16`,
     serverIp: `10.${secondOctet}.128.10`,
+    gatewayLanIp: `10.${secondOctet}.0.1`,
     remoteCidr: '172.16.0.0/16',
     remoteServerIp: '172.16.0.10',
   }
@@ -71,12 +74,15 @@ export async function makeVpnWorld(secondOctet = 50): Promise<VpnWorld> {
     [
       w.gateway,
       [
-        `addr add ${w.tunnelIps[0]}/24 dev eth0`,
-        `addr add ${w.tunnelIps[1]}/24 dev eth0`,
+        // /32s as the product adds pool addresses: deleting one (the failover test) must not
+        // take the other with it, as deleting a primary /24 address does to its secondaries.
+        `addr add ${w.tunnelIps[0]}/32 dev eth0`,
+        `addr add ${w.tunnelIps[1]}/32 dev eth0`,
         'link set eth0 up',
+        'route add 203.0.113.0/24 dev eth0',
         // The space side's LAN.
         `link add lan type veth peer name eth0 netns ${w.server}`,
-        `addr add 10.${secondOctet}.0.1/16 dev lan`,
+        `addr add ${w.gatewayLanIp}/16 dev lan`,
         'link set lan up',
       ],
     ],
@@ -96,7 +102,7 @@ export async function makeVpnWorld(secondOctet = 50): Promise<VpnWorld> {
       [
         `addr add ${w.serverIp}/16 dev eth0`,
         'link set eth0 up',
-        `route add default via 10.${secondOctet}.0.1`,
+        `route add default via ${w.gatewayLanIp}`,
       ],
     ],
     [
@@ -133,7 +139,7 @@ export async function startEchoServer(
 ): Promise<ChildProcess> {
   const code = `
     const net = require('node:net')
-    net.createServer((s) => { s.write(s.remoteAddress + '\\n'); s.pipe(s) })
+    net.createServer((s) => { s.on('error', () => {}); s.write(s.remoteAddress + '\\n'); s.pipe(s) })
       .listen(${port}, ${JSON.stringify(host)}, () => console.log('ready'))`
   const child = spawn('ip', ['netns', 'exec', netns, process.execPath, '-e', code], {
     stdio: ['ignore', 'pipe', 'inherit'],
