@@ -41,14 +41,14 @@ const WITH_MESSAGE: ReadonlySet<number> = new Set([
   PacketType.EVENT,
 ])
 
-const enum Element {
-  SECTION_START = 1,
-  SECTION_END = 2,
-  KEY_VALUE = 3,
-  LIST_START = 4,
-  LIST_ITEM = 5,
-  LIST_END = 6,
-}
+const Element = {
+  SECTION_START: 1,
+  SECTION_END: 2,
+  KEY_VALUE: 3,
+  LIST_START: 4,
+  LIST_ITEM: 5,
+  LIST_END: 6,
+} as const
 
 export interface ViciPacket {
   type: PacketType

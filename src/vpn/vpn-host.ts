@@ -9,7 +9,7 @@
  * (a new charon has nothing), write and load it and terminate the SAs of connections that are
  * gone; spaces no longer desired get their charon stopped and their directory removed.
  */
-import { readdir, readFile } from 'node:fs/promises'
+import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ReconcileLoop, type ReconcileScope } from '../agent/reconcile-loop.js'
 import type { Exec } from '../exec/run.js'

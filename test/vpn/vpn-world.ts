@@ -145,7 +145,7 @@ export async function startEchoServer(
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   await new Promise<void>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', () => resolve())
+    createInterface({ input: child.stdout }).once('line', () => resolve())
     child.once('exit', (c) => reject(new Error(`echo server exited ${c}`)))
   })
   return child
