@@ -209,9 +209,13 @@ export class ViciClient extends EventEmitter<{ close: [Error | undefined] }> {
     await this.request('terminate', message, Math.max(timeoutMs, 0) + DEFAULT_TIMEOUT_MS)
   }
 
-  /** The IKE_SAs, one `{ <conn name>: {…, child-sas: {…}} }` per SA (list-sa events). */
+  /**
+   * The IKE_SAs, one `{ <conn name>: {…, child-sas: {…}} }` per SA (list-sa events). Blocking
+   * (no `noblock`): an SA that charon is working on is listed once it is done with it, rather
+   * than left out — and the SA an up/down event is about is exactly such an SA.
+   */
   listSas(filter: { ike?: string } = {}): Promise<ViciMessage[]> {
-    const message: ViciMessage = { noblock: 'yes' }
+    const message: ViciMessage = {}
     if (filter.ike !== undefined) message.ike = filter.ike
     return this.streamed('list-sas', 'list-sa', message)
   }

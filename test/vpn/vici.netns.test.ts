@@ -119,7 +119,12 @@ if (sandboxed(import.meta.url)) {
 
     test('initiate: ike-updown and child-updown events arrive, list-sas shows the SAs', async () => {
       const events: Array<[string, ViciMessage]> = []
-      const handler = (m: ViciMessage, name: string) => events.push([name, m])
+      // Listed the moment the CHILD_SA is announced: charon still holds that SA then.
+      const listedOnEvent: Array<Promise<ViciMessage[]>> = []
+      const handler = (m: ViciMessage, name: string) => {
+        events.push([name, m])
+        if (name === 'child-updown' && m.up === 'yes') listedOnEvent.push(va.listSas())
+      }
       await va.subscribe('ike-updown', handler)
       await va.subscribe('child-updown', handler)
       await va.initiate('net', 't')
@@ -128,6 +133,9 @@ if (sandboxed(import.meta.url)) {
           events.some(([name, m]) => name === n && m.up === 'yes'),
         ),
       )
+      // The listing includes the SA the event was about (a non-blocking one skips it).
+      const [onEvent] = await Promise.all(listedOnEvent)
+      assert.equal(((onEvent?.[0]?.t ?? {}) as ViciMessage).state, 'ESTABLISHED')
       const [listing] = await va.listSas()
       const sa = listing?.t as ViciMessage
       assert.equal(sa.state, 'ESTABLISHED')
