@@ -286,7 +286,8 @@ function logTail(file: string): string {
 async function charonVersion(charon: Charon): Promise<string> {
   const c = await charon.connect()
   try {
-    return String((await c.version()).version)
+    const { version } = await c.version()
+    return typeof version === 'string' ? version : '?'
   } finally {
     c.close()
   }

@@ -18,6 +18,7 @@ import { Charon } from '../../src/vpn/charon.js'
 import { kernelHasEsp } from '../../src/vpn/kernel-esp.js'
 import { renderCustomerSwanctl, type CustomerVpnConfig } from '../../src/vpn/swanctl.js'
 import { tunnelsFromListing } from '../../src/vpn/tunnel-status.js'
+import type { ViciMessage } from '../../src/vpn/vici.js'
 import type { DesiredVpnSpace, DpdTimers, TunnelStatus } from '../../src/vpn/types.js'
 import { VpnHost } from '../../src/vpn/vpn-host.js'
 import { sandboxed } from '../helpers/sandbox.js'
@@ -36,6 +37,8 @@ if (sandboxed(import.meta.url)) {
     let host: VpnHost
     let customer: Charon
     let desired: DesiredVpnSpace
+    /** What `heroku spaces:vpn:config` shows for the connection. */
+    let printed: CustomerVpnConfig
     const echoes: ChildProcess[] = []
     const statuses = new Map<string, TunnelStatus>()
     const errors: Error[] = []
@@ -95,7 +98,7 @@ if (sandboxed(import.meta.url)) {
       }
       // The customer's gateway, from what `heroku spaces:vpn:config` prints and nothing else.
       const c = desired.connections[0]!
-      const printed: CustomerVpnConfig = {
+      printed = {
         name: c.name,
         space_cidr_block: desired.spaceCidr,
         ike_version: c.ikeVersion,
@@ -157,6 +160,29 @@ if (sandboxed(import.meta.url)) {
         await host.converge([desired])
         await waitUntil(`both tunnels UP (round ${i + 1})`, bothUp, { timeoutMs: 10_000 })
       }
+    })
+
+    test('IKEv2 when the connection asks for it, on both ends', async () => {
+      const v2 = {
+        ...desired,
+        connections: desired.connections.map((c) => ({ ...c, ikeVersion: 2 as const })),
+      }
+      await customer.loadSwanctl(renderCustomerSwanctl({ ...printed, ike_version: 2 }, FAST_DPD))
+      await host.converge([{ ...desired, connections: [] }])
+      statuses.clear()
+      await host.converge([v2])
+      await waitUntil('both tunnels UP over IKEv2', bothUp, { timeoutMs: 10_000 })
+      const versions = (await gatewaySas()).flatMap((e) =>
+        Object.values(e).map((sa) => (sa as ViciMessage).version),
+      )
+      assert.deepEqual(versions, ['2', '2'])
+      assert.equal(await probeTcp(world.remoteServer, world.serverIp, PORT), world.remoteServerIp)
+      // Back to IKEv1 for the rest.
+      await customer.loadSwanctl(renderCustomerSwanctl(printed, FAST_DPD))
+      await host.converge([{ ...desired, connections: [] }])
+      statuses.clear()
+      await host.converge([desired])
+      await waitUntil('both tunnels UP over IKEv1', bothUp, { timeoutMs: 10_000 })
     })
 
     test('traffic crosses both ways with its real addresses (no SNAT)', async () => {
