@@ -98,6 +98,7 @@ export class Charon {
   private supervisor: AbortController | undefined
   private supervising: Promise<void> | undefined
   private stopping = false
+  private starting: Promise<void> | undefined
 
   constructor(private readonly options: CharonOptions) {
     if (!NETNS.test(options.netns)) throw new Error(`netns ${JSON.stringify(options.netns)}`)
@@ -116,12 +117,14 @@ export class Charon {
    */
   async ensureRunning(): Promise<{ started: boolean }> {
     this.stopping = false
+    // A start under way (the supervisor's, after a crash) is this start too: never two charons.
+    await this.starting?.catch(() => undefined)
     let started = false
     if (this.record === undefined || !(await isAlive(this.record))) {
       const previous = await readRecord(this.paths.record).catch(() => undefined)
       if (previous !== undefined && (await isAlive(previous))) this.record = previous
       else {
-        await this.launch()
+        await this.start()
         started = true
       }
     }
@@ -181,6 +184,15 @@ export class Charon {
     this.stopping = true
     this.supervisor?.abort()
     await this.supervising
+  }
+
+  /** launch + waitReady, once at a time. */
+  private start(): Promise<void> {
+    this.starting ??= (async () => {
+      await this.launch()
+      await this.waitReady()
+    })().finally(() => (this.starting = undefined))
+    return this.starting
   }
 
   private async launch(): Promise<void> {
@@ -271,8 +283,8 @@ export class Charon {
         if (Date.now() - startedAt < 2000) await new Promise((r) => setTimeout(r, 1000))
         if (this.stopping) break
         try {
-          await this.launch()
-          await this.waitReady()
+          // ensureRunning may have started one meanwhile.
+          if (!(await isAlive(this.record))) await this.start()
           this.options.onRestart?.()
         } catch (e) {
           this.options.onError?.(e as Error)

@@ -13,7 +13,7 @@ import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ReconcileLoop, type ReconcileScope } from '../agent/reconcile-loop.js'
 import type { Exec } from '../exec/run.js'
-import { Charon, charonPaths, stopCharon } from './charon.js'
+import { Charon, stopCharon } from './charon.js'
 import { kernelHasEsp } from './kernel-esp.js'
 import { parseTunnelName, renderSpaceSwanctl, tunnelName } from './swanctl.js'
 import { TunnelWatcher, type ObservedTunnel } from './tunnel-status.js'
@@ -108,8 +108,9 @@ export class VpnHost {
       const run = this.runs.get(id)
       run?.watcher.stop()
       await run?.charon.release()
-      await stopCharon(this.options.dataDir, id)
       this.runs.delete(id)
+      // A directory that is not a space's (not a space id) is not ours to touch.
+      await stopCharon(this.options.dataDir, id).catch((e: Error) => this.options.onError?.(e))
     }
   }
 
@@ -208,5 +209,3 @@ export class VpnHost {
     }
   }
 }
-
-export { charonPaths }

@@ -223,6 +223,17 @@ if (sandboxed(import.meta.url)) {
       assert.ok(ms < 10_000, `${ms} ms`)
     })
 
+    test('killed while a pass runs: restarted once, never two charons', async () => {
+      const record = (await readRecord(join(dataDir, 'vpn', desired.spaceId, 'charon.json')))!
+      process.kill(-record.pid, 'SIGKILL')
+      // The supervisor and this pass both find it dead; only one may start a new one.
+      await host.converge([desired])
+      await waitUntil('both tunnels UP again', bothUp, { timeoutMs: 10_000 })
+      await waitUntil('one charon', () => charonProcesses(dataDir).length === 1, {
+        timeoutMs: 3000,
+      })
+    })
+
     test('the next daemon adopts the running charon: same process, tunnels stay UP', async () => {
       const recordFile = join(dataDir, 'vpn', desired.spaceId, 'charon.json')
       const before = (await readRecord(recordFile))!
@@ -315,21 +326,29 @@ if (sandboxed(import.meta.url)) {
       assert.notEqual((await checkDetached(record)).state, 'running')
       const links = await run('ip', ['-n', world.gateway, '-o', 'link'])
       assert.doesNotMatch(links.stdout, /ipsec0/)
-      const procs = readdirSync('/proc').filter((p) => /^\d+$/.test(p))
-      const charons = procs.filter((p) => {
-        try {
-          return readFileSync(`/proc/${p}/environ`, 'utf8').includes(dataDir)
-        } catch {
-          return false
-        }
-      })
-      assert.deepEqual(charons, [])
+      assert.deepEqual(charonProcesses(dataDir), [])
       assert.deepEqual(
         errors.filter((e) => !/closed/.test(e.message)),
         [],
       )
     })
   })
+}
+
+/** charon processes started for a data dir (their STRONGSWAN_CONF lies in it). */
+function charonProcesses(dataDir: string): string[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return (
+          readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith('/usr/lib/ipsec/charon') &&
+          readFileSync(`/proc/${p}/environ`, 'utf8').includes(`STRONGSWAN_CONF=${dataDir}/`)
+        )
+      } catch {
+        return false
+      }
+    })
 }
 
 /** TCP from a given source address (the probe's bind); rejects when it cannot connect. */
