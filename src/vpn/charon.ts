@@ -105,11 +105,6 @@ export class Charon {
     this.paths = charonPaths(options.dataDir, options.spaceId)
   }
 
-  /** The pid of the detached wrapper (its process group is the charon's), while it runs. */
-  get pid(): number | undefined {
-    return this.record?.pid
-  }
-
   /**
    * Adopts the charon a previous daemon left running, or starts one; resolves once vici
    * answers. From then on a charon that dies is restarted (and `onRestart` called).
