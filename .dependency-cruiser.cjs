@@ -106,6 +106,14 @@ module.exports = {
       to: { path: '^src/(?!core/|exec/|router/)' },
     },
     {
+      name: 'vpn-only-core-exec',
+      comment:
+        'the VPN host (charon per space) is fed plain desired state; it never reads the store; it runs on the reconcile loop',
+      severity: 'error',
+      from: { path: '^src/vpn/' },
+      to: { path: '^src/(?!core/|exec/|vpn/|agent/reconcile-loop)' },
+    },
+    {
       name: 'agent-drives-host-from-store',
       comment: 'the agent reads desired state and drives host modules; it never serves the API',
       severity: 'error',
