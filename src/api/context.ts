@@ -7,6 +7,7 @@ import type { RuntimeView } from '../core/runtime-view.js'
 import type { Account } from '../core/types.js'
 import type { Store } from '../store/store.js'
 import type { AddressPolicy } from '../core/address-policy.js'
+import type { DataServerProbe } from '../core/addons.js'
 
 /** Everything a route handler may use; handed to buildServer, never a global. */
 export interface ApiContext {
@@ -37,6 +38,8 @@ export interface ApiContext {
    * verifier looks); false (`--domain-verification off`): verified as soon as added.
    */
   domainVerification: boolean
+  /** Live figures of data servers (the data agent); undefined: the data API answers from the store. */
+  dataProbe: DataServerProbe | undefined
 }
 
 declare module 'fastify' {

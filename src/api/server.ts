@@ -38,6 +38,9 @@ import { collaboratorRoutes } from './routes/collaborators.routes.js'
 import { notBuiltRoutes } from './routes/not-built.routes.js'
 import { stackRoutes } from './routes/stacks.routes.js'
 import { AddressPolicy } from '../core/address-policy.js'
+import type { DataServerProbe } from '../core/addons.js'
+import { addonRoutes } from './routes/addons.routes.js'
+import { dataApiRoutes } from './routes/data-api.routes.js'
 
 /** 1 MiB: larger than any Platform API body; bigger ones get 413. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024
@@ -68,6 +71,8 @@ export interface ApiServerOptions {
   addressPolicy?: AddressPolicy
   /** Custom domains must prove ownership by a TXT record (default); false: trusted at once. */
   domainVerification?: boolean
+  /** The data agent's live figures for `pg:info` / `redis:info`; without it, the store's. */
+  dataProbe?: DataServerProbe
 }
 
 /** Parses the router URL once: app JSON is on hot paths and needs only string concatenation. */
@@ -110,6 +115,7 @@ export function buildServer(options: ApiServerOptions): FastifyInstance {
     git: options.git,
     addressPolicy: options.addressPolicy ?? new AddressPolicy(),
     domainVerification: options.domainVerification ?? true,
+    dataProbe: options.dataProbe,
   }
   app.decorate('ctx', ctx)
   registerConventions(app)
@@ -137,6 +143,8 @@ export function buildServer(options: ApiServerOptions): FastifyInstance {
   appTransferRoutes(app)
   buildpackRoutes(app)
   stackRoutes(app)
+  addonRoutes(app)
+  dataApiRoutes(app)
   notBuiltRoutes(app)
   return app
 }

@@ -31,6 +31,8 @@ export interface PlatformEvents {
   'drains.changed': [ownerId: string]
   /** An app's custom domains or SNI endpoints (certificates) changed: the router follows. */
   'domains.changed': [appId: string]
+  /** A space's add-ons changed (created, destroyed, unfollowed, resized): the data agent follows. */
+  'addons.changed': [spaceId: string]
 }
 
 export class EventBus {

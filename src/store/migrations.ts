@@ -317,4 +317,47 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX app_domains_pending ON app_domains(verified_at) WHERE verified_at IS NULL;
     `,
   },
+  {
+    version: 9,
+    name: 'add-ons (Postgres, Redis) and their attachments',
+    sql: `
+      -- An add-on is a data server in its owning app's space (src/platform/addons.ts). Its
+      -- address and credentials are decided here at creation; the data agent runs the server.
+      -- The row stays while deprovisioning so the address stays taken until the server is gone.
+      CREATE TABLE addons (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        space_id TEXT NOT NULL REFERENCES spaces(id),
+        service TEXT NOT NULL,
+        plan TEXT NOT NULL,
+        state TEXT NOT NULL,
+        state_message TEXT,
+        host TEXT NOT NULL,
+        port INTEGER NOT NULL,
+        username TEXT NOT NULL,
+        password TEXT NOT NULL,
+        database TEXT NOT NULL,
+        tls INTEGER NOT NULL,
+        leader_id TEXT REFERENCES addons(id) ON DELETE SET NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (space_id, host)
+      );
+      CREATE INDEX addons_app ON addons(app_id);
+      CREATE INDEX addons_leader ON addons(leader_id);
+      -- An attachment gives an app the add-on's URL as <name>_URL (one release per change).
+      CREATE TABLE addon_attachments (
+        id TEXT PRIMARY KEY,
+        addon_id TEXT NOT NULL REFERENCES addons(id) ON DELETE CASCADE,
+        app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        namespace TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (app_id, name)
+      );
+      CREATE INDEX addon_attachments_addon ON addon_attachments(addon_id);
+    `,
+  },
 ]

@@ -1,4 +1,5 @@
 import { AccountsRepo } from './accounts.repo.js'
+import { AddonsRepo } from './addons.repo.js'
 import { AppAccessRepo } from './app-access.repo.js'
 import { AppsRepo } from './apps.repo.js'
 import { BuildsRepo } from './builds.repo.js'
@@ -22,6 +23,7 @@ export class Store {
   readonly drains: DrainsRepo
   readonly domains: DomainsRepo
   readonly appAccess: AppAccessRepo
+  readonly addons: AddonsRepo
 
   constructor(readonly db: Db) {
     this.accounts = new AccountsRepo(db)
@@ -34,6 +36,7 @@ export class Store {
     this.drains = new DrainsRepo(db)
     this.domains = new DomainsRepo(db)
     this.appAccess = new AppAccessRepo(db)
+    this.addons = new AddonsRepo(db)
   }
 
   static open(file: string): Store {

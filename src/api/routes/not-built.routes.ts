@@ -1,17 +1,14 @@
 /**
- * Parts of the Platform API that localspace does not have yet: add-ons (and with them Heroku
- * Postgres and Key-Value Store, which the CLI reaches through add-ons first), VPN connections,
+ * Parts of the Platform API that localspace does not have yet: Postgres backups (the data
+ * API's transfers), VPN connections,
  * peering, Heroku Exec, `run:inside`, space transfers and automated certificates (ACM). They answer 501 `not_implemented` naming the missing part, so `heroku addons:create`,
  * `heroku pg:info`, `heroku spaces:vpn:connect` … say what is missing instead of a bare 404
  * route error. Apps and spaces are looked up first: one the caller cannot see is still a 404.
- * (`GET /apps/{app}/addons` answers an empty list: an app here has none, and `apps:info` asks.)
  */
 import type { FastifyInstance, HTTPMethods } from 'fastify'
 import { errors } from '../../core/errors.js'
 import { findApp, findSpace } from '../access.js'
 
-const ADDONS =
-  'Add-ons are not available in localspace yet: data services (Postgres, Key-Value Store) come later; see docs/heroku-compat.md.'
 const VPN = 'VPN connections are not available in localspace yet: see docs/heroku-compat.md.'
 const PEERING =
   'Peering is not available in localspace: spaces are networks on this host, not AWS VPCs to peer with; see docs/heroku-compat.md.'
@@ -26,7 +23,10 @@ const ACM =
   'Automated Certificate Management is not available in localspace: add your own certificate with heroku certs:add CERT KEY; see docs/heroku-compat.md.'
 
 const DATA_API =
-  "Heroku's data API (pg:backups) is not available in localspace yet: data services (Postgres, Key-Value Store) come later; see docs/heroku-compat.md."
+  'Postgres backups (pg:backups) are not available in localspace yet: see docs/heroku-compat.md.'
+
+const DATA_OTHER =
+  'This Heroku Postgres / Key-Value Store operation is not available in localspace: see docs/heroku-compat.md.'
 
 const ALL: HTTPMethods[] = ['GET', 'POST', 'PATCH', 'PUT', 'DELETE']
 
@@ -48,27 +48,6 @@ export function notBuiltRoutes(app: FastifyInstance): void {
     }
   }
 
-  refuse(['POST'], ['/apps/:app/addons'], ADDONS)
-  refuse(
-    ALL,
-    [
-      '/apps/:app/addons/:addon',
-      '/apps/:app/addon-attachments',
-      '/apps/:app/addon-attachments/:attachment',
-      '/addons',
-      '/addons/:addon',
-      '/addons/:addon/addon-attachments',
-      '/addon-attachments',
-      '/addon-attachments/:attachment',
-      '/addon-services',
-      '/addon-services/:service',
-      '/addon-services/:service/plans',
-      '/addon-services/:service/plans/:plan',
-      '/actions/addons/resolve',
-      '/actions/addon-attachments/resolve',
-    ],
-    ADDONS,
-  )
   // The CLI's Exec commands read this feature first (lib/ps-exec/exec.js); it is not among the
   // app features localspace offers, so the plain route would answer "Couldn't find that feature."
   refuse(['GET', 'PATCH'], ['/apps/:app/features/runtime-heroku-exec'], EXEC)
@@ -77,8 +56,9 @@ export function notBuiltRoutes(app: FastifyInstance): void {
   // Only the changes: `certs:auto` reads the app's `acm` flag (false), not this path.
   refuse(['POST', 'PATCH', 'DELETE'], ['/apps/:app/acm'], ACM)
   // `pg:backups` talks to Heroku's data API host; with HEROKU_DATA_HOST pointing at this daemon's
-  // host it asks here (docs/heroku-compat.md), and learns the data services are not built.
+  // host it asks here (docs/heroku-compat.md). The data API's other paths are data-api.routes.ts.
   refuse(ALL, ['/client/v11/*'], DATA_API)
+  refuse(ALL, ['/postgres/v0/*', '/redis/v0/*'], DATA_OTHER)
   refuse(ALL, ['/spaces/:space/vpn-connections', '/spaces/:space/vpn-connections/:connection'], VPN)
   refuse(
     ALL,
