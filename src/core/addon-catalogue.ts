@@ -95,9 +95,10 @@ function plan(
 ): AddonPlan {
   const s = ADDON_SERVICES.find((x) => x.name === serviceName)!
   const name = `${serviceName}:${tier}`
-  const human = tier.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) =>
-    `${dash ? ' ' : ''}${c.toUpperCase()}`,
-  )
+  const human = tier
+    .split('-')
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join(' ')
   const memory = memoryMb >= GIB ? `${memoryMb / GIB} GB` : `${memoryMb} MB`
   return {
     id: stableId('plan', name),
