@@ -103,11 +103,8 @@ describe('buildpacks, stacks, labs and what is not built', () => {
     }
   })
 
-  test('add-ons, VPN and peering answer 501 not_implemented naming what is missing', async () => {
+  test('VPN and peering answer 501 not_implemented naming what is missing', async () => {
     const cases: Array<[string, string, RegExp]> = [
-      ['POST', '/apps/bp-app/addons', /Add-ons are not available/],
-      ['POST', '/actions/addon-attachments/resolve', /Add-ons are not available/],
-      ['GET', '/addon-services/heroku-postgresql/plans', /Add-ons are not available/],
       ['GET', '/spaces/extras-space/vpn-connections', /VPN connections are not available/],
       ['POST', '/spaces/extras-space/vpn-connections', /VPN connections are not available/],
       ['GET', '/spaces/extras-space/peering-info', /Peering is not available/],
@@ -120,10 +117,9 @@ describe('buildpacks, stacks, labs and what is not built', () => {
     }
     // An app or space the caller cannot see is still not found.
     const key = api.user('outsider-extras@example.com')
-    assert.equal((await api.call('POST', '/apps/bp-app/addons', {}, { key })).status, 404)
     const space = await api.call('GET', '/spaces/extras-space/vpn-connections', undefined, { key })
     assert.equal(space.status, 404)
-    // An app's add-on list is still there (apps:info asks for it): empty.
+    // An app's add-on list (apps:info asks for it): empty without add-ons.
     assert.deepEqual((await api.call('GET', '/apps/bp-app/addons')).body, [])
   })
 
@@ -136,7 +132,7 @@ describe('buildpacks, stacks, labs and what is not built', () => {
       ['POST', '/apps/bp-app/acm', /Automated Certificate Management .*certs:add/],
       ['PATCH', '/apps/bp-app/acm', /Automated Certificate Management .*certs:add/],
       ['DELETE', '/apps/bp-app/acm', /Automated Certificate Management .*certs:add/],
-      ['GET', '/client/v11/apps/bp-app/transfers', /data API \(pg:backups\) .* come later/],
+      ['GET', '/client/v11/apps/bp-app/transfers', /Postgres backups \(pg:backups\) are not available/],
     ]
     for (const [method, path, message] of cases) {
       const body = method === 'GET' || method === 'DELETE' ? undefined : { enabled: true }
