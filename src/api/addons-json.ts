@@ -6,7 +6,12 @@
  * var names: the pg commands find databases by them).
  */
 import type { FastifyRequest } from 'fastify'
-import { findPlan, findService, type AddonPlan, type AddonService } from '../core/addon-catalogue.js'
+import {
+  findPlan,
+  findService,
+  type AddonPlan,
+  type AddonService,
+} from '../core/addon-catalogue.js'
 import { attachmentConfigVar, type Addon, type AddonAttachment } from '../core/addons.js'
 import type { Store } from '../store/store.js'
 import { CATALOGUE_DATE, CEDAR, FIR } from './serializers.js'

@@ -129,8 +129,7 @@ export function spaceJson(s: Space, { expandRegion = false } = {}) {
     region: expandRegion && region ? regionJson(region) : regionRef(s.region),
     team: { id: s.teamId, name: s.teamName },
     organization: { name: s.teamName },
-    generation:
-      s.generation === 'cedar' ? CEDAR : FIR,
+    generation: s.generation === 'cedar' ? CEDAR : FIR,
     created_at: s.createdAt,
     updated_at: s.updatedAt,
   }

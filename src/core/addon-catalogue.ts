@@ -129,15 +129,16 @@ export function findService(idOrName: string): AddonService | undefined {
   return ADDON_SERVICES.find((s) => s.id === idOrName || s.name === idOrName)
 }
 
-export const plansOf = (s: AddonService): AddonPlan[] =>
-  ADDON_PLANS.filter((p) => p.service === s)
+export const plansOf = (s: AddonService): AddonPlan[] => ADDON_PLANS.filter((p) => p.service === s)
 
 /** By id, by full name (`heroku-postgresql:private-0`), or by tier within a service. */
 export function findPlan(idOrName: string, within?: AddonService): AddonPlan | undefined {
   return ADDON_PLANS.find(
     (p) =>
       (within === undefined || p.service === within) &&
-      (p.id === idOrName || p.name === idOrName || (within && p.name === `${within.name}:${idOrName}`)),
+      (p.id === idOrName ||
+        p.name === idOrName ||
+        (within && p.name === `${within.name}:${idOrName}`)),
   )
 }
 
@@ -146,8 +147,40 @@ export function findPlan(idOrName: string, within?: AddonService): AddonPlan | u
  * HEROKU_REDIS_<COLOUR>), picking a colour not yet used on the app.
  */
 export const ATTACHMENT_COLOURS: readonly string[] = [
-  'AMBER', 'AQUA', 'BLACK', 'BLUE', 'BRONZE', 'BROWN', 'CHARCOAL', 'COBALT', 'COPPER', 'CORAL',
-  'CRIMSON', 'CYAN', 'GOLD', 'GRAY', 'GREEN', 'IVORY', 'JADE', 'LIME', 'MAGENTA', 'MAROON',
-  'MAUVE', 'NAVY', 'OCHRE', 'OLIVE', 'ONYX', 'ORANGE', 'PINK', 'PUCE', 'PURPLE', 'RED', 'ROSE',
-  'SILVER', 'TEAL', 'VIOLET', 'WHITE', 'YELLOW',
+  'AMBER',
+  'AQUA',
+  'BLACK',
+  'BLUE',
+  'BRONZE',
+  'BROWN',
+  'CHARCOAL',
+  'COBALT',
+  'COPPER',
+  'CORAL',
+  'CRIMSON',
+  'CYAN',
+  'GOLD',
+  'GRAY',
+  'GREEN',
+  'IVORY',
+  'JADE',
+  'LIME',
+  'MAGENTA',
+  'MAROON',
+  'MAUVE',
+  'NAVY',
+  'OCHRE',
+  'OLIVE',
+  'ONYX',
+  'ORANGE',
+  'PINK',
+  'PUCE',
+  'PURPLE',
+  'RED',
+  'ROSE',
+  'SILVER',
+  'TEAL',
+  'VIOLET',
+  'WHITE',
+  'YELLOW',
 ]

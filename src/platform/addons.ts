@@ -21,7 +21,12 @@ import { newId, nowIso } from '../core/ids.js'
 import { generatePassword } from '../core/passwords.js'
 import type { App, Release } from '../core/types.js'
 import type { Store } from '../store/store.js'
-import { commitAttachment, commitDetachment, serviceOf, type AttachOptions } from './addon-attachments.js'
+import {
+  commitAttachment,
+  commitDetachment,
+  serviceOf,
+  type AttachOptions,
+} from './addon-attachments.js'
 import { ADJECTIVES } from './apps.js'
 import type { Actor, PlatformContext } from './context.js'
 import { released } from './releases.js'
@@ -89,7 +94,9 @@ function checkOptions(service: AddonService, req: CreateAddonRequest): void {
   const leader = req.leader
   if (!leader) return
   if (serviceOf(leader).kind !== 'postgres') {
-    throw errors.invalidParams(`${leader.name} is not a Heroku Postgres database: only those have followers.`)
+    throw errors.invalidParams(
+      `${leader.name} is not a Heroku Postgres database: only those have followers.`,
+    )
   }
   if (leader.leaderId !== null) {
     throw errors.invalidParams(`${leader.name} is itself a follower: followers cannot be chained.`)
@@ -193,9 +200,13 @@ export function updateAddon(
   let planName = addon.planName
   if (change.plan !== undefined) {
     const service = serviceOf(addon)
-    const plan = resolvePlan(change.plan.includes(':') ? change.plan : `${service.name}:${change.plan}`)
+    const plan = resolvePlan(
+      change.plan.includes(':') ? change.plan : `${service.name}:${change.plan}`,
+    )
     if (plan.service !== service) {
-      throw errors.invalidParams(`${addon.name} is a ${service.name} add-on: choose one of its plans.`)
+      throw errors.invalidParams(
+        `${addon.name} is a ${service.name} add-on: choose one of its plans.`,
+      )
     }
     planName = plan.name
   }

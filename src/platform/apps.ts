@@ -25,7 +25,16 @@ export interface NewApp {
 }
 
 /** Also in add-on names (platform/addons.ts). */
-export const ADJECTIVES = ['quiet', 'bright', 'frozen', 'gentle', 'hidden', 'lively', 'polar', 'shiny']
+export const ADJECTIVES = [
+  'quiet',
+  'bright',
+  'frozen',
+  'gentle',
+  'hidden',
+  'lively',
+  'polar',
+  'shiny',
+]
 const NOUNS = ['river', 'meadow', 'harbor', 'forest', 'canyon', 'lagoon', 'summit', 'valley']
 
 function generateName(store: Store): string {

@@ -173,7 +173,12 @@ export function releaseBuild(ctx: PlatformContext, build: Build, slug: Slug): Re
 }
 
 /** After a release is committed: subscribers follow the app, its log says who released what. */
-export function released(ctx: PlatformContext, appId: string, release: Release, email: string): void {
+export function released(
+  ctx: PlatformContext,
+  appId: string,
+  release: Release,
+  email: string,
+): void {
   ctx.events.emit('app.changed', appId)
   if (ctx.logs) logRelease(ctx.logs, appId, release, email)
 }

@@ -153,7 +153,11 @@ export class AddonsRepo {
       .run(f.host, f.port, f.user, f.password, f.database, f.tls ? 1 : 0, now, id)
   }
 
-  update(id: string, fields: { name: string; planName: string; leaderId: string | null }, now: string): void {
+  update(
+    id: string,
+    fields: { name: string; planName: string; leaderId: string | null },
+    now: string,
+  ): void {
     this.db
       .prepare('UPDATE addons SET name = ?, plan = ?, leader_id = ?, updated_at = ? WHERE id = ?')
       .run(fields.name, fields.planName, fields.leaderId, now, id)
@@ -173,7 +177,9 @@ export class AddonsRepo {
   }
 
   attachment(id: string): AddonAttachment | undefined {
-    const r = this.db.prepare<[string], AttachmentRow>(`${ATTACHMENT_SELECT} WHERE t.id = ?`).get(id)
+    const r = this.db
+      .prepare<[string], AttachmentRow>(`${ATTACHMENT_SELECT} WHERE t.id = ?`)
+      .get(id)
     return r && toAttachment(r)
   }
 

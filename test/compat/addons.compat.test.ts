@@ -33,7 +33,8 @@ if (sandboxed(import.meta.url)) {
       const d = desiredDataServers(store).find((x) => x.addonId === addonId)!
       assert.ok(markAddonAvailable({ store, events: new EventBus() }, addonId, d))
     }
-    const configOf = async (app: string) => (await c.api('GET', `/apps/${app}/config-vars`)).body
+    const configOf = async (app: string) =>
+      (await c.api('GET', `/apps/${app}/config-vars`)).body as Record<string, string>
 
     before(async () => {
       c = await startCompat()
@@ -53,13 +54,23 @@ if (sandboxed(import.meta.url)) {
 
     test('addons:create in a space sets DATABASE_URL; outside a space and Kafka are refused', async () => {
       const created = ok(
-        await c.heroku(['addons:create', 'heroku-postgresql:private-0', '-a', web, '--as', 'DATABASE']),
+        await c.heroku([
+          'addons:create',
+          'heroku-postgresql:private-0',
+          '-a',
+          web,
+          '--as',
+          'DATABASE',
+        ]),
       )
       const out = flat(created.stdout + created.stderr)
       const m = /(postgresql-[a-z]+-\d{5}) is being created in the background/.exec(out)
       assert.ok(m, out)
       dbName = m[1]!
-      assert.match((await configOf(web)).DATABASE_URL, /^postgres:\/\/u[0-9a-f]+:[^@]+@[\d.]+:5432\/d[0-9a-f]+$/)
+      assert.match(
+        (await configOf(web)).DATABASE_URL!,
+        /^postgres:\/\/u[0-9a-f]+:[^@]+@[\d.]+:5432\/d[0-9a-f]+$/,
+      )
       fails(
         await c.heroku(['addons:create', 'heroku-postgresql:private-0', '-a', plain]),
         `is a Private-tier plan, which runs inside a Private Space: ${plain} is not in a space`,
@@ -96,13 +107,18 @@ if (sandboxed(import.meta.url)) {
       assert.equal(fields(info.stdout).Status, 'Available', info.stdout)
       assert.equal(fields(info.stdout)['Add-on'], dbName)
       const url = ok(await c.heroku(['pg:credentials:url', 'DATABASE', '-a', web]))
-      assert.ok(flat(url.stdout).includes((await configOf(web)).DATABASE_URL), url.stdout)
+      assert.ok(flat(url.stdout).includes((await configOf(web)).DATABASE_URL!), url.stdout)
       assert.deepEqual(c.proxy.failures, [])
     })
 
     test('addons:attach and addons:detach: config var and release on the other app', async () => {
-      const attached = ok(await c.heroku(['addons:attach', dbName, '-a', worker, '--as', 'MAIN_DB']))
-      assert.match(flat(attached.stderr), /Setting MAIN_DB config vars and restarting .* done, v\d+/)
+      const attached = ok(
+        await c.heroku(['addons:attach', dbName, '-a', worker, '--as', 'MAIN_DB']),
+      )
+      assert.match(
+        flat(attached.stderr),
+        /Setting MAIN_DB config vars and restarting .* done, v\d+/,
+      )
       assert.equal((await configOf(worker)).MAIN_DB_URL, (await configOf(web)).DATABASE_URL)
       ok(await c.heroku(['addons:detach', 'MAIN_DB', '-a', worker]))
       assert.equal((await configOf(worker)).MAIN_DB_URL, undefined)
@@ -111,7 +127,9 @@ if (sandboxed(import.meta.url)) {
 
     test('redis:info and redis:wait', async () => {
       ok(await c.heroku(['addons:create', 'heroku-redis:private-7', '-a', web]))
-      const redis = store.addons.forApp(store.apps.find(web)!.id).find((a) => a.serviceName === 'heroku-redis')!
+      const redis = store.addons
+        .forApp(store.apps.find(web)!.id)
+        .find((a) => a.serviceName === 'heroku-redis')!
       serverUp(redis.id)
       ok(await c.heroku(['redis:wait', '-a', web]))
       const info = ok(await c.heroku(['redis:info', '-a', web]))

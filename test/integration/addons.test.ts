@@ -30,14 +30,22 @@ describe('add-ons', () => {
     admin = api.user('data-admin@example.com')
     member = api.user('data-member@example.com')
     stranger = api.user('data-stranger@example.com')
-    assert.equal((await api.call('POST', '/teams', { name: 'datateam' }, { key: admin })).status, 201)
+    assert.equal(
+      (await api.call('POST', '/teams', { name: 'datateam' }, { key: admin })).status,
+      201,
+    )
     await api.call(
       'PUT',
       '/teams/datateam/members',
       { email: 'data-member@example.com', role: 'member' },
       { key: admin },
     )
-    const space = await api.call('POST', '/spaces', { name: 'dataspace', team: 'datateam' }, { key: admin })
+    const space = await api.call(
+      'POST',
+      '/spaces',
+      { name: 'dataspace', team: 'datateam' },
+      { key: admin },
+    )
     assert.equal(space.status, 201)
     for (const name of ['dataweb', 'dataworker']) {
       const made = await api.call(
@@ -52,7 +60,8 @@ describe('add-ons', () => {
   })
   after(() => api.close())
 
-  const config = async (app: string) => (await api.call('GET', `/apps/${app}/config-vars`)).body
+  const config = async (app: string) =>
+    (await api.call('GET', `/apps/${app}/config-vars`)).body as Record<string, string>
   const lastRelease = (app: string) => {
     const id = api.store.apps.find(app)!.id
     return api.store.releases.current(id)!
@@ -63,14 +72,15 @@ describe('add-ons', () => {
   test('the catalogue lists Postgres, Redis and Kafka with private plans and their sizes', async () => {
     const services = await api.call('GET', '/addon-services')
     assert.equal(services.status, 200)
-    assert.deepEqual(
-      (services.body as any[]).map((s) => s.name).sort(),
-      ['heroku-kafka', 'heroku-postgresql', 'heroku-redis'],
-    )
+    assert.deepEqual((services.body as Array<{ name: string }>).map((s) => s.name).sort(), [
+      'heroku-kafka',
+      'heroku-postgresql',
+      'heroku-redis',
+    ])
     const plans = await api.call('GET', '/addon-services/heroku-postgresql/plans', undefined, {
       headers: SDK,
     })
-    const names = (plans.body as any[]).map((p) => p.name)
+    const names = (plans.body as Array<{ name: string }>).map((p) => p.name)
     assert.ok(names.includes('heroku-postgresql:private-0'), names.join())
     const p0 = (plans.body as any[]).find((p) => p.name === 'heroku-postgresql:private-0')
     assert.match(p0.description, /4 GB RAM, 120 connections/)
@@ -98,7 +108,7 @@ describe('add-ons', () => {
     assert.equal(db.plan.name, 'heroku-postgresql:private-0')
     assert.equal(db.plan.description !== undefined, true, 'plan expanded by Accept-Expansion')
     assert.deepEqual(db.config_vars, ['DATABASE_URL'])
-    const url = new URL((await config('dataweb')).DATABASE_URL)
+    const url = new URL((await config('dataweb')).DATABASE_URL!)
     assert.equal(url.protocol, 'postgres:')
     // The first data address of the space's data network (D.0.10), its own network attachment.
     const space = api.store.spaces.find('dataspace')!
@@ -110,7 +120,10 @@ describe('add-ons', () => {
     assert.equal(release.version, before + 1)
     assert.equal(release.description, `Attach DATABASE (@ref:${db.name})`)
     const net = api.store.network.attachments(space.id).filter((n) => n.owner === `addon:${db.id}`)
-    assert.deepEqual(net.map((n) => [n.kind, n.address]), [['data', url.hostname]])
+    assert.deepEqual(
+      net.map((n) => [n.kind, n.address]),
+      [['data', url.hostname]],
+    )
   })
 
   test('a second Postgres gets a HEROKU_POSTGRESQL_<COLOUR> name and the next address', async () => {
@@ -120,8 +133,8 @@ describe('add-ons', () => {
     assert.match(name!, /^HEROKU_POSTGRESQL_[A-Z]+_URL$/)
     const vars = await config('dataweb')
     assert.ok(vars.DATABASE_URL && vars[name!])
-    assert.notEqual(new URL(vars[name!]).hostname, new URL(vars.DATABASE_URL).hostname)
-    assert.equal(new URL(vars[name!]).hostname.split('.')[3], '11')
+    assert.notEqual(new URL(vars[name!]!).hostname, new URL(vars.DATABASE_URL).hostname)
+    assert.equal(new URL(vars[name!]!).hostname.split('.')[3], '11')
     // Cleaned up for the tests below.
     const gone = await api.call('DELETE', `/apps/dataweb/addons/${res.body.id}`)
     assert.equal(gone.status, 200)
@@ -134,7 +147,7 @@ describe('add-ons', () => {
     assert.equal(res.status, 201, JSON.stringify(res.body))
     assert.equal(res.body.plan.name, 'heroku-redis:private-7')
     assert.deepEqual(res.body.config_vars, ['REDIS_URL'])
-    assert.match((await config('dataweb')).REDIS_URL, /^rediss:\/\/:[^@]+@[\d.]+:6379$/)
+    assert.match((await config('dataweb')).REDIS_URL!, /^rediss:\/\/:[^@]+@[\d.]+:6379$/)
   })
 
   test('private plans need an app in a space; shared tiers, Kafka and unknown plans are refused', async () => {
@@ -162,13 +175,18 @@ describe('add-ons', () => {
     assert.equal(api.store.releases.list(api.store.apps.find('plain-app')!.id).length, releases)
     const list = await api.call('GET', '/apps/dataweb/addons')
     assert.deepEqual(
-      (list.body as any[]).map((a) => a.addon_service.name).sort(),
+      (list.body as Array<{ addon_service: { name: string } }>)
+        .map((a) => a.addon_service.name)
+        .sort(),
       ['heroku-postgresql', 'heroku-redis'],
     )
   })
 
   test('a name already taken asks for confirmation; confirming replaces the attachment', async () => {
-    const clash = await create('dataworker', { plan: 'heroku-redis', attachment: { name: 'CACHE' } })
+    const clash = await create('dataworker', {
+      plan: 'heroku-redis',
+      attachment: { name: 'CACHE' },
+    })
     assert.equal(clash.status, 201)
     const again = await create('dataworker', {
       plan: 'heroku-redis:private-3',
@@ -196,13 +214,25 @@ describe('add-ons', () => {
       { headers: EXPAND },
     )
     assert.equal(byAttachment.status, 200)
-    assert.deepEqual(byAttachment.body.map((a: any) => a.id), [db.id])
+    assert.deepEqual(
+      (byAttachment.body as Array<{ id: string }>).map((a) => a.id),
+      [db.id],
+    )
     assert.equal(byAttachment.body[0].addon_service.human_name, 'Heroku Postgres')
     const byName = await api.call('POST', '/actions/addons/resolve', { addon: db.name, app: null })
-    assert.deepEqual(byName.body.map((a: any) => a.id), [db.id])
+    assert.deepEqual(
+      (byName.body as Array<{ id: string }>).map((a) => a.id),
+      [db.id],
+    )
     const scoped = await api.call('POST', '/actions/addons/resolve', { addon: 'dataweb::DATABASE' })
-    assert.deepEqual(scoped.body.map((a: any) => a.id), [db.id])
-    const none = await api.call('POST', '/actions/addons/resolve', { addon: 'nope', app: 'dataweb' })
+    assert.deepEqual(
+      (scoped.body as Array<{ id: string }>).map((a) => a.id),
+      [db.id],
+    )
+    const none = await api.call('POST', '/actions/addons/resolve', {
+      addon: 'nope',
+      app: 'dataweb',
+    })
     assert.equal(none.status, 404)
     assert.equal(none.body.resource, 'add_on')
 
@@ -222,8 +252,13 @@ describe('add-ons', () => {
     })
     assert.equal(attNone.status, 404)
     assert.equal(attNone.body.resource, 'add_on attachment')
-    const all = await api.call('GET', '/apps/dataweb/addon-attachments', undefined, { headers: INCLUDE })
-    assert.deepEqual(all.body.map((t: any) => t.name).sort(), ['DATABASE', 'REDIS'])
+    const all = await api.call('GET', '/apps/dataweb/addon-attachments', undefined, {
+      headers: INCLUDE,
+    })
+    assert.deepEqual((all.body as Array<{ name: string }>).map((t) => t.name).sort(), [
+      'DATABASE',
+      'REDIS',
+    ])
   })
 
   test('attach to another app of the space and detach: each a release; other spaces refused', async () => {
@@ -236,7 +271,10 @@ describe('add-ons', () => {
     assert.equal((await config('dataworker')).MAIN_DB_URL, (await config('dataweb')).DATABASE_URL)
     assert.equal(lastRelease('dataworker').description, `Attach MAIN_DB (@ref:${db.name})`)
     const viaAddon = await api.call('GET', `/addons/${db.id}/addon-attachments`)
-    assert.deepEqual(viaAddon.body.map((t: any) => t.app.name).sort(), ['dataweb', 'dataworker'])
+    assert.deepEqual(
+      (viaAddon.body as Array<{ app: { name: string } }>).map((t) => t.app.name).sort(),
+      ['dataweb', 'dataworker'],
+    )
     const byName = await api.call('GET', '/apps/dataworker/addon-attachments/MAIN_DB')
     assert.equal(byName.body.id, attached.body.id)
 
@@ -246,7 +284,10 @@ describe('add-ons', () => {
     assert.equal(lastRelease('dataworker').description, `Detach MAIN_DB (@ref:${db.name})`)
     assert.equal((await api.call('GET', `/addon-attachments/${attached.body.id}`)).status, 404)
 
-    const outside = await api.call('POST', '/addon-attachments', { addon: db.name, app: 'plain-app' })
+    const outside = await api.call('POST', '/addon-attachments', {
+      addon: db.name,
+      app: 'plain-app',
+    })
     assert.equal(outside.status, 422)
     assert.match(outside.body.message, /only apps in its space can reach it/)
   })
@@ -284,7 +325,9 @@ describe('add-ons', () => {
     assert.equal(res.status, 200, JSON.stringify(res.body))
     assert.equal(res.body.name, 'main-db')
     assert.equal(res.body.plan.name, 'heroku-postgresql:private-2')
-    const wrong = await api.call('PATCH', `/apps/dataweb/addons/${db.id}`, { plan: 'heroku-redis:private-7' })
+    const wrong = await api.call('PATCH', `/apps/dataweb/addons/${db.id}`, {
+      plan: 'heroku-redis:private-7',
+    })
     assert.equal(wrong.status, 422)
     db = res.body
   })
@@ -306,7 +349,7 @@ describe('add-ons', () => {
     assert.equal(lastRelease('dataweb').version, version)
     // A changed port: the URL follows in an Update release.
     assert.equal(markAddonAvailable(ctx, db.id, { ...mine, port: 5433 }), true)
-    assert.equal(new URL((await config('dataweb')).DATABASE_URL).port, '5433')
+    assert.equal(new URL((await config('dataweb')).DATABASE_URL!).port, '5433')
     assert.equal(lastRelease('dataweb').description, 'Update DATABASE by heroku-postgresql')
 
     const redis = desired.find((d) => d.kind === 'redis' && d.addonId !== db.id)!

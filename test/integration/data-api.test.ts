@@ -34,8 +34,15 @@ describe('the data API', () => {
   before(async () => {
     api = await startTestApi({ dataProbe: probe })
     await api.call('POST', '/teams', { name: 'pgteam' })
-    assert.equal((await api.call('POST', '/spaces', { name: 'pg-main', team: 'pgteam' })).status, 201)
-    const dr = await api.call('POST', '/spaces', { name: 'pg-dr', team: 'pgteam', region: 'dublin' })
+    assert.equal(
+      (await api.call('POST', '/spaces', { name: 'pg-main', team: 'pgteam' })).status,
+      201,
+    )
+    const dr = await api.call('POST', '/spaces', {
+      name: 'pg-dr',
+      team: 'pgteam',
+      region: 'dublin',
+    })
     assert.equal(dr.status, 201, JSON.stringify(dr.body))
     await api.call('POST', '/teams/apps', { name: 'pg-web', team: 'pgteam', space: 'pg-main' })
     await api.call('POST', '/teams/apps', { name: 'pg-dr-app', team: 'pgteam', space: 'pg-dr' })
@@ -50,13 +57,16 @@ describe('the data API', () => {
   after(() => api.close())
 
   const pg = (path: string) => api.call('GET', `/client/v11/databases/${path}`)
-  const rows = (body: any) =>
-    Object.fromEntries((body.info as any[]).map((r) => [r.name, r.values as unknown[]]))
+  const rows = (body: { info: Array<{ name: string; values: unknown[] }> }) =>
+    Object.fromEntries(body.info.map((r) => [r.name, r.values]))
 
   test('a database being provisioned: info from the record, pg:wait keeps waiting', async () => {
     const info = await pg(leader.id)
     assert.equal(info.status, 200)
-    assert.equal(info.body.resource_url, (await api.call('GET', '/apps/pg-web/config-vars')).body.DATABASE_URL)
+    assert.equal(
+      info.body.resource_url,
+      (await api.call('GET', '/apps/pg-web/config-vars')).body.DATABASE_URL,
+    )
     const r = rows(info.body)
     assert.deepEqual(r.Plan, ['Private 0'])
     assert.deepEqual(r.Status, ['Creating'])
@@ -68,7 +78,12 @@ describe('the data API', () => {
 
   test('once available: live figures from the probe, pg:wait is done', async () => {
     available(leader.id)
-    live.set(leader.id, { version: '15.8', dataSizeBytes: 9 * 1024 * 1024, tables: 4, connections: 2 })
+    live.set(leader.id, {
+      version: '15.8',
+      dataSizeBytes: 9 * 1024 * 1024,
+      tables: 4,
+      connections: 2,
+    })
     const r = rows((await pg(leader.name)).body)
     assert.deepEqual(r.Status, ['Available'])
     assert.deepEqual(r['PG Version'], ['15.8'])
@@ -88,16 +103,31 @@ describe('the data API', () => {
     follower = res.body
     const desired = desiredDataServers(api.store).find((d) => d.addonId === follower.id)!
     assert.equal(desired.leader?.addonId, leader.id)
-    assert.equal(desired.user, desiredDataServers(api.store).find((d) => d.addonId === leader.id)!.user)
+    assert.equal(
+      desired.user,
+      desiredDataServers(api.store).find((d) => d.addonId === leader.id)!.user,
+    )
     available(follower.id)
     // Replication not started yet (no lag figure): waiting.
     live.set(follower.id, { version: '15.8', dataSizeBytes: 0, tables: 0, connections: 0 })
     assert.equal((await pg(`${follower.id}/wait_status`)).body['waiting?'], true)
-    live.set(follower.id, { version: '15.8', dataSizeBytes: 0, tables: 0, connections: 0, lagBytes: 64 * 1024 * 1024 })
+    live.set(follower.id, {
+      version: '15.8',
+      dataSizeBytes: 0,
+      tables: 0,
+      connections: 0,
+      lagBytes: 64 * 1024 * 1024,
+    })
     const behind = await pg(`${follower.id}/wait_status`)
     assert.equal(behind.body['waiting?'], true)
     assert.match(behind.body.message, /64\.0 MB behind/)
-    live.set(follower.id, { version: '15.8', dataSizeBytes: 0, tables: 0, connections: 0, lagBytes: 512 })
+    live.set(follower.id, {
+      version: '15.8',
+      dataSizeBytes: 0,
+      tables: 0,
+      connections: 0,
+      lagBytes: 512,
+    })
     assert.equal((await pg(`${follower.id}/wait_status`)).body['waiting?'], false)
 
     const info = (await pg(follower.id)).body
@@ -135,10 +165,15 @@ describe('the data API', () => {
 
   test('credentials: Basic auth with an empty user and the key; only the default credential', async () => {
     const basic = { authorization: `Basic ${Buffer.from(`:${api.adminKey}`).toString('base64')}` }
-    const res = await api.call('GET', `/postgres/v0/databases/${leader.name}/credentials/default`, undefined, {
-      key: null,
-      headers: basic,
-    })
+    const res = await api.call(
+      'GET',
+      `/postgres/v0/databases/${leader.name}/credentials/default`,
+      undefined,
+      {
+        key: null,
+        headers: basic,
+      },
+    )
     assert.equal(res.status, 200)
     const url = new URL((await api.call('GET', '/apps/pg-web/config-vars')).body.DATABASE_URL)
     assert.equal(res.body.host, url.hostname)
@@ -148,9 +183,14 @@ describe('the data API', () => {
     ])
     const other = await api.call('GET', `/postgres/v0/databases/${leader.name}/credentials/analyst`)
     assert.equal(other.status, 404)
-    const anonymous = await api.call('GET', `/postgres/v0/databases/${leader.name}/credentials/default`, undefined, {
-      key: null,
-    })
+    const anonymous = await api.call(
+      'GET',
+      `/postgres/v0/databases/${leader.name}/credentials/default`,
+      undefined,
+      {
+        key: null,
+      },
+    )
     assert.equal(anonymous.status, 401)
   })
 
@@ -162,27 +202,41 @@ describe('the data API', () => {
     assert.equal(res.status, 200)
     assert.equal(res.body.plan, 'private-7')
     assert.equal(res.body.prefer_native_tls, true)
-    assert.equal(res.body.resource_url, (await api.call('GET', '/apps/pg-web/config-vars')).body.REDIS_URL)
+    assert.equal(
+      res.body.resource_url,
+      (await api.call('GET', '/apps/pg-web/config-vars')).body.REDIS_URL,
+    )
     const r = rows(res.body)
     assert.deepEqual(r.Version, ['7.0.15'])
     assert.deepEqual(r.Clients, ['3/10000'])
     assert.deepEqual(r.Maxmemory, ['7.0 GB'])
-    assert.equal((await api.call('GET', `/redis/v0/databases/${redis.name}/wait`)).body['waiting?'], false)
+    assert.equal(
+      (await api.call('GET', `/redis/v0/databases/${redis.name}/wait`)).body['waiting?'],
+      false,
+    )
     // Postgres paths do not answer for Redis, nor the other way round.
     assert.equal((await pg(redis.id)).status, 404)
     assert.equal((await api.call('GET', `/redis/v0/databases/${leader.id}`)).status, 404)
   })
 
   test('a failed database: pg:wait reports the error', async () => {
-    const res = await api.call('POST', '/apps/pg-web/addons', { plan: 'heroku-postgresql:private-0' })
+    const res = await api.call('POST', '/apps/pg-web/addons', {
+      plan: 'heroku-postgresql:private-0',
+    })
     assert.equal(markAddonFailed(ctx(), res.body.id, 'initdb failed'), true)
     const wait = await pg(`${res.body.id}/wait_status`)
-    assert.deepEqual(wait.body, { 'waiting?': false, 'error?': true, message: 'Failed: initdb failed' })
+    assert.deepEqual(wait.body, {
+      'waiting?': false,
+      'error?': true,
+      message: 'Failed: initdb failed',
+    })
   })
 
   test('strangers and backups', async () => {
     const stranger = api.user('pg-stranger@example.com')
-    const res = await api.call('GET', `/client/v11/databases/${leader.id}`, undefined, { key: stranger })
+    const res = await api.call('GET', `/client/v11/databases/${leader.id}`, undefined, {
+      key: stranger,
+    })
     assert.equal(res.status, 404)
     const backups = await api.call('GET', '/client/v11/apps/pg-web/transfers')
     assert.equal(backups.status, 501)

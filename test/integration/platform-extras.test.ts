@@ -132,7 +132,11 @@ describe('buildpacks, stacks, labs and what is not built', () => {
       ['POST', '/apps/bp-app/acm', /Automated Certificate Management .*certs:add/],
       ['PATCH', '/apps/bp-app/acm', /Automated Certificate Management .*certs:add/],
       ['DELETE', '/apps/bp-app/acm', /Automated Certificate Management .*certs:add/],
-      ['GET', '/client/v11/apps/bp-app/transfers', /Postgres backups \(pg:backups\) are not available/],
+      [
+        'GET',
+        '/client/v11/apps/bp-app/transfers',
+        /Postgres backups \(pg:backups\) are not available/,
+      ],
     ]
     for (const [method, path, message] of cases) {
       const body = method === 'GET' || method === 'DELETE' ? undefined : { enabled: true }

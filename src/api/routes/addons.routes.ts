@@ -42,7 +42,10 @@ const IDENTITY = {
     { type: 'string', maxLength: 256 },
     {
       type: 'object',
-      properties: { id: { type: 'string', maxLength: 256 }, name: { type: 'string', maxLength: 256 } },
+      properties: {
+        id: { type: 'string', maxLength: 256 },
+        name: { type: 'string', maxLength: 256 },
+      },
     },
   ],
 }
@@ -114,8 +117,10 @@ export function addonRoutes(app: FastifyInstance): void {
   app.get<{ Params: { service: string } }>('/addon-services/:service', async (request) =>
     addonServiceJson(findService404(request.params.service)),
   )
-  app.get<{ Params: { service: string } }>('/addon-services/:service/plans', async (request, reply) =>
-    sendList(request, reply, plansOf(findService404(request.params.service)).map(planJson)),
+  app.get<{ Params: { service: string } }>(
+    '/addon-services/:service/plans',
+    async (request, reply) =>
+      sendList(request, reply, plansOf(findService404(request.params.service)).map(planJson)),
   )
   app.get<{ Params: { service: string; plan: string } }>(
     '/addon-services/:service/plans/:plan',
@@ -171,7 +176,10 @@ export function addonRoutes(app: FastifyInstance): void {
       const { addon } = createAddon(app.ctx, target, request.account, {
         plan: identityText(body.plan, 'plan'),
         name: body.name,
-        attachment: { name: body.attachment?.name ?? undefined, confirm: body.confirm ?? undefined },
+        attachment: {
+          name: body.attachment?.name ?? undefined,
+          confirm: body.confirm ?? undefined,
+        },
         config: body.config,
         leader,
       })
@@ -303,15 +311,18 @@ export function addonRoutes(app: FastifyInstance): void {
     },
   )
 
-  app.get<{ Params: { addon: string } }>('/addons/:addon/addon-attachments', async (request, reply) => {
-    const addon = findAddon(store, request.account, request.params.addon)
-    const apps = visibleApps(store, request.account)
-    const all = store.addons
-      .attachmentsOfAddon(addon.id)
-      .filter((t) => !apps || apps.has(t.appId))
-      .map((t) => attJson(request, t))
-    return sendList(request, reply, all)
-  })
+  app.get<{ Params: { addon: string } }>(
+    '/addons/:addon/addon-attachments',
+    async (request, reply) => {
+      const addon = findAddon(store, request.account, request.params.addon)
+      const apps = visibleApps(store, request.account)
+      const all = store.addons
+        .attachmentsOfAddon(addon.id)
+        .filter((t) => !apps || apps.has(t.appId))
+        .map((t) => attJson(request, t))
+      return sendList(request, reply, all)
+    },
+  )
 
   app.get<{ Params: { attachment: string } }>('/addon-attachments/:attachment', async (request) =>
     attJson(request, findAttachment(store, request.account, request.params.attachment)),
@@ -388,7 +399,8 @@ export function addonRoutes(app: FastifyInstance): void {
       const scoped = splitScoped(store, request.account, ident)
       let matches: AddonAttachment[]
       if (scoped) matches = matchAppAttachments(store, scoped.app, scoped.name)
-      else if (appName) matches = matchAppAttachments(store, findApp(store, request.account, appName), ident)
+      else if (appName)
+        matches = matchAppAttachments(store, findApp(store, request.account, appName), ident)
       else {
         const apps = visibleApps(store, request.account)
         const byId = store.addons.attachment(ident)

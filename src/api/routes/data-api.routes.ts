@@ -51,7 +51,11 @@ export function dataApiRoutes(app: FastifyInstance): void {
   const { store } = app.ctx
   const probe = () => app.ctx.dataProbe
 
-  const findOf = (kind: 'postgres' | 'redis', account: Parameters<typeof findAddon>[1], ident: string) => {
+  const findOf = (
+    kind: 'postgres' | 'redis',
+    account: Parameters<typeof findAddon>[1],
+    ident: string,
+  ) => {
     const addon = findAddon(store, account, ident)
     if (serviceOf(addon).kind !== kind) throw addonNotFound()
     return addon
@@ -59,9 +63,17 @@ export function dataApiRoutes(app: FastifyInstance): void {
 
   /** Asks the probe only of a server that should be up; a failing probe is "no figures". */
   const pgLive = async (a: Addon): Promise<PgLiveInfo | undefined> =>
-    a.state === 'provisioned' ? probe()?.pgInfo(a.id).catch(() => undefined) : undefined
+    a.state === 'provisioned'
+      ? probe()
+          ?.pgInfo(a.id)
+          .catch(() => undefined)
+      : undefined
   const redisLive = async (a: Addon): Promise<RedisLiveInfo | undefined> =>
-    a.state === 'provisioned' ? probe()?.redisInfo(a.id).catch(() => undefined) : undefined
+    a.state === 'provisioned'
+      ? probe()
+          ?.redisInfo(a.id)
+          .catch(() => undefined)
+      : undefined
 
   // --- Postgres ----------------------------------------------------------------------------
 
