@@ -45,6 +45,7 @@ const EVENTS: (keyof PlatformEvents)[] = [
   'build.created',
   'drains.changed',
   'domains.changed',
+  'addons.changed',
 ]
 
 export function startTestPlatform(): TestPlatform {
