@@ -39,6 +39,8 @@ import { notBuiltRoutes } from './routes/not-built.routes.js'
 import { stackRoutes } from './routes/stacks.routes.js'
 import { AddressPolicy } from '../core/address-policy.js'
 import type { DataServerProbe } from '../core/addons.js'
+import type { BackupFiles } from '../core/backups.js'
+import { backupRoutes } from './routes/backups.routes.js'
 import { addonRoutes } from './routes/addons.routes.js'
 import { dataApiRoutes } from './routes/data-api.routes.js'
 
@@ -73,6 +75,8 @@ export interface ApiServerOptions {
   domainVerification?: boolean
   /** The data agent's live figures for `pg:info` / `redis:info`; without it, the store's. */
   dataProbe?: DataServerProbe
+  /** Download URLs of finished Postgres backups (the blob store). */
+  backupFiles?: BackupFiles
 }
 
 /** Parses the router URL once: app JSON is on hot paths and needs only string concatenation. */
@@ -116,6 +120,7 @@ export function buildServer(options: ApiServerOptions): FastifyInstance {
     addressPolicy: options.addressPolicy ?? new AddressPolicy(),
     domainVerification: options.domainVerification ?? true,
     dataProbe: options.dataProbe,
+    backupFiles: options.backupFiles,
   }
   app.decorate('ctx', ctx)
   registerConventions(app)
@@ -145,6 +150,7 @@ export function buildServer(options: ApiServerOptions): FastifyInstance {
   stackRoutes(app)
   addonRoutes(app)
   dataApiRoutes(app)
+  backupRoutes(app)
   notBuiltRoutes(app)
   return app
 }

@@ -33,6 +33,8 @@ export interface PlatformEvents {
   'domains.changed': [appId: string]
   /** A space's add-ons changed (created, destroyed, unfollowed, resized): the data agent follows. */
   'addons.changed': [spaceId: string]
+  /** A Postgres backup or restore was asked for, canceled or deleted (the data agent runs them). */
+  'transfers.changed': [addonId: string]
 }
 
 export class EventBus {

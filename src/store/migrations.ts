@@ -360,4 +360,30 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX addon_attachments_addon ON addon_attachments(addon_id);
     `,
   },
+  {
+    version: 10,
+    name: 'Postgres backups and restores (transfers)',
+    sql: `
+      -- pg:backups (src/platform/backups.ts): numbered per billing app; the data agent runs them.
+      CREATE TABLE pg_transfers (
+        id TEXT PRIMARY KEY,
+        app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        num INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        addon_id TEXT NOT NULL,
+        from_name TEXT NOT NULL,
+        to_name TEXT NOT NULL,
+        backup_id TEXT,
+        processed_bytes INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT,
+        succeeded INTEGER NOT NULL DEFAULT 0,
+        canceled_at TEXT,
+        deleted_at TEXT,
+        logs TEXT NOT NULL DEFAULT '[]',
+        UNIQUE (app_id, num)
+      );
+    `,
+  },
 ]

@@ -10,6 +10,7 @@ import { NetworkRepo } from './network.repo.js'
 import { ReleasesRepo } from './releases.repo.js'
 import { SpacesRepo } from './spaces.repo.js'
 import { TeamsRepo } from './teams.repo.js'
+import { TransfersRepo } from './transfers.repo.js'
 
 /** The desired state of the installation, one SQLite file. */
 export class Store {
@@ -24,6 +25,7 @@ export class Store {
   readonly domains: DomainsRepo
   readonly appAccess: AppAccessRepo
   readonly addons: AddonsRepo
+  readonly transfers: TransfersRepo
 
   constructor(readonly db: Db) {
     this.accounts = new AccountsRepo(db)
@@ -37,6 +39,7 @@ export class Store {
     this.domains = new DomainsRepo(db)
     this.appAccess = new AppAccessRepo(db)
     this.addons = new AddonsRepo(db)
+    this.transfers = new TransfersRepo(db)
   }
 
   static open(file: string): Store {

@@ -99,13 +99,12 @@ if (sandboxed(import.meta.url)) {
       assert.deepEqual(c.proxy.failures, [])
     })
 
-    test('pg:backups says backups are not built; capture first finds the app has no database', async () => {
+    test('pg:backups lists no backups; capture first finds the app has no database', async () => {
       // The harness sets HEROKU_DATA_HOST as the daemon prints it (the CLI keeps HEROKU_HOST's port).
-      fails(
-        await c.heroku(['pg:backups', '-a', ownApp]),
-        'Postgres backups (pg:backups) are not available in localspace yet',
-      )
+      const list = ok(await c.heroku(['pg:backups', '-a', ownApp]))
+      assert.ok(flat(list.stdout).includes('No backups. Capture one with'), list.stdout)
       fails(await c.heroku(['pg:backups:capture', '-a', ownApp]), `${ownApp} has no databases`)
+      fails(await c.heroku(['pg:backups:schedules', '-a', ownApp]), `${ownApp} has no databases`)
       assert.deepEqual(c.proxy.failures, [])
     })
 

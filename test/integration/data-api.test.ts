@@ -232,14 +232,14 @@ describe('the data API', () => {
     })
   })
 
-  test('strangers and backups', async () => {
+  test('strangers; operations not built', async () => {
     const stranger = api.user('pg-stranger@example.com')
     const res = await api.call('GET', `/client/v11/databases/${leader.id}`, undefined, {
       key: stranger,
     })
     assert.equal(res.status, 404)
-    const backups = await api.call('GET', '/client/v11/apps/pg-web/transfers')
-    assert.equal(backups.status, 501)
-    assert.match(backups.body.message, /Postgres backups \(pg:backups\) are not available/)
+    const reset = await api.call('PUT', `/client/v11/databases/${leader.id}/reset`)
+    assert.equal(reset.status, 501)
+    assert.match(reset.body.message, /operation .* is not available in localspace/)
   })
 })

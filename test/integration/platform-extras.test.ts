@@ -134,8 +134,8 @@ describe('buildpacks, stacks, labs and what is not built', () => {
       ['DELETE', '/apps/bp-app/acm', /Automated Certificate Management .*certs:add/],
       [
         'GET',
-        '/client/v11/apps/bp-app/transfers',
-        /Postgres backups \(pg:backups\) are not available/,
+        '/client/v11/databases/some-db/transfer-schedules',
+        /Postgres .* operation .* is not available/,
       ],
     ]
     for (const [method, path, message] of cases) {

@@ -1,6 +1,6 @@
 /**
- * Parts of the Platform API that localspace does not have yet: Postgres backups (the data
- * API's transfers), VPN connections,
+ * Parts of the Platform API that localspace does not have yet: the data API's operations
+ * beyond info, credentials, unfollow and backups, VPN connections,
  * peering, Heroku Exec, `run:inside`, space transfers and automated certificates (ACM). They answer 501 `not_implemented` naming the missing part, so `heroku addons:create`,
  * `heroku pg:info`, `heroku spaces:vpn:connect` … say what is missing instead of a bare 404
  * route error. Apps and spaces are looked up first: one the caller cannot see is still a 404.
@@ -22,11 +22,8 @@ const SPACE_TRANSFER =
 const ACM =
   'Automated Certificate Management is not available in localspace: add your own certificate with heroku certs:add CERT KEY; see docs/heroku-compat.md.'
 
-const DATA_API =
-  'Postgres backups (pg:backups) are not available in localspace yet: see docs/heroku-compat.md.'
-
 const DATA_OTHER =
-  'This Heroku Postgres / Key-Value Store operation is not available in localspace: see docs/heroku-compat.md.'
+  'This Heroku Postgres / Key-Value Store operation (backup schedules, pg:reset, pg:settings, pg:diagnose, …) is not available in localspace: see docs/heroku-compat.md.'
 
 const ALL: HTTPMethods[] = ['GET', 'POST', 'PATCH', 'PUT', 'DELETE']
 
@@ -55,10 +52,9 @@ export function notBuiltRoutes(app: FastifyInstance): void {
   refuse(['POST'], ['/spaces/:space/transfer'], SPACE_TRANSFER)
   // Only the changes: `certs:auto` reads the app's `acm` flag (false), not this path.
   refuse(['POST', 'PATCH', 'DELETE'], ['/apps/:app/acm'], ACM)
-  // `pg:backups` talks to Heroku's data API host; with HEROKU_DATA_HOST pointing at this daemon's
-  // host it asks here (docs/heroku-compat.md). The data API's other paths are data-api.routes.ts.
-  refuse(ALL, ['/client/v11/*'], DATA_API)
-  refuse(ALL, ['/postgres/v0/*', '/redis/v0/*'], DATA_OTHER)
+  // `pg:*` and `redis:*` talk to Heroku's data API host; with HEROKU_DATA_HOST pointing at this
+  // daemon's host they ask here. What is built is data-api.routes.ts and backups.routes.ts.
+  refuse(ALL, ['/client/v11/*', '/postgres/v0/*', '/redis/v0/*'], DATA_OTHER)
   refuse(ALL, ['/spaces/:space/vpn-connections', '/spaces/:space/vpn-connections/:connection'], VPN)
   refuse(
     ALL,
