@@ -11,9 +11,15 @@ import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { EventBus } from '../../src/core/events.js'
+import {
+  markTransferFinished,
+  markTransferStarted,
+  openTransfers,
+} from '../../src/platform/backups.js'
 import { desiredDataServers, markAddonAvailable } from '../../src/platform/data-servers.js'
 import { Store } from '../../src/store/store.js'
 import { sandboxed } from '../helpers/sandbox.js'
+import { waitUntil } from '../helpers/wait.js'
 import { fails, fields, flat, ok, startCompat, type Compat } from './harness.js'
 
 if (sandboxed(import.meta.url)) {
@@ -32,6 +38,16 @@ if (sandboxed(import.meta.url)) {
     const serverUp = (addonId: string) => {
       const d = desiredDataServers(store).find((x) => x.addonId === addonId)!
       assert.ok(markAddonAvailable({ store, events: new EventBus() }, addonId, d))
+    }
+    /** The data agent's part in a backup or restore: it runs, then succeeds. */
+    const runTransfer = async (kind: 'backup' | 'restore') => {
+      const ctx = { store, events: new EventBus() }
+      const pending = () => openTransfers(store).find((t) => t.kind === kind && !t.finishedAt)
+      await waitUntil(`a ${kind} to run`, () => pending() !== undefined)
+      const t = pending()!
+      assert.ok(markTransferStarted(ctx, t.id))
+      const done = { succeeded: true, processedBytes: 12345, message: `${kind} done` }
+      assert.ok(markTransferFinished(ctx, t.id, done))
     }
     const configOf = async (app: string) =>
       (await c.api('GET', `/apps/${app}/config-vars`)).body as Record<string, string>
@@ -108,6 +124,32 @@ if (sandboxed(import.meta.url)) {
       assert.equal(fields(info.stdout)['Add-on'], dbName)
       const url = ok(await c.heroku(['pg:credentials:url', 'DATABASE', '-a', web]))
       assert.ok(flat(url.stdout).includes((await configOf(web)).DATABASE_URL!), url.stdout)
+      assert.deepEqual(c.proxy.failures, [])
+    })
+
+    test('pg:backups:capture, pg:backups, pg:backups:info and pg:backups:restore', async () => {
+      const capture = c.heroku(['pg:backups:capture', '-a', web, '--wait-interval', '1'])
+      await runTransfer('backup')
+      const captured = ok(await capture)
+      assert.ok(flat(captured.stderr).includes('Backing up DATABASE to b001'), captured.stderr)
+      const list = ok(await c.heroku(['pg:backups', '-a', web]))
+      assert.match(flat(list.stdout), /b001 \S+ Completed \S+ 12\.06KB DATABASE/)
+      const info = ok(await c.heroku(['pg:backups:info', 'b001', '-a', web]))
+      assert.equal(fields(info.stdout).Status, 'Completed', info.stdout)
+      assert.ok(flat(info.stdout).includes('backup done'), info.stdout)
+      const restore = c.heroku([
+        'pg:backups:restore',
+        'b001',
+        'DATABASE_URL',
+        '-a',
+        web,
+        '--confirm',
+        web,
+      ])
+      await runTransfer('restore')
+      ok(await restore)
+      const after = ok(await c.heroku(['pg:backups', '-a', web]))
+      assert.match(flat(after.stdout), /r002 \S+ Completed/)
       assert.deepEqual(c.proxy.failures, [])
     })
 
