@@ -104,7 +104,10 @@ if (sandboxed(import.meta.url)) {
       const list = ok(await c.heroku(['pg:backups', '-a', ownApp]))
       assert.ok(flat(list.stdout).includes('No backups. Capture one with'), list.stdout)
       fails(await c.heroku(['pg:backups:capture', '-a', ownApp]), `${ownApp} has no databases`)
-      fails(await c.heroku(['pg:backups:schedules', '-a', ownApp]), `${ownApp} has no databases`)
+      fails(
+        await c.heroku(['pg:backups:schedules', '-a', ownApp]),
+        `No Heroku Postgres legacy database on ${ownApp}`,
+      )
       assert.deepEqual(c.proxy.failures, [])
     })
 
