@@ -7,6 +7,8 @@ import type { RuntimeView } from '../core/runtime-view.js'
 import type { Account } from '../core/types.js'
 import type { Store } from '../store/store.js'
 import type { AddressPolicy } from '../core/address-policy.js'
+import type { DataServerProbe } from '../core/addons.js'
+import type { BackupFiles } from '../core/backups.js'
 
 /** Everything a route handler may use; handed to buildServer, never a global. */
 export interface ApiContext {
@@ -40,6 +42,10 @@ export interface ApiContext {
   /** VPN tunnel address pools (`--vpn-pool`); empty: no VPN connections can be made. */
   vpnPools: readonly EgressPool[]
   vpnMaxPerSpace: number
+  /** Live figures of data servers (the data agent); undefined: the data API answers from the store. */
+  dataProbe: DataServerProbe | undefined
+  /** Download URLs of finished backups (the blob store); undefined: `pg:backups:url` is 501. */
+  backupFiles: BackupFiles | undefined
 }
 
 declare module 'fastify' {

@@ -26,8 +26,9 @@ import type {
 import type { DynoView, HostView } from '../core/runtime-view.js'
 import type { ApiContext } from './context.js'
 
-const CATALOGUE_DATE = '2024-01-01T00:00:00Z'
-const CEDAR = { id: stableId('generation', 'cedar'), name: 'cedar' }
+export const CATALOGUE_DATE = '2024-01-01T00:00:00Z'
+export const CEDAR = { id: stableId('generation', 'cedar'), name: 'cedar' }
+export const FIR = { id: stableId('generation', 'fir'), name: 'fir' }
 
 export const regionJson = (r: Region) => ({
   id: r.id,
@@ -128,8 +129,7 @@ export function spaceJson(s: Space, { expandRegion = false } = {}) {
     region: expandRegion && region ? regionJson(region) : regionRef(s.region),
     team: { id: s.teamId, name: s.teamName },
     organization: { name: s.teamName },
-    generation:
-      s.generation === 'cedar' ? CEDAR : { id: stableId('generation', 'fir'), name: 'fir' },
+    generation: s.generation === 'cedar' ? CEDAR : FIR,
     created_at: s.createdAt,
     updated_at: s.updatedAt,
   }

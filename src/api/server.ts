@@ -41,6 +41,11 @@ import { vpnRoutes } from './routes/vpn.routes.js'
 import { DEFAULT_VPN_MAX_PER_SPACE } from '../core/vpn.js'
 import { stackRoutes } from './routes/stacks.routes.js'
 import { AddressPolicy } from '../core/address-policy.js'
+import type { DataServerProbe } from '../core/addons.js'
+import type { BackupFiles } from '../core/backups.js'
+import { backupRoutes } from './routes/backups.routes.js'
+import { addonRoutes } from './routes/addons.routes.js'
+import { dataApiRoutes } from './routes/data-api.routes.js'
 
 /** 1 MiB: larger than any Platform API body; bigger ones get 413. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024
@@ -75,6 +80,10 @@ export interface ApiServerOptions {
   vpnPools?: readonly EgressPool[]
   /** VPN connections a space may have (`--vpn-max-per-space`, default 1). */
   vpnMaxPerSpace?: number
+  /** The data agent's live figures for `pg:info` / `redis:info`; without it, the store's. */
+  dataProbe?: DataServerProbe
+  /** Download URLs of finished Postgres backups (the blob store). */
+  backupFiles?: BackupFiles
 }
 
 /** Parses the router URL once: app JSON is on hot paths and needs only string concatenation. */
@@ -119,6 +128,8 @@ export function buildServer(options: ApiServerOptions): FastifyInstance {
     domainVerification: options.domainVerification ?? true,
     vpnPools: options.vpnPools ?? [],
     vpnMaxPerSpace: options.vpnMaxPerSpace ?? DEFAULT_VPN_MAX_PER_SPACE,
+    dataProbe: options.dataProbe,
+    backupFiles: options.backupFiles,
   }
   app.decorate('ctx', ctx)
   registerConventions(app)
@@ -148,6 +159,9 @@ export function buildServer(options: ApiServerOptions): FastifyInstance {
   stackRoutes(app)
   vpnRoutes(app)
   peeringRoutes(app)
+  addonRoutes(app)
+  dataApiRoutes(app)
+  backupRoutes(app)
   notBuiltRoutes(app)
   return app
 }

@@ -4,6 +4,7 @@
  */
 import { Command, type CommanderError } from 'commander'
 import { registerAccountsCommands } from './commands/accounts.js'
+import { registerAddonsCommands } from './commands/addons.js'
 import { registerAppsCommands } from './commands/apps.js'
 import { registerAuthCommands } from './commands/auth.js'
 import { registerConfigCommands } from './commands/config.js'
@@ -58,6 +59,7 @@ export function buildProgram(deps: CliDeps = defaultDeps()): Command {
   registerLogsCommands(program, deps)
   registerFeaturesCommands(program, deps)
   registerDomainsCommands(program, deps)
+  registerAddonsCommands(program, deps)
   registerDoctorCommands(program, deps)
   return program
 }

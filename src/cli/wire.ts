@@ -225,3 +225,22 @@ export interface PeerNetwork {
   vpc_id: string
   created_at: string
 }
+/** An add-on (schema `add-on`), with the `Accept-Expansion: addon_service,plan` the CLI asks. */
+export interface Addon {
+  id: string
+  name: string
+  app: Ref
+  addon_service: Ref & { human_name?: string }
+  plan: Ref & { description?: string }
+  config_vars: string[]
+  /** `provisioning`, `provisioned` or `deprovisioned`. */
+  state: string
+  created_at: string
+}
+
+export interface AddonAttachment {
+  id: string
+  name: string
+  addon: Ref & { app: Ref }
+  app: Ref
+}

@@ -53,6 +53,10 @@ export type ResourceKind =
   | 'vpn-connection'
   | 'peering'
   | 'peer-network'
+  | 'add_on'
+  | 'add_on attachment'
+  | 'add_on service'
+  | 'plan'
 
 export const errors = {
   badRequest: (message: string) => new PlatformError('bad_request', 400, message),
@@ -72,6 +76,9 @@ export const errors = {
     new PlatformError('unsupported_media_type', 415, message),
   badRange: (message: string) => new PlatformError('requested_range_not_satisfiable', 416, message),
   invalidParams: (message: string) => new PlatformError('invalid_params', 422, message),
+  /** The CLI asks the user to confirm with the app's name and repeats the request with `confirm`. */
+  confirmationRequired: (message: string) =>
+    new PlatformError('confirmation_required', 422, message),
   /** A part of Heroku localspace does not have (yet): the message names it. */
   notImplemented: (message: string) => new PlatformError('not_implemented', 501, message),
   rateLimit: (message: string) => new PlatformError('rate_limit', 429, message),

@@ -35,6 +35,10 @@ export interface PlatformEvents {
   'vpn.changed': [spaceId: string]
   /** A peering of the space was requested, accepted or deleted: routes and rules follow. */
   'peering.changed': [spaceId: string]
+  /** A space's add-ons changed (created, destroyed, unfollowed, resized): the data agent follows. */
+  'addons.changed': [spaceId: string]
+  /** A Postgres backup or restore was asked for, canceled or deleted (the data agent runs them). */
+  'transfers.changed': [addonId: string]
 }
 
 export class EventBus {

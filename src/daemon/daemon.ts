@@ -297,6 +297,9 @@ export async function startDaemon(
   api.ctx.apiUrl = boundUrl // the port is known only now when it was 0
   log(`localspace API listening on ${boundUrl} (data in ${options.dataDir})`)
   log(`export HEROKU_HOST=${boundUrl}`)
+  // `pg:*` and `redis:*` call Heroku's data API at HEROKU_DATA_HOST, keeping HEROKU_HOST's
+  // scheme and port: its host name alone points them at this listener (data-api.routes.ts).
+  log(`export HEROKU_DATA_HOST=${new URL(boundUrl).hostname}`)
   // The key itself only on first start: a daemon's output lands in the journal, restart after
   // restart. Later starts print the same line reading it from its 0600 file.
   const keyFile = join(options.dataDir, ADMIN_KEY_FILE)

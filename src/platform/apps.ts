@@ -24,7 +24,17 @@ export interface NewApp {
   internalRouting?: boolean
 }
 
-const ADJECTIVES = ['quiet', 'bright', 'frozen', 'gentle', 'hidden', 'lively', 'polar', 'shiny']
+/** Also in add-on names (platform/addons.ts). */
+export const ADJECTIVES = [
+  'quiet',
+  'bright',
+  'frozen',
+  'gentle',
+  'hidden',
+  'lively',
+  'polar',
+  'shiny',
+]
 const NOUNS = ['river', 'meadow', 'harbor', 'forest', 'canyon', 'lagoon', 'summit', 'valley']
 
 function generateName(store: Store): string {

@@ -75,31 +75,46 @@ export function setConfigVars(
 ): { config: ConfigVars; release: Release | undefined } {
   const { store } = ctx
   for (const [key, value] of Object.entries(patch)) checkConfigVar(key, value)
-  let release: Release | undefined
-  const config = store.transaction(() => {
-    // Null-prototype maps: names such as `constructor` or `__proto__` are plain var names.
-    const config = Object.assign(Object.create(null) as ConfigVars, currentConfig(store, app.id))
-    const set: string[] = []
-    const removed: string[] = []
-    for (const [key, value] of Object.entries(patch)) {
-      if (value === null) {
-        if (key in config) removed.push(key)
-        delete config[key]
-      } else if (config[key] !== value) {
-        set.push(key)
-        config[key] = value
-      }
+  const result = store.transaction(() => commitConfigPatch(store, app, actor.id, patch))
+  if (result.release) released(ctx, app.id, result.release, actor.email)
+  return result
+}
+
+/**
+ * Applies a config patch (a string sets a var, null removes it) as release v N+1, described as
+ * `description` or as `config:set` does; no release when nothing changes. Call inside a
+ * transaction, and `released()` after its commit: add-on attachments change config this way.
+ */
+export function commitConfigPatch(
+  store: Store,
+  app: App,
+  userId: string,
+  patch: Readonly<Record<string, string | null>>,
+  description?: string,
+): { config: ConfigVars; release: Release | undefined } {
+  // Null-prototype maps: names such as `constructor` or `__proto__` are plain var names.
+  const config = Object.assign(Object.create(null) as ConfigVars, currentConfig(store, app.id))
+  const set: string[] = []
+  const removed: string[] = []
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) {
+      if (key in config) removed.push(key)
+      delete config[key]
+    } else if (config[key] !== value) {
+      set.push(key)
+      config[key] = value
     }
-    if (set.length === 0 && removed.length === 0) return config
-    if (Buffer.byteLength(JSON.stringify(config)) > MAX_CONFIG_BYTES) {
-      throw errors.invalidParams(`Config vars may total at most ${MAX_CONFIG_BYTES / 1024} kB.`)
-    }
-    const slugId = store.releases.current(app.id)?.slugId ?? null
-    const description = describeConfigChange(set, removed)
-    release = appendRelease(store, app, actor.id, { description, config, slugId })
-    return config
+  }
+  if (set.length === 0 && removed.length === 0) return { config, release: undefined }
+  if (Buffer.byteLength(JSON.stringify(config)) > MAX_CONFIG_BYTES) {
+    throw errors.invalidParams(`Config vars may total at most ${MAX_CONFIG_BYTES / 1024} kB.`)
+  }
+  const slugId = store.releases.current(app.id)?.slugId ?? null
+  const release = appendRelease(store, app, userId, {
+    description: description ?? describeConfigChange(set, removed),
+    config,
+    slugId,
   })
-  if (release) released(ctx, app.id, release, actor.email)
   return { config, release }
 }
 
@@ -158,7 +173,12 @@ export function releaseBuild(ctx: PlatformContext, build: Build, slug: Slug): Re
 }
 
 /** After a release is committed: subscribers follow the app, its log says who released what. */
-function released(ctx: PlatformContext, appId: string, release: Release, email: string): void {
+export function released(
+  ctx: PlatformContext,
+  appId: string,
+  release: Release,
+  email: string,
+): void {
   ctx.events.emit('app.changed', appId)
   if (ctx.logs) logRelease(ctx.logs, appId, release, email)
 }

@@ -379,4 +379,73 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX peerings_requester ON peerings(requester_space_id);
     `,
   },
+  {
+    version: 10,
+    name: 'add-ons (Postgres, Redis) and their attachments',
+    sql: `
+      -- An add-on is a data server in its owning app's space (src/platform/addons.ts). Its
+      -- address and credentials are decided here at creation; the data agent runs the server.
+      -- The row stays while deprovisioning so the address stays taken until the server is gone.
+      CREATE TABLE addons (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        space_id TEXT NOT NULL REFERENCES spaces(id),
+        service TEXT NOT NULL,
+        plan TEXT NOT NULL,
+        state TEXT NOT NULL,
+        state_message TEXT,
+        host TEXT NOT NULL,
+        port INTEGER NOT NULL,
+        username TEXT NOT NULL,
+        password TEXT NOT NULL,
+        database TEXT NOT NULL,
+        tls INTEGER NOT NULL,
+        leader_id TEXT REFERENCES addons(id) ON DELETE SET NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (space_id, host)
+      );
+      CREATE INDEX addons_app ON addons(app_id);
+      CREATE INDEX addons_leader ON addons(leader_id);
+      -- An attachment gives an app the add-on's URL as <name>_URL (one release per change).
+      CREATE TABLE addon_attachments (
+        id TEXT PRIMARY KEY,
+        addon_id TEXT NOT NULL REFERENCES addons(id) ON DELETE CASCADE,
+        app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        namespace TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        UNIQUE (app_id, name)
+      );
+      CREATE INDEX addon_attachments_addon ON addon_attachments(addon_id);
+    `,
+  },
+  {
+    version: 11,
+    name: 'Postgres backups and restores (transfers)',
+    sql: `
+      -- pg:backups (src/platform/backups.ts): numbered per billing app; the data agent runs them.
+      CREATE TABLE pg_transfers (
+        id TEXT PRIMARY KEY,
+        app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        num INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        addon_id TEXT NOT NULL,
+        from_name TEXT NOT NULL,
+        to_name TEXT NOT NULL,
+        backup_id TEXT,
+        processed_bytes INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT,
+        succeeded INTEGER NOT NULL DEFAULT 0,
+        canceled_at TEXT,
+        deleted_at TEXT,
+        logs TEXT NOT NULL DEFAULT '[]',
+        UNIQUE (app_id, num)
+      );
+    `,
+  },
 ]

@@ -1,4 +1,5 @@
 import { AccountsRepo } from './accounts.repo.js'
+import { AddonsRepo } from './addons.repo.js'
 import { AppAccessRepo } from './app-access.repo.js'
 import { AppsRepo } from './apps.repo.js'
 import { BuildsRepo } from './builds.repo.js'
@@ -11,6 +12,7 @@ import { ReleasesRepo } from './releases.repo.js'
 import { SpacesRepo } from './spaces.repo.js'
 import { TeamsRepo } from './teams.repo.js'
 import { VpnRepo } from './vpn.repo.js'
+import { TransfersRepo } from './transfers.repo.js'
 
 /** The desired state of the installation, one SQLite file. */
 export class Store {
@@ -26,6 +28,8 @@ export class Store {
   readonly appAccess: AppAccessRepo
   readonly vpn: VpnRepo
   readonly peerings: PeeringsRepo
+  readonly addons: AddonsRepo
+  readonly transfers: TransfersRepo
 
   constructor(readonly db: Db) {
     this.accounts = new AccountsRepo(db)
@@ -40,6 +44,8 @@ export class Store {
     this.appAccess = new AppAccessRepo(db)
     this.vpn = new VpnRepo(db)
     this.peerings = new PeeringsRepo(db)
+    this.addons = new AddonsRepo(db)
+    this.transfers = new TransfersRepo(db)
   }
 
   static open(file: string): Store {

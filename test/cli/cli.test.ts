@@ -370,6 +370,49 @@ if (sandboxed(import.meta.url)) {
       )
     })
 
+    test('addons:create, addons, addons:info and addons:destroy (Redis in the space)', async () => {
+      const dataApp = `cli-data-${suffix}`
+      await ok(['apps:create', dataApp, '--space', renamed])
+      const created = await ok([
+        'addons:create',
+        'heroku-redis:private-3',
+        '-a',
+        dataApp,
+        '--as',
+        'CACHE',
+      ])
+      const m = /^(redis-[a-z]+-\d{5}) is being created in the background as CACHE_URL\./m.exec(
+        created.stdout,
+      )
+      assert.ok(m, created.stdout)
+      const name = m[1]!
+      const config = await json<Record<string, string>>(['config', '-a', dataApp])
+      assert.match(config.CACHE_URL!, /^rediss:\/\//)
+      const list = await ok(['addons', '-a', dataApp])
+      assert.match(
+        list.stdout,
+        new RegExp(`heroku-redis \\(${name}\\)\\s+heroku-redis:private-3\\s+CACHE_URL\\s+creating`),
+      )
+      const info = await ok(['addons:info', name, '-a', dataApp])
+      assert.match(info.stdout, new RegExp(`^Attachments:\\s+${dataApp}::CACHE$`, 'm'))
+      const listed = await json<Array<{ name: string }>>(['addons', '-a', dataApp, '--json'])
+      assert.deepEqual(
+        listed.map((a) => a.name),
+        [name],
+      )
+      // Without a terminal to ask, destroying needs --confirm with the app's name.
+      const refused = await cli(['addons:destroy', name, '-a', dataApp])
+      assert.equal(refused.code, 1)
+      assert.match(refused.stderr, new RegExp(`Re-run it with --confirm ${dataApp}`))
+      await ok(['addons:destroy', name, '-a', dataApp, '--confirm', dataApp])
+      assert.equal(
+        (await json<Record<string, string>>(['config', '-a', dataApp])).CACHE_URL,
+        undefined,
+      )
+      assert.match((await ok(['addons', '-a', dataApp])).stdout, /No add-ons for app/)
+      await ok(['apps:destroy', dataApp, '--confirm', dataApp])
+    })
+
     test('an unknown app is exit 1 with the API’s message and error id', async () => {
       const run = await cli(['apps:info', '-a', `no-such-app-${suffix}`])
       assert.equal(run.code, 1)

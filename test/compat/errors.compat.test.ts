@@ -99,17 +99,14 @@ if (sandboxed(import.meta.url)) {
       assert.deepEqual(c.proxy.failures, [])
     })
 
-    test('pg:backups, with HEROKU_DATA_HOST at the daemon, says the data services are not built', async () => {
-      // The port is HEROKU_HOST's: the CLI only swaps the host name for the data API's.
-      const env = { HEROKU_DATA_HOST: '127.0.0.1' }
+    test('pg:backups lists no backups; capture first finds the app has no database', async () => {
+      // The harness sets HEROKU_DATA_HOST as the daemon prints it (the CLI keeps HEROKU_HOST's port).
+      const list = ok(await c.heroku(['pg:backups', '-a', ownApp]))
+      assert.ok(flat(list.stdout).includes('No backups. Capture one with'), list.stdout)
+      fails(await c.heroku(['pg:backups:capture', '-a', ownApp]), `${ownApp} has no databases`)
       fails(
-        await c.heroku(['pg:backups', '-a', ownApp], { env }),
-        "Heroku's data API (pg:backups) is not available in localspace yet: data services (Postgres, Key-Value Store) come later",
-      )
-      // Backups of a database the CLI resolves first: the add-on endpoints answer.
-      fails(
-        await c.heroku(['pg:backups:capture', '-a', ownApp], { env }),
-        'Add-ons are not available in localspace yet',
+        await c.heroku(['pg:backups:schedules', '-a', ownApp]),
+        `No Heroku Postgres legacy database on ${ownApp}`,
       )
       assert.deepEqual(c.proxy.failures, [])
     })

@@ -237,6 +237,8 @@ export async function startCompat(options: CompatOptions = {}): Promise<Compat> 
       XDG_CACHE_HOME: join(homeDir, '.cache'),
       XDG_DATA_HOME: join(homeDir, '.local', 'share'),
       HEROKU_HOST: apiUrl,
+      // As the daemon prints it: pg:* and redis:* reach the data API on HEROKU_HOST's port.
+      HEROKU_DATA_HOST: new URL(apiUrl).hostname,
       HEROKU_API_KEY: apiKey,
       HEROKU_PARTICLEBOARD_URL: particleboardUrl,
       // oclif: no update warning, no background autoupdate; heroku: no Herokulytics,

@@ -37,6 +37,8 @@ if (sandboxed(import.meta.url)) {
           d.output(),
           new RegExp(`^export HEROKU_HOST=http://127\\.0\\.0\\.1:${port}$`, 'm'),
         )
+        // The data API's host for pg:* and redis:*: the CLI keeps HEROKU_HOST's port.
+        assert.match(d.output(), /^export HEROKU_DATA_HOST=127\.0\.0\.1$/m)
         const account = await api(d.url, d.key, 'GET', '/account')
         assert.equal(account.status, 200)
         assert.equal(account.body.email, 'admin@localspace.localhost')

@@ -47,6 +47,7 @@ const EVENTS: (keyof PlatformEvents)[] = [
   'domains.changed',
   'vpn.changed',
   'peering.changed',
+  'addons.changed',
 ]
 
 export function startTestPlatform(): TestPlatform {

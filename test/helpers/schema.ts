@@ -38,6 +38,10 @@ interface Route {
 const OWN_ENDPOINTS = [/^\/localspace\//, /^\/healthz$/]
 /** Endpoints the CLI uses that Heroku's v6 schema does not describe (see docs/heroku-reference.md). */
 const UNDESCRIBED = [
+  // Heroku's data API (pg:*, redis:*), which is not the Platform API: no schema of its own.
+  /^\/client\/v11\//,
+  /^\/postgres\/v0\//,
+  /^\/redis\/v0\//,
   /^\/spaces\/[^/]+\/dynos$/,
   /^\/spaces\/[^/]+\/hosts$/,
   /^\/spaces\/[^/]+\/log-drain$/,
@@ -64,6 +68,17 @@ function relaxHerokuHostPatterns(schema: HyperSchema): void {
   app.definitions.web_url!.pattern = '^https?://[^/]+/$'
   app.definitions.git_url!.pattern = '^https?://[^/]+/[a-z][a-z0-9-]{2,29}\\.git$'
   delete (schema.definitions.domain as Definitions).definitions.hostname!.format
+  includeAttachmentPlan(schema)
+}
+
+/**
+ * `Accept-Inclusion: addon:plan` (sent by the CLI's attachment resolvers) adds the add-on's
+ * plan to an attachment's `addon`, which the schema closes with additionalProperties: false.
+ */
+function includeAttachmentPlan(schema: HyperSchema): void {
+  type Props = { properties: Record<string, { properties: Record<string, unknown> }> }
+  const addon = (schema.definitions['add-on-attachment'] as unknown as Props).properties.addon!
+  addon.properties.plan = { $ref: '#/definitions/add-on/definitions/plan' }
 }
 
 /**

@@ -103,25 +103,6 @@ describe('buildpacks, stacks, labs and what is not built', () => {
     }
   })
 
-  test('add-ons answer 501 not_implemented naming what is missing', async () => {
-    const cases: Array<[string, string, RegExp]> = [
-      ['POST', '/apps/bp-app/addons', /Add-ons are not available/],
-      ['POST', '/actions/addon-attachments/resolve', /Add-ons are not available/],
-      ['GET', '/addon-services/heroku-postgresql/plans', /Add-ons are not available/],
-    ]
-    for (const [method, path, message] of cases) {
-      const res = await api.call(method, path, method === 'POST' ? {} : undefined)
-      assert.equal(res.status, 501, `${method} ${path}`)
-      assert.equal(res.body.id, 'not_implemented')
-      assert.match(res.body.message, message)
-    }
-    // An app or space the caller cannot see is still not found.
-    const key = api.user('outsider-extras@example.com')
-    assert.equal((await api.call('POST', '/apps/bp-app/addons', {}, { key })).status, 404)
-    // An app's add-on list is still there (apps:info asks for it): empty.
-    assert.deepEqual((await api.call('GET', '/apps/bp-app/addons')).body, [])
-  })
-
   test('Heroku Exec, run:inside, space transfers, ACM and the data API answer 501 naming what to use instead', async () => {
     const cases: Array<[string, string, RegExp]> = [
       ['GET', '/apps/bp-app/features/runtime-heroku-exec', /Heroku Exec .* heroku run instead/],
@@ -131,7 +112,11 @@ describe('buildpacks, stacks, labs and what is not built', () => {
       ['POST', '/apps/bp-app/acm', /Automated Certificate Management .*certs:add/],
       ['PATCH', '/apps/bp-app/acm', /Automated Certificate Management .*certs:add/],
       ['DELETE', '/apps/bp-app/acm', /Automated Certificate Management .*certs:add/],
-      ['GET', '/client/v11/apps/bp-app/transfers', /data API \(pg:backups\) .* come later/],
+      [
+        'GET',
+        '/client/v11/databases/some-db/transfer-schedules',
+        /Postgres .* operation .* is not available/,
+      ],
     ]
     for (const [method, path, message] of cases) {
       const body = method === 'GET' || method === 'DELETE' ? undefined : { enabled: true }

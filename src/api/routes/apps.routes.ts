@@ -109,12 +109,6 @@ export function appRoutes(app: FastifyInstance): void {
     return sendList(request, reply, owned.map(json))
   })
 
-  // localspace has no add-ons, but `apps:info` fails unless the app's add-on list exists.
-  app.get<{ Params: { app: string } }>('/apps/:app/addons', async (request, reply) => {
-    findApp(store, request.account, request.params.app)
-    return sendList(request, reply, [])
-  })
-
   for (const prefix of ['/apps', '/teams/apps']) {
     app.get<{ Params: { app: string } }>(`${prefix}/:app`, async (request) =>
       json(findApp(store, request.account, request.params.app)),

@@ -1,17 +1,13 @@
 /**
- * Parts of the Platform API that localspace does not have yet: add-ons (and with them Heroku
- * Postgres and Key-Value Store, which the CLI reaches through add-ons first), Heroku Exec,
- * `run:inside`, space transfers and automated certificates (ACM). They answer 501 `not_implemented` naming the missing part, so `heroku addons:create`,
- * `heroku pg:info`, `heroku ps:exec` … say what is missing instead of a bare 404
+ * Parts of the Platform API that localspace does not have yet: the data API's operations beyond
+ * info, credentials, unfollow and backups, Heroku Exec, `run:inside`, space transfers and
+ * automated certificates (ACM). They answer 501 `not_implemented` naming the missing part, so
+ * `heroku pg:settings`, `heroku ps:exec` … say what is missing instead of a bare 404
  * route error. Apps and spaces are looked up first: one the caller cannot see is still a 404.
- * (`GET /apps/{app}/addons` answers an empty list: an app here has none, and `apps:info` asks.)
  */
 import type { FastifyInstance, HTTPMethods } from 'fastify'
 import { errors } from '../../core/errors.js'
 import { findApp, findSpace } from '../access.js'
-
-const ADDONS =
-  'Add-ons are not available in localspace yet: data services (Postgres, Key-Value Store) come later; see docs/heroku-compat.md.'
 
 const EXEC =
   'Heroku Exec (ps:exec, ps:copy, ps:forward, ps:socks) is not available in localspace: start a one-off dyno with heroku run instead; see docs/heroku-compat.md.'
@@ -22,8 +18,8 @@ const SPACE_TRANSFER =
 const ACM =
   'Automated Certificate Management is not available in localspace: add your own certificate with heroku certs:add CERT KEY; see docs/heroku-compat.md.'
 
-const DATA_API =
-  "Heroku's data API (pg:backups) is not available in localspace yet: data services (Postgres, Key-Value Store) come later; see docs/heroku-compat.md."
+const DATA_OTHER =
+  'This Heroku Postgres / Key-Value Store operation (backup schedules, pg:reset, pg:settings, pg:diagnose, …) is not available in localspace: see docs/heroku-compat.md.'
 
 const ALL: HTTPMethods[] = ['GET', 'POST', 'PATCH', 'PUT', 'DELETE']
 
@@ -45,27 +41,6 @@ export function notBuiltRoutes(app: FastifyInstance): void {
     }
   }
 
-  refuse(['POST'], ['/apps/:app/addons'], ADDONS)
-  refuse(
-    ALL,
-    [
-      '/apps/:app/addons/:addon',
-      '/apps/:app/addon-attachments',
-      '/apps/:app/addon-attachments/:attachment',
-      '/addons',
-      '/addons/:addon',
-      '/addons/:addon/addon-attachments',
-      '/addon-attachments',
-      '/addon-attachments/:attachment',
-      '/addon-services',
-      '/addon-services/:service',
-      '/addon-services/:service/plans',
-      '/addon-services/:service/plans/:plan',
-      '/actions/addons/resolve',
-      '/actions/addon-attachments/resolve',
-    ],
-    ADDONS,
-  )
   // The CLI's Exec commands read this feature first (lib/ps-exec/exec.js); it is not among the
   // app features localspace offers, so the plain route would answer "Couldn't find that feature."
   refuse(['GET', 'PATCH'], ['/apps/:app/features/runtime-heroku-exec'], EXEC)
@@ -73,7 +48,7 @@ export function notBuiltRoutes(app: FastifyInstance): void {
   refuse(['POST'], ['/spaces/:space/transfer'], SPACE_TRANSFER)
   // Only the changes: `certs:auto` reads the app's `acm` flag (false), not this path.
   refuse(['POST', 'PATCH', 'DELETE'], ['/apps/:app/acm'], ACM)
-  // `pg:backups` talks to Heroku's data API host; with HEROKU_DATA_HOST pointing at this daemon's
-  // host it asks here (docs/heroku-compat.md), and learns the data services are not built.
-  refuse(ALL, ['/client/v11/*'], DATA_API)
+  // `pg:*` and `redis:*` talk to Heroku's data API host; with HEROKU_DATA_HOST pointing at this
+  // daemon's host they ask here. What is built is data-api.routes.ts and backups.routes.ts.
+  refuse(ALL, ['/client/v11/*', '/postgres/v0/*', '/redis/v0/*'], DATA_OTHER)
 }

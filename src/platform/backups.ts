@@ -1,0 +1,168 @@
+/**
+ * Postgres backups and restores (`pg:backups:capture`, `pg:backups:restore`, `…:cancel`,
+ * `…:delete`): each is a transfer numbered per billing app, recorded here and then run by the
+ * data agent (`pg_dump -Fc` into the blob store, `pg_restore` from it), which reports through
+ * the `markTransfer…` functions below. `transfers.changed` tells it after each commit.
+ */
+import { transferName, type Transfer } from '../core/backups.js'
+import type { Addon } from '../core/addons.js'
+import { errors } from '../core/errors.js'
+import { newId, nowIso } from '../core/ids.js'
+import type { Store } from '../store/store.js'
+import { serviceOf } from './addon-attachments.js'
+import type { PlatformContext } from './context.js'
+
+/** The name the database has on its own app (`DATABASE`), as Heroku's transfers show it. */
+function databaseName(store: Store, addon: Addon): string {
+  const own = store.addons.attachmentsOfAddon(addon.id).find((t) => t.appId === addon.appId)
+  return own?.name ?? addon.name
+}
+
+function checkDatabase(addon: Addon): void {
+  if (serviceOf(addon).kind !== 'postgres') {
+    throw errors.invalidParams(`${addon.name} is not a Heroku Postgres database.`)
+  }
+  if (addon.state !== 'provisioned') {
+    throw errors.invalidParams(
+      `${addon.name} is not available yet: wait for it (heroku pg:wait) and try again.`,
+    )
+  }
+}
+
+function record(
+  ctx: PlatformContext,
+  addon: Addon,
+  fields: Pick<Transfer, 'kind' | 'fromName' | 'toName' | 'backupId'>,
+): Transfer {
+  const { store } = ctx
+  const transfer = store.transaction(() => {
+    const now = nowIso()
+    const t: Transfer = {
+      id: newId(),
+      appId: addon.appId,
+      num: store.transfers.nextNum(addon.appId),
+      addonId: addon.id,
+      processedBytes: 0,
+      createdAt: now,
+      startedAt: null,
+      finishedAt: null,
+      succeeded: false,
+      canceledAt: null,
+      deletedAt: null,
+      logs: [{ created_at: now, message: `${fields.kind} requested` }],
+      ...fields,
+    }
+    store.transfers.insert(t)
+    return t
+  })
+  ctx.events.emit('transfers.changed', addon.id)
+  return transfer
+}
+
+/** `pg:backups:capture`: a `b00N` of the database, pending until the agent runs it. */
+export function captureBackup(ctx: PlatformContext, addon: Addon): Transfer {
+  checkDatabase(addon)
+  return record(ctx, addon, {
+    kind: 'backup',
+    fromName: databaseName(ctx.store, addon),
+    toName: 'BACKUP',
+    backupId: null,
+  })
+}
+
+/** `pg:backups:restore b001 DATABASE`: replaces the database's data with a finished backup's. */
+export function restoreBackup(ctx: PlatformContext, addon: Addon, backup: Transfer): Transfer {
+  checkDatabase(addon)
+  if (addon.leaderId !== null) {
+    throw errors.invalidParams(`${addon.name} is a read-only follower: unfollow it first.`)
+  }
+  if (backup.kind !== 'backup' || !backup.succeeded) {
+    throw errors.invalidParams(`Backup ${transferName(backup)} did not complete successfully.`)
+  }
+  return record(ctx, addon, {
+    kind: 'restore',
+    fromName: transferName(backup),
+    toName: databaseName(ctx.store, addon),
+    backupId: backup.id,
+  })
+}
+
+/** `pg:backups:cancel`: the agent stops the work; the transfer is finished, not succeeded. */
+export function cancelTransfer(ctx: PlatformContext, t: Transfer): Transfer {
+  if (t.finishedAt !== null) {
+    throw errors.invalidParams(`${transferName(t)} has already finished.`)
+  }
+  const now = nowIso()
+  const canceled = {
+    ...t,
+    canceledAt: now,
+    finishedAt: now,
+    succeeded: false,
+    logs: [...t.logs, { created_at: now, message: 'canceled' }],
+  }
+  ctx.store.transfers.update(canceled)
+  ctx.events.emit('transfers.changed', t.addonId)
+  return canceled
+}
+
+/** `pg:backups:delete`: hidden at once; the agent removes the file, then `markBackupPurged`. */
+export function deleteBackup(ctx: PlatformContext, t: Transfer): Transfer {
+  if (t.finishedAt === null) {
+    throw errors.invalidParams(`${transferName(t)} is still running: cancel it first.`)
+  }
+  const deleted = { ...t, deletedAt: nowIso() }
+  ctx.store.transfers.update(deleted)
+  ctx.events.emit('transfers.changed', t.addonId)
+  return deleted
+}
+
+// --- The data agent's seam -------------------------------------------------------------------
+
+/** Transfers to run (unfinished) and deleted backups whose file is to go. */
+export const openTransfers = (store: Store): Transfer[] => store.transfers.open()
+
+function change(
+  ctx: PlatformContext,
+  id: string,
+  fn: (t: Transfer, now: string) => Transfer,
+): boolean {
+  return ctx.store.transaction(() => {
+    const t = ctx.store.transfers.byId(id)
+    if (!t || t.finishedAt !== null) return false // canceled (or gone) meanwhile: stop the work
+    ctx.store.transfers.update(fn(t, nowIso()))
+    return true
+  })
+}
+
+/** The agent began; false: the transfer was canceled meanwhile and is not to run. */
+export const markTransferStarted = (ctx: PlatformContext, id: string): boolean =>
+  change(ctx, id, (t, now) => ({
+    ...t,
+    startedAt: now,
+    logs: [...t.logs, { created_at: now, message: 'started' }],
+  }))
+
+export const markTransferProgress = (ctx: PlatformContext, id: string, processedBytes: number) =>
+  change(ctx, id, (t) => ({ ...t, processedBytes }))
+
+/** Done: succeeded or not, with what the agent has to say (the last log lines the CLI shows). */
+export const markTransferFinished = (
+  ctx: PlatformContext,
+  id: string,
+  result: { succeeded: boolean; processedBytes: number; message: string },
+): boolean =>
+  change(ctx, id, (t, now) => ({
+    ...t,
+    finishedAt: now,
+    succeeded: result.succeeded,
+    processedBytes: result.processedBytes,
+    logs: [...t.logs, { created_at: now, message: result.message }],
+  }))
+
+/** A deleted backup's file is gone: the record goes too. */
+export function markBackupPurged(ctx: PlatformContext, id: string): boolean {
+  const t = ctx.store.transfers.byId(id)
+  if (!t || t.deletedAt === null) return false
+  ctx.store.transfers.delete(id)
+  return true
+}

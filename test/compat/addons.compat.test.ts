@@ -1,0 +1,192 @@
+/**
+ * The official `heroku` CLI's add-on, `pg:*` and `redis:*` commands against a real daemon
+ * (issue 17): the Platform API answers for add-ons and the data API (HEROKU_DATA_HOST, as the
+ * daemon prints it) for pg/redis. The data servers themselves are the data agent's; here the
+ * test plays its part through the platform's own functions on the daemon's store
+ * (`markAddonAvailable`), which is what a server coming up does. Every JSON body is checked by
+ * the proxy against Heroku's schema.
+ */
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { EventBus } from '../../src/core/events.js'
+import {
+  markTransferFinished,
+  markTransferStarted,
+  openTransfers,
+} from '../../src/platform/backups.js'
+import { desiredDataServers, markAddonAvailable } from '../../src/platform/data-servers.js'
+import { Store } from '../../src/store/store.js'
+import { sandboxed } from '../helpers/sandbox.js'
+import { waitUntil } from '../helpers/wait.js'
+import { fails, fields, flat, ok, startCompat, type Compat } from './harness.js'
+
+if (sandboxed(import.meta.url)) {
+  describe('heroku addons, pg and redis commands', () => {
+    const sfx = randomBytes(3).toString('hex')
+    const team = `adds-${sfx}`
+    const space = `adds-space-${sfx}`
+    const web = `adds-web-${sfx}`
+    const worker = `adds-worker-${sfx}`
+    const plain = `adds-plain-${sfx}`
+    let c: Compat
+    let store: Store
+    let dbName = ''
+
+    /** The data agent's report that a server is up, on the daemon's own store. */
+    const serverUp = (addonId: string) => {
+      const d = desiredDataServers(store).find((x) => x.addonId === addonId)!
+      assert.ok(markAddonAvailable({ store, events: new EventBus() }, addonId, d))
+    }
+    /** The data agent's part in a backup or restore: it runs, then succeeds. */
+    const runTransfer = async (kind: 'backup' | 'restore') => {
+      const ctx = { store, events: new EventBus() }
+      const pending = () => openTransfers(store).find((t) => t.kind === kind && !t.finishedAt)
+      await waitUntil(`a ${kind} to run`, () => pending() !== undefined)
+      const t = pending()!
+      assert.ok(markTransferStarted(ctx, t.id))
+      const done = { succeeded: true, processedBytes: 12345, message: `${kind} done` }
+      assert.ok(markTransferFinished(ctx, t.id, done))
+    }
+    const configOf = async (app: string) =>
+      (await c.api('GET', `/apps/${app}/config-vars`)).body as Record<string, string>
+
+    before(async () => {
+      c = await startCompat()
+      store = Store.open(join(c.dataDir, 'localspace.db'))
+      assert.equal((await c.api('POST', '/teams', { name: team })).status, 201)
+      assert.equal((await c.api('POST', '/spaces', { name: space, team })).status, 201)
+      for (const name of [web, worker]) {
+        const made = await c.api('POST', '/teams/apps', { name, team, space })
+        assert.equal(made.status, 201)
+      }
+      assert.equal((await c.api('POST', '/apps', { name: plain })).status, 201)
+    })
+    after(async () => {
+      store?.close()
+      await c?.stop()
+    })
+
+    test('addons:create in a space sets DATABASE_URL; outside a space and Kafka are refused', async () => {
+      const created = ok(
+        await c.heroku([
+          'addons:create',
+          'heroku-postgresql:private-0',
+          '-a',
+          web,
+          '--as',
+          'DATABASE',
+        ]),
+      )
+      const out = flat(created.stdout + created.stderr)
+      const m = /(postgresql-[a-z]+-\d{5}) is being created in the background/.exec(out)
+      assert.ok(m, out)
+      dbName = m[1]!
+      assert.match(
+        (await configOf(web)).DATABASE_URL!,
+        /^postgres:\/\/u[0-9a-f]+:[^@]+@[\d.]+:5432\/d[0-9a-f]+$/,
+      )
+      fails(
+        await c.heroku(['addons:create', 'heroku-postgresql:private-0', '-a', plain]),
+        `is a Private-tier plan, which runs inside a Private Space: ${plain} is not in a space`,
+      )
+      fails(
+        await c.heroku(['addons:create', 'heroku-kafka:private-standard-0', '-a', web]),
+        'no Kafka broker can be installed',
+      )
+      assert.deepEqual(c.proxy.failures, [])
+    })
+
+    test('addons and addons:info show the database, being created', async () => {
+      const list = ok(await c.heroku(['addons', '-a', web]))
+      const text = flat(list.stdout)
+      assert.ok(text.includes(`heroku-postgresql (${dbName})`), list.stdout)
+      assert.ok(text.includes('DATABASE'), list.stdout)
+      assert.ok(text.includes('creating'), list.stdout)
+      const info = ok(await c.heroku(['addons:info', dbName]))
+      const f = fields(info.stdout)
+      assert.equal(f.Plan, 'heroku-postgresql:private-0')
+      assert.equal(f['Owning app'], web)
+      assert.equal(f.State, 'creating')
+      assert.ok(flat(info.stdout).includes(`${web}::DATABASE`), info.stdout)
+      assert.deepEqual(c.proxy.failures, [])
+    })
+
+    test('pg:info while provisioning, pg:wait once the server is up, pg:credentials:url', async () => {
+      const creating = ok(await c.heroku(['pg:info', '-a', web]))
+      assert.equal(fields(creating.stdout).Status, 'Creating', creating.stdout)
+      assert.equal(fields(creating.stdout).Plan, 'Private 0')
+      serverUp(store.addons.live(dbName)!.id)
+      ok(await c.heroku(['pg:wait', '-a', web]))
+      const info = ok(await c.heroku(['pg:info', 'DATABASE_URL', '-a', web]))
+      assert.equal(fields(info.stdout).Status, 'Available', info.stdout)
+      assert.equal(fields(info.stdout)['Add-on'], dbName)
+      const url = ok(await c.heroku(['pg:credentials:url', 'DATABASE', '-a', web]))
+      assert.ok(flat(url.stdout).includes((await configOf(web)).DATABASE_URL!), url.stdout)
+      assert.deepEqual(c.proxy.failures, [])
+    })
+
+    test('pg:backups:capture, pg:backups, pg:backups:info and pg:backups:restore', async () => {
+      const capture = c.heroku(['pg:backups:capture', '-a', web, '--wait-interval', '1'])
+      await runTransfer('backup')
+      const captured = ok(await capture)
+      assert.ok(flat(captured.stderr).includes('Backing up DATABASE to b001'), captured.stderr)
+      const list = ok(await c.heroku(['pg:backups', '-a', web]))
+      assert.match(flat(list.stdout), /b001 \S+ Completed \S+ 12\.06KB DATABASE/)
+      const info = ok(await c.heroku(['pg:backups:info', 'b001', '-a', web]))
+      assert.equal(fields(info.stdout).Status, 'Completed', info.stdout)
+      assert.ok(flat(info.stdout).includes('backup done'), info.stdout)
+      const restore = c.heroku([
+        'pg:backups:restore',
+        'b001',
+        'DATABASE_URL',
+        '-a',
+        web,
+        '--confirm',
+        web,
+      ])
+      await runTransfer('restore')
+      ok(await restore)
+      const after = ok(await c.heroku(['pg:backups', '-a', web]))
+      assert.match(flat(after.stdout), /r002 \S+ Completed/)
+      assert.deepEqual(c.proxy.failures, [])
+    })
+
+    test('addons:attach and addons:detach: config var and release on the other app', async () => {
+      const attached = ok(
+        await c.heroku(['addons:attach', dbName, '-a', worker, '--as', 'MAIN_DB']),
+      )
+      assert.match(
+        flat(attached.stderr),
+        /Setting MAIN_DB config vars and restarting .* done, v\d+/,
+      )
+      assert.equal((await configOf(worker)).MAIN_DB_URL, (await configOf(web)).DATABASE_URL)
+      ok(await c.heroku(['addons:detach', 'MAIN_DB', '-a', worker]))
+      assert.equal((await configOf(worker)).MAIN_DB_URL, undefined)
+      assert.deepEqual(c.proxy.failures, [])
+    })
+
+    test('redis:info and redis:wait', async () => {
+      ok(await c.heroku(['addons:create', 'heroku-redis:private-7', '-a', web]))
+      const redis = store.addons
+        .forApp(store.apps.find(web)!.id)
+        .find((a) => a.serviceName === 'heroku-redis')!
+      serverUp(redis.id)
+      ok(await c.heroku(['redis:wait', '-a', web]))
+      const info = ok(await c.heroku(['redis:info', '-a', web]))
+      assert.ok(flat(info.stdout).includes(`${redis.name} (REDIS_URL)`), info.stdout)
+      assert.equal(fields(info.stdout).Status, 'Available')
+      assert.equal(fields(info.stdout).Plan, 'Private 7')
+      assert.deepEqual(c.proxy.failures, [])
+    })
+
+    test('addons:destroy --confirm removes the database and its config var', async () => {
+      ok(await c.heroku(['addons:destroy', dbName, '-a', web, '--confirm', web]))
+      assert.equal((await configOf(web)).DATABASE_URL, undefined)
+      const list = ok(await c.heroku(['addons', '-a', web]))
+      assert.ok(!flat(list.stdout).includes(dbName), list.stdout)
+      assert.deepEqual(c.proxy.failures, [])
+    })
+  })
+}
