@@ -68,11 +68,13 @@ describe('LineCutter', () => {
     )
     // Also as one chunk: the search for a newline never looks past the room in the line.
     assert.equal(cut(mb(24), 24 * 1024 * 1024).lines.length, big.lines.length)
-    // Linear: 24 times the input costs about 24 times as much (quadratic would be 576 times);
-    // a generous factor and a floor keep a busy machine from failing it.
-    const one = best(mb(1), 5)
+    // Linear: 6 times the input costs about 6 times as much (quadratic would be 36 times). Both
+    // sizes are large enough to time reliably (1 MB takes well under a millisecond, where a
+    // busy machine's noise decides), each the best of three; a factor of 3 and a floor keep a
+    // busy machine from failing it.
+    const four = best(mb(4), 3)
     const twentyFour = best(mb(24), 3)
-    assert.ok(twentyFour < 24 * 4 * one + 250, `1 MB: ${one} ms, 24 MB: ${twentyFour} ms`)
+    assert.ok(twentyFour < 6 * 3 * four + 100, `4 MB: ${four} ms, 24 MB: ${twentyFour} ms`)
   })
 
   test('holds back at most the limit between chunks', () => {
