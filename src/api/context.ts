@@ -7,6 +7,7 @@ import type { RuntimeView } from '../core/runtime-view.js'
 import type { Account } from '../core/types.js'
 import type { Store } from '../store/store.js'
 import type { AddressPolicy } from '../core/address-policy.js'
+import type { DashboardSession, DashboardSessions } from './dashboard/sessions.js'
 
 /** Everything a route handler may use; handed to buildServer, never a global. */
 export interface ApiContext {
@@ -37,6 +38,8 @@ export interface ApiContext {
    * verifier looks); false (`--domain-verification off`): verified as soon as added.
    */
   domainVerification: boolean
+  /** Dashboard sign-ins (cookie sessions), checked by the auth plugin. */
+  sessions: DashboardSessions
 }
 
 declare module 'fastify' {
@@ -46,6 +49,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The authenticated caller; set by the auth hook on every non-public route. */
     account: Account
+    /** The dashboard session the request came with (cookie), or null (API key). */
+    dashboardSession: DashboardSession | null
   }
   interface FastifyContextConfig {
     /** Routes that need no API key (OAuth login with a password, health). */

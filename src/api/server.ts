@@ -13,7 +13,7 @@ import type { Store } from '../store/store.js'
 import type { ApiContext } from './context.js'
 import { registerAuth } from './plugins/auth.js'
 import { registerConventions, requestIdFrom } from './plugins/conventions.js'
-import type { SignInLimits } from './plugins/sign-in-limit.js'
+import { SignInLimiter, type SignInLimits } from './plugins/sign-in-limit.js'
 import { accountRoutes } from './routes/account.routes.js'
 import { attachmentRoutes } from './routes/attachments.routes.js'
 import { buildRoutes } from './routes/builds.routes.js'
@@ -38,6 +38,9 @@ import { collaboratorRoutes } from './routes/collaborators.routes.js'
 import { notBuiltRoutes } from './routes/not-built.routes.js'
 import { stackRoutes } from './routes/stacks.routes.js'
 import { AddressPolicy } from '../core/address-policy.js'
+import { DashboardSessions, type SessionLimits } from './dashboard/sessions.js'
+import { dashboardRoutes } from './routes/dashboard.routes.js'
+import { eventRoutes } from './routes/events.routes.js'
 
 /** 1 MiB: larger than any Platform API body; bigger ones get 413. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024
@@ -68,6 +71,12 @@ export interface ApiServerOptions {
   addressPolicy?: AddressPolicy
   /** Custom domains must prove ownership by a TXT record (default); false: trusted at once. */
   domainVerification?: boolean
+  /** The built dashboard (dist/web); without it `GET /` says how to build it. */
+  dashboardDir?: string
+  /** Dashboard session lifetimes (src/api/dashboard/sessions.ts has the defaults). */
+  sessionLimits?: SessionLimits
+  /** The clock of dashboard sessions (tests move it). */
+  now?: () => number
 }
 
 /** Parses the router URL once: app JSON is on hot paths and needs only string concatenation. */
@@ -110,12 +119,15 @@ export function buildServer(options: ApiServerOptions): FastifyInstance {
     git: options.git,
     addressPolicy: options.addressPolicy ?? new AddressPolicy(),
     domainVerification: options.domainVerification ?? true,
+    sessions: new DashboardSessions(options.sessionLimits, options.now),
   }
   app.decorate('ctx', ctx)
   registerConventions(app)
   registerAuth(app)
   app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }))
-  accountRoutes(app, options.signInLimits)
+  // One budget of password attempts for `heroku login -i` and the dashboard's sign-in.
+  const signInLimiter = new SignInLimiter(options.signInLimits)
+  accountRoutes(app, signInLimiter)
   teamRoutes(app)
   regionRoutes(app)
   spaceRoutes(app)
@@ -138,5 +150,7 @@ export function buildServer(options: ApiServerOptions): FastifyInstance {
   buildpackRoutes(app)
   stackRoutes(app)
   notBuiltRoutes(app)
+  dashboardRoutes(app, options.dashboardDir, signInLimiter)
+  eventRoutes(app)
   return app
 }

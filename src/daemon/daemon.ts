@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { LinuxSpaceHost } from '../agent/linux-space-host.js'
 import { NetworkAgent } from '../agent/network-agent.js'
 import { DEFAULT_DYNO_PORT, RuntimeAgent } from '../agent/runtime-agent.js'
+import { fileURLToPath } from 'node:url'
 import { buildServer } from '../api/server.js'
 import { GitPushes } from '../builds/git-push.js'
 import { createBuilds, removeLeftovers } from '../builds/index.js'
@@ -263,6 +264,8 @@ export async function startDaemon(
     buildOutput: builds.output,
     git,
     domainVerification: options.domainVerification,
+    // `npm run build` puts the dashboard beside the compiled daemon: dist/web.
+    dashboardDir: fileURLToPath(new URL('../web/', import.meta.url)),
   })
   try {
     await api.listen({ host: options.apiListen.host, port: options.apiListen.port })
