@@ -31,7 +31,7 @@ export async function api<T = unknown>(
   body?: unknown,
   headers: Record<string, string> = {},
 ): Promise<T> {
-  const res = await fetch(path, {
+  const res = await fetchRetryingReads(path, {
     method,
     credentials: 'same-origin',
     headers: {
@@ -55,6 +55,22 @@ export async function api<T = unknown>(
     throw new ApiError(res.status, e.id ?? 'error', e.message ?? `${res.status} ${res.statusText}`)
   }
   return json as T
+}
+
+/**
+ * A read that fails in the network (not an HTTP error) is tried again, twice: browsers abort
+ * requests in flight when the machine's interfaces change, and on a localspace host they do
+ * whenever a dyno starts. A change is never repeated: its failure is shown.
+ */
+async function fetchRetryingReads(path: string, init: RequestInit): Promise<Response> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fetch(path, init)
+    } catch (e) {
+      if (init.method !== 'GET' || attempt >= 2) throw e
+      await new Promise((resolve) => setTimeout(resolve, 100 * (attempt + 1)))
+    }
+  }
 }
 
 /** Like `api`, but a refusal (404, 501: a part localspace lacks) is an empty list. */

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks'
-import { onLive, type LiveEvent } from './live.js'
+import { onLive, RESYNC, type LiveEvent } from './live.js'
 
 export interface Resource<T> {
   data: T | undefined
@@ -46,7 +46,7 @@ export function useResource<T>(
     reload()
     let timer: ReturnType<typeof setTimeout> | undefined
     const stop = onLive((e) => {
-      if (!liveRef.current?.(e)) return
+      if (!liveRef.current || (e.event !== RESYNC && !liveRef.current(e))) return
       clearTimeout(timer)
       timer = setTimeout(reload, LIVE_DEBOUNCE_MS)
     })

@@ -26,9 +26,22 @@ const NAMES = [
   'build.created',
 ]
 
+/**
+ * After the stream was cut (a daemon restart, a network change) and the browser reconnected,
+ * events may have been missed: every live view reloads.
+ */
+export const RESYNC = 'resync'
+
 export function startLive(): void {
   if (source) return
   source = new EventSource('/localspace/events')
+  let cut = false
+  source.addEventListener('error', () => (cut = true))
+  source.addEventListener('open', () => {
+    if (!cut) return
+    cut = false
+    for (const l of listeners) l({ event: RESYNC })
+  })
   for (const name of NAMES) {
     source.addEventListener(name, (m: MessageEvent<string>) => {
       const data = JSON.parse(m.data) as Omit<LiveEvent, 'event'>

@@ -134,7 +134,7 @@ function ProcessType({
           Scale {formation.type}
         </button>
       </form>
-      <ul class="dynos" aria-label={`Dynos of ${formation.type}`}>
+      <ul class="dynos" aria-label={`Running ${formation.type} dynos`}>
         {dynos.map((d) => (
           <li key={d.id} data-dyno={d.name}>
             {d.name} <StateBadge state={d.state} /> <span class="muted">v{d.release.version}</span>
@@ -237,7 +237,10 @@ function ConfigVars({ app, live }: Props) {
               <td>
                 {editing === key ? (
                   <>
+                    {/* Keys: the Edit button's node must not become this submit button while its
+                        click is still being handled (the browser would then submit the form). */}
                     <button
+                      key="save"
                       type="submit"
                       form={`edit-${key}`}
                       class="primary"
@@ -252,6 +255,7 @@ function ConfigVars({ app, live }: Props) {
                 ) : (
                   <>
                     <button
+                      key="edit"
                       type="button"
                       onClick={() => {
                         setEditing(key)
@@ -365,7 +369,7 @@ function BuildsSection({ app, live }: Props) {
     `builds-${app.id}`,
     () =>
       api<Build[]>('GET', `/apps/${enc(app.id)}/builds`, undefined, {
-        range: 'created_at ..; order=desc, max=10',
+        range: 'started_at ..; order=desc, max=10',
       }),
     live,
   )
@@ -432,14 +436,25 @@ function useStream(
   const [error, setError] = useState<string>()
   useEffect(() => {
     const abort = new AbortController()
-    setLines([])
     const add = (line: string) =>
       setLines((old) => (old.length >= MAX_LINES ? [...old.slice(1), line] : [...old, line]))
-    open()
-      .then((url) => streamLines(url, add, abort.signal))
-      .catch((e: unknown) => {
-        if (!abort.signal.aborted) setError(e instanceof Error ? e.message : String(e))
-      })
+    // A stream cut by the network (interfaces change as dynos start) is opened again, from
+    // scratch so no line shows twice; after three cuts in a row the error is shown.
+    const run = async (attempt: number): Promise<void> => {
+      setLines([])
+      try {
+        await streamLines(await open(), add, abort.signal)
+      } catch (e) {
+        if (abort.signal.aborted) return
+        if (e instanceof TypeError && attempt < 3) {
+          await new Promise((resolve) => setTimeout(resolve, 300 * (attempt + 1)))
+          if (!abort.signal.aborted) return run(attempt + 1)
+          return
+        }
+        setError(e instanceof Error ? e.message : String(e))
+      }
+    }
+    void run(0)
     return () => abort.abort()
   }, [key])
   return { lines, error }
