@@ -12,6 +12,9 @@ import type { Browser, Page } from 'playwright-core'
 import { launchChromium } from '../helpers/browser.js'
 import { REPO } from '../helpers/daemon.js'
 
+const BUDGET_MS = 100
+const RUNS = 7
+
 /** What web/src/topology/bench-entry.tsx puts on the page. */
 type Drawn = Record<'drawPicture' | 'drawTable', (apps: number, dynos: number) => number>
 const draw = (name: keyof Drawn) => (window as unknown as Drawn)[name](20, 200)
