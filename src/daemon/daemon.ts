@@ -297,6 +297,7 @@ export async function startDaemon(
   const boundUrl = urlFor({ ...options.apiListen, port })
   api.ctx.apiUrl = boundUrl // the port is known only now when it was 0
   log(`localspace API listening on ${boundUrl} (data in ${options.dataDir})`)
+  log(`dashboard: ${boundUrl}/ (sign in with your email and password or an API key)`)
   log(`export HEROKU_HOST=${boundUrl}`)
   // The key itself only on first start: a daemon's output lands in the journal, restart after
   // restart. Later starts print the same line reading it from its 0600 file.

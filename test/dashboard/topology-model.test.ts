@@ -47,6 +47,7 @@ describe('topology picture model', () => {
     assert.equal(edges.filter((e) => e.to === 'nat').length, 5)
     const data = nodes.find((n) => n.kind === 'data')!
     assert.ok(data.lines.includes('10.1.0.0/16'))
+    assert.ok(data.width >= 'postgresql-app-01 (heroku-postgresql:essential-0)'.length * 7)
     assert.ok(data.lines.some((l) => l.startsWith('postgresql-app-01')))
     const router = nodes.find((n) => n.kind === 'public-router')!
     assert.deepEqual(router.lines, ['allow 198.51.100.0/24', 'allow 203.0.113.0/24'])

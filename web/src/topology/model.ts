@@ -77,6 +77,7 @@ export const CHIP_GAP = 6
 export const TYPE_H = 18
 const MAX_CHIP_COLUMNS = 5
 const BOX_W = 210
+const CHAR_W = 7
 /** At most this many lines of a list (trusted ranges, add-ons) are drawn; the rest are counted. */
 const MAX_LINES = 8
 
@@ -122,7 +123,11 @@ function box(
     kind,
     title,
     lines,
-    width: BOX_W,
+    // Wide enough for its longest line (about 7 px a character at 12 px): text never spills.
+    width: Math.max(
+      BOX_W,
+      PAD * 2 + Math.max(title.length, ...lines.map((l) => l.length)) * CHAR_W,
+    ),
     height: TITLE_H + PAD + lines.length * LINE_H + (status ? LINE_H : 0),
     inside,
     ...(status !== undefined && { status }),
