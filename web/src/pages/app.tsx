@@ -201,7 +201,8 @@ function ConfigVars({ app, live }: Props) {
   return (
     <>
       <ErrorNote error={action.error} />
-      <table class="config">
+      {Object.keys(vars.data).length === 0 && <p class="muted">No config vars.</p>}
+      <table class="config" hidden={Object.keys(vars.data).length === 0}>
         <thead>
           <tr>
             <th scope="col">Key</th>
