@@ -9,6 +9,7 @@ import type { Store } from '../store/store.js'
 import type { AddressPolicy } from '../core/address-policy.js'
 import type { DataServerProbe } from '../core/addons.js'
 import type { BackupFiles } from '../core/backups.js'
+import type { DashboardSession, DashboardSessions } from './dashboard/sessions.js'
 
 /** Everything a route handler may use; handed to buildServer, never a global. */
 export interface ApiContext {
@@ -46,6 +47,8 @@ export interface ApiContext {
   dataProbe: DataServerProbe | undefined
   /** Download URLs of finished backups (the blob store); undefined: `pg:backups:url` is 501. */
   backupFiles: BackupFiles | undefined
+  /** Dashboard sign-ins (cookie sessions), checked by the auth plugin. */
+  sessions: DashboardSessions
 }
 
 declare module 'fastify' {
@@ -55,6 +58,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The authenticated caller; set by the auth hook on every non-public route. */
     account: Account
+    /** The dashboard session the request came with (cookie), or null (API key). */
+    dashboardSession: DashboardSession | null
   }
   interface FastifyContextConfig {
     /** Routes that need no API key (OAuth login with a password, health). */

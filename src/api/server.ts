@@ -13,7 +13,7 @@ import type { Store } from '../store/store.js'
 import type { ApiContext } from './context.js'
 import { registerAuth } from './plugins/auth.js'
 import { registerConventions, requestIdFrom } from './plugins/conventions.js'
-import type { SignInLimits } from './plugins/sign-in-limit.js'
+import { SignInLimiter, type SignInLimits } from './plugins/sign-in-limit.js'
 import { accountRoutes } from './routes/account.routes.js'
 import { attachmentRoutes } from './routes/attachments.routes.js'
 import { buildRoutes } from './routes/builds.routes.js'
@@ -46,6 +46,9 @@ import type { BackupFiles } from '../core/backups.js'
 import { backupRoutes } from './routes/backups.routes.js'
 import { addonRoutes } from './routes/addons.routes.js'
 import { dataApiRoutes } from './routes/data-api.routes.js'
+import { DashboardSessions, type SessionLimits } from './dashboard/sessions.js'
+import { dashboardRoutes } from './routes/dashboard.routes.js'
+import { eventRoutes } from './routes/events.routes.js'
 
 /** 1 MiB: larger than any Platform API body; bigger ones get 413. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024
@@ -84,6 +87,12 @@ export interface ApiServerOptions {
   dataProbe?: DataServerProbe
   /** Download URLs of finished Postgres backups (the blob store). */
   backupFiles?: BackupFiles
+  /** The built dashboard (dist/web); without it `GET /` says how to build it. */
+  dashboardDir?: string
+  /** Dashboard session lifetimes (src/api/dashboard/sessions.ts has the defaults). */
+  sessionLimits?: SessionLimits
+  /** The clock of dashboard sessions (tests move it). */
+  now?: () => number
 }
 
 /** Parses the router URL once: app JSON is on hot paths and needs only string concatenation. */
@@ -130,12 +139,15 @@ export function buildServer(options: ApiServerOptions): FastifyInstance {
     vpnMaxPerSpace: options.vpnMaxPerSpace ?? DEFAULT_VPN_MAX_PER_SPACE,
     dataProbe: options.dataProbe,
     backupFiles: options.backupFiles,
+    sessions: new DashboardSessions(options.sessionLimits, options.now),
   }
   app.decorate('ctx', ctx)
   registerConventions(app)
   registerAuth(app)
   app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }))
-  accountRoutes(app, options.signInLimits)
+  // One budget of password attempts for `heroku login -i` and the dashboard's sign-in.
+  const signInLimiter = new SignInLimiter(options.signInLimits)
+  accountRoutes(app, signInLimiter)
   teamRoutes(app)
   regionRoutes(app)
   spaceRoutes(app)
@@ -163,5 +175,7 @@ export function buildServer(options: ApiServerOptions): FastifyInstance {
   dataApiRoutes(app)
   backupRoutes(app)
   notBuiltRoutes(app)
+  dashboardRoutes(app, options.dashboardDir, signInLimiter)
+  eventRoutes(app)
   return app
 }

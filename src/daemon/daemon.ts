@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { LinuxSpaceHost } from '../agent/linux-space-host.js'
 import { NetworkAgent } from '../agent/network-agent.js'
 import { DEFAULT_DYNO_PORT, RuntimeAgent } from '../agent/runtime-agent.js'
+import { fileURLToPath } from 'node:url'
 import { buildServer } from '../api/server.js'
 import { GitPushes } from '../builds/git-push.js'
 import { createBuilds, removeLeftovers } from '../builds/index.js'
@@ -265,6 +266,8 @@ export async function startDaemon(
     domainVerification: options.domainVerification,
     vpnPools: options.vpnPools,
     vpnMaxPerSpace: options.vpnMaxPerSpace,
+    // `npm run build` puts the dashboard beside the compiled daemon: dist/web.
+    dashboardDir: fileURLToPath(new URL('../web/', import.meta.url)),
   })
   try {
     await api.listen({ host: options.apiListen.host, port: options.apiListen.port })
@@ -296,6 +299,7 @@ export async function startDaemon(
   const boundUrl = urlFor({ ...options.apiListen, port })
   api.ctx.apiUrl = boundUrl // the port is known only now when it was 0
   log(`localspace API listening on ${boundUrl} (data in ${options.dataDir})`)
+  log(`dashboard: ${boundUrl}/ (sign in with your email and password or an API key)`)
   log(`export HEROKU_HOST=${boundUrl}`)
   // `pg:*` and `redis:*` call Heroku's data API at HEROKU_DATA_HOST, keeping HEROKU_HOST's
   // scheme and port: its host name alone points them at this listener (data-api.routes.ts).

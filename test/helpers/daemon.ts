@@ -194,7 +194,7 @@ export async function uploadSource(
 ): Promise<string> {
   const source = await apiRequest(d.url, d.key, 'POST', `/apps/${app}/sources`)
   const blob = source.body.source_blob as { put_url: string; get_url: string }
-  const put = await fetch(blob.put_url, { method: 'PUT', body: tarball })
+  const put = await fetch(blob.put_url, { method: 'PUT', body: new Uint8Array(tarball) })
   assert.equal(put.status, 200)
   return blob.get_url
 }

@@ -1,12 +1,10 @@
 /** The caller's account, its API keys (OAuth authorizations), and admin-made accounts. */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { errors } from '../../core/errors.js'
-import { hashToken } from '../../core/ids.js'
-import { generatePassword, verifyPassword } from '../../core/passwords.js'
-import type { Account } from '../../core/types.js'
+import { generatePassword } from '../../core/passwords.js'
 import { createAccount, issueApiKey, revokeApiKey } from '../../platform/accounts.js'
-import type { Store } from '../../store/store.js'
-import { SignInLimiter, type SignInLimits } from '../plugins/sign-in-limit.js'
+import { accountFromCredentials } from '../plugins/credentials.js'
+import type { SignInLimiter } from '../plugins/sign-in-limit.js'
 import { sendList } from '../plugins/pagination.js'
 import { accountJson, authorizationJson } from '../serializers.js'
 
@@ -19,9 +17,9 @@ const authorizationBody = {
   },
 } as const
 
-export function accountRoutes(app: FastifyInstance, signInLimits?: SignInLimits): void {
+/** `limiter` is shared with the dashboard's sign-in: one budget of password attempts. */
+export function accountRoutes(app: FastifyInstance, limiter: SignInLimiter): void {
   const { store } = app.ctx
-  const limiter = new SignInLimiter(signInLimits)
 
   app.get('/account', async (request) => {
     const team = store.teams.forAccount(request.account.id)[0]
@@ -124,42 +122,4 @@ export function accountRoutes(app: FastifyInstance, signInLimits?: SignInLimits)
       })
     },
   )
-}
-
-/**
- * Who asks for a new key: `heroku login -i` sends Basic email:password; `heroku
- * authorizations:create` sends the Bearer key it already has. A password attempt is rate
- * limited first, and costs one scrypt whether the email exists or not.
- */
-async function accountFromCredentials(
-  store: Store,
-  limiter: SignInLimiter,
-  request: FastifyRequest,
-  reply: FastifyReply,
-): Promise<Account> {
-  const [scheme, value] = (request.headers.authorization ?? '').split(/\s+/, 2)
-  if (scheme?.toLowerCase() === 'bearer' && value) {
-    const account = store.accounts.findByToken(hashToken(value), new Date().toISOString())
-    if (account) return account
-    throw errors.unauthorized()
-  }
-  if (scheme?.toLowerCase() !== 'basic' || !value) throw errors.unauthorized()
-  const decoded = Buffer.from(value, 'base64').toString('utf8')
-  const colon = decoded.indexOf(':')
-  if (colon <= 0) throw errors.unauthorized('Invalid email or password.')
-  const email = decoded.slice(0, colon)
-  const password = decoded.slice(colon + 1)
-  const wait = limiter.admit(request.ip, email)
-  if (wait > 0) {
-    void reply.header('retry-after', String(wait))
-    throw errors.rateLimit(
-      `Too many sign-in attempts. Please wait ${wait} seconds before trying again.`,
-    )
-  }
-  const account = store.accounts.find(email)
-  const stored = account ? store.accounts.passwordHash(account.id) : null
-  if (!(await verifyPassword(password, stored)) || !account) {
-    throw errors.unauthorized('Invalid email or password.')
-  }
-  return account
 }
