@@ -1,30 +1,20 @@
 /** The parts of the Platform API's JSON the dashboard reads (Heroku's field names). */
-export interface Account {
-  id: string
-  email: string
-  name: string | null
-}
-export interface Team {
-  id: string
-  name: string
-  role: string | null
-}
+// Shapes the CLI reads too come from its module: one description of the API's JSON per shape.
+export type {
+  Account,
+  Nat,
+  Peering,
+  Release,
+  Space,
+  Team,
+  VpnConnection,
+} from '../../src/cli/wire.js'
+
 export interface Member {
   id: string
   email: string
   role: string
   user: { id: string; email: string }
-}
-export interface Space {
-  id: string
-  name: string
-  state: string
-  team: { id: string; name: string }
-  region: { id: string; name: string }
-  cidr: string
-  data_cidr: string
-  shield: boolean
-  created_at: string
 }
 export interface AppInfo {
   id: string
@@ -52,15 +42,6 @@ export interface Dyno {
   updated_at: string
   release: { version: number }
 }
-export interface Release {
-  id: string
-  version: number
-  description: string
-  status: string
-  current: boolean
-  user: { email: string }
-  created_at: string
-}
 export interface Build {
   id: string
   status: string
@@ -86,10 +67,6 @@ export interface Addon {
 export interface Ruleset {
   rules: Array<{ action: string; source: string }>
 }
-export interface Nat {
-  state: string
-  sources: string[]
-}
 export interface Topology {
   apps: Array<{
     id: string
@@ -101,18 +78,4 @@ export interface Topology {
   }>
 }
 /** GET /spaces/{s}/vpn-connections (Heroku's shape; localspace answers it once VPN exists). */
-export interface VpnConnection {
-  id: string
-  name: string
-  status: string
-  routable_cidrs?: string[]
-  tunnels?: Array<{ ip?: string; customer_ip?: string; status: string }>
-}
 /** GET /spaces/{s}/peerings (Heroku's shape). */
-export interface Peering {
-  pcx_id: string
-  type: string
-  status: string
-  cidr_blocks?: string[]
-  cidr_block?: string
-}

@@ -60,3 +60,43 @@ export function Section({
 
 export const since = (iso: string | null | undefined): string =>
   iso ? new Date(iso).toLocaleString() : '—'
+
+/**
+ * A list a page loads: the API's refusal, "Loading …" until it is there, a note when it is
+ * empty, else a table with these column headings and a row per item.
+ */
+export function ListTable<T>(props: {
+  what: string
+  error: Error | undefined
+  items: readonly T[] | undefined
+  empty: string
+  columns: readonly string[]
+  row: (item: T) => ComponentChildren
+}) {
+  const { items } = props
+  return (
+    <>
+      <ErrorNote error={props.error} />
+      {!items ? (
+        <Loading what={props.what} />
+      ) : items.length === 0 ? (
+        <p class="muted">{props.empty}</p>
+      ) : (
+        <div class="scroll">
+          <table>
+            <thead>
+              <tr>
+                {props.columns.map((c) => (
+                  <th scope="col" key={c}>
+                    {c}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>{items.map(props.row)}</tbody>
+          </table>
+        </div>
+      )}
+    </>
+  )
+}

@@ -117,7 +117,7 @@ export function toPictureInput(
       id: p.pcx_id,
       type: p.type,
       status: p.status,
-      cidrs: p.cidr_blocks ?? (p.cidr_block ? [p.cidr_block] : []),
+      cidrs: p.cidr_blocks,
     })),
   }
 }

@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks'
 import { api } from '../api.js'
 import { useAction, useResource } from '../hooks.js'
 import type { AppInfo, Space, Team } from '../types.js'
-import { ErrorNote, Loading, Section, StateBadge } from '../ui.js'
+import { ErrorNote, ListTable, Section, StateBadge } from '../ui.js'
 
 interface Region {
   name: string
@@ -26,41 +26,26 @@ export function SpacesPage() {
     <>
       <h1>Spaces</h1>
       <Section title="Your spaces" id="spaces">
-        <ErrorNote error={list.error} />
-        {!list.data ? (
-          <Loading what="spaces" />
-        ) : list.data.spaces.length === 0 ? (
-          <p class="muted">No spaces yet.</p>
-        ) : (
-          <div class="scroll">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Team</th>
-                  <th scope="col">Region</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Apps</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.data.spaces.map((s) => (
-                  <tr key={s.id} data-space={s.name}>
-                    <td>
-                      <a href={`#/spaces/${encodeURIComponent(s.name)}`}>{s.name}</a>
-                    </td>
-                    <td>{s.team.name}</td>
-                    <td>{s.region.name}</td>
-                    <td>
-                      <StateBadge state={s.state} />
-                    </td>
-                    <td>{list.data!.apps.filter((a) => a.space?.id === s.id).length}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <ListTable
+          what="spaces"
+          error={list.error}
+          items={list.data?.spaces}
+          empty="No spaces yet."
+          columns={['Name', 'Team', 'Region', 'State', 'Apps']}
+          row={(s) => (
+            <tr key={s.id} data-space={s.name}>
+              <td>
+                <a href={`#/spaces/${encodeURIComponent(s.name)}`}>{s.name}</a>
+              </td>
+              <td>{s.team.name}</td>
+              <td>{s.region.name}</td>
+              <td>
+                <StateBadge state={s.state} />
+              </td>
+              <td>{list.data!.apps.filter((a) => a.space?.id === s.id).length}</td>
+            </tr>
+          )}
+        />
       </Section>
       <NewSpace onCreated={list.reload} />
     </>
