@@ -17,8 +17,13 @@ import type {
   DesiredAttachment,
   DesiredBuildNetwork,
   DesiredHost,
+  DesiredPeerNetwork,
   DesiredSpaceNetwork,
+  DesiredSpacePeering,
+  DesiredVpnGateway,
 } from '../network/types.js'
+import { desiredVpnGateway } from '../network/vpn-gateway.js'
+import type { DesiredSiteToSite } from '../store/site-to-site.js'
 
 export interface NetworkSettings {
   egressInterface?: string
@@ -31,6 +36,11 @@ export interface NetworkSettings {
    * of apps outside a space run; absent: no such network (tests of spaces alone).
    */
   buildNetworkCidr?: string
+  /**
+   * The operator's VPN pools (`--vpn-pool`), by CIDR text: tunnel addresses are answered for
+   * (proxy ARP) on the egress interface, and stale proxy entries inside them are swept.
+   */
+  vpnPoolCidrs?: readonly string[]
 }
 
 /** A build's namespace on the common build network; held in memory by the network agent. */
@@ -90,6 +100,67 @@ export function desiredBuildAttachment(
   }
 }
 
+/** What the spaces' VPN connections and peerings ask of the host's networking. */
+interface SiteToSiteNetwork {
+  vpnGateways: DesiredVpnGateway[]
+  peerNetworks: DesiredPeerNetwork[]
+  spacePeerings: DesiredSpacePeering[]
+}
+
+/**
+ * A space has a VPN gateway while it has a connection the host side took on (`provisioning`,
+ * `active`) or one still being torn down (`deprovisioning`): charon runs in the gateway's
+ * namespace and must be stopped before the namespace goes (agent/vpn-agent.ts stops it, then
+ * finishes the deprovisioning, and only then is the gateway no longer desired). A `pending`
+ * connection is not the host's yet: the VPN agent marks it `provisioning` first.
+ */
+export function desiredSiteToSite(
+  spaces: readonly Space[],
+  siteToSite: readonly DesiredSiteToSite[],
+): SiteToSiteNetwork {
+  const bySpace = new Map(spaces.map((s) => [s.id, s]))
+  const result: SiteToSiteNetwork = { vpnGateways: [], peerNetworks: [], spacePeerings: [] }
+  const pairs = new Set<string>()
+  for (const s2s of siteToSite) {
+    const space = bySpace.get(s2s.spaceId)
+    if (!space) continue
+    const taken = s2s.vpnConnections.filter((c) => c.status !== 'pending')
+    if (taken.length > 0 || s2s.deprovisioning.length > 0) {
+      result.vpnGateways.push(
+        desiredVpnGateway(
+          space,
+          taken.flatMap((c) => c.tunnels.map((t) => t.ip)),
+          taken.flatMap((c) => c.routableCidrs),
+        ),
+      )
+    }
+    const plan = spaceAddresses(space.cidr, space.dataCidr)
+    for (const p of s2s.peerings) {
+      if (p.peer.kind === 'network') {
+        result.peerNetworks.push({
+          dynoBridge: dynoBridgeName(space.id),
+          cidr: space.cidr,
+          internalRouter: plan.internalRouter,
+          iface: p.peer.interface,
+          cidrs: p.peerCidrs,
+          ...(p.peer.gateway !== undefined && { gateway: p.peer.gateway }),
+        })
+        continue
+      }
+      // Both spaces list a space-to-space peering; the host needs it once.
+      const other = bySpace.get(p.peer.spaceId)
+      if (!other || pairs.has(p.pcxId)) continue
+      pairs.add(p.pcxId)
+      const peerPlan = spaceAddresses(other.cidr, other.dataCidr)
+      result.spacePeerings.push({
+        a: { dynoBridge: dynoBridgeName(space.id), internalRouter: plan.internalRouter },
+        b: { dynoBridge: dynoBridgeName(other.id), internalRouter: peerPlan.internalRouter },
+      })
+    }
+  }
+  return result
+}
+
 /** Spaces being deleted and attachments being detached are simply not desired any more. */
 export function desiredNetwork(
   spaces: readonly Space[],
@@ -97,6 +168,7 @@ export function desiredNetwork(
   egressOf: (spaceId: string) => readonly string[],
   settings: NetworkSettings,
   builds: readonly BuildAttachment[] = [],
+  siteToSite: readonly DesiredSiteToSite[] = [],
 ): DesiredNetwork {
   const live = spaces.filter((s) => s.state !== 'deleting')
   const bySpace = new Map(live.map((s) => [s.id, s]))
@@ -124,6 +196,8 @@ export function desiredNetwork(
     ...(buildNetwork ? builds.map((b) => desiredBuildAttachment(buildNetwork, b)) : []),
   ]
   const egress = live.flatMap((s) => egressOf(s.id))
+  const s2s = desiredSiteToSite(live, siteToSite)
+  const vpnPoolCidrs = (settings.vpnPoolCidrs ?? []).filter((c) => parseCidr(c) !== undefined)
   const host: DesiredHost = {
     spaces: hostSpaces,
     attachments: hostAttachments,
@@ -133,6 +207,14 @@ export function desiredNetwork(
         iface: settings.egressInterface,
         addresses: egress,
         poolCidrs: settings.egressPoolCidrs.filter((c) => parseCidr(c) !== undefined),
+      },
+    }),
+    vpnGateways: s2s.vpnGateways,
+    peerNetworks: s2s.peerNetworks,
+    ...(vpnPoolCidrs.length > 0 && {
+      vpnPool: {
+        ...(settings.egressInterface !== undefined && { iface: settings.egressInterface }),
+        poolCidrs: vpnPoolCidrs,
       },
     }),
   }
@@ -146,6 +228,9 @@ export function desiredNetwork(
     ...(settings.egressInterface !== undefined && { egressInterface: settings.egressInterface }),
     allowedPrivate: settings.allowPrivate,
     ...(buildNetwork && { buildNetwork }),
+    vpnGateways: s2s.vpnGateways,
+    peerNetworks: s2s.peerNetworks,
+    spacePeerings: s2s.spacePeerings,
   }
   return {
     host,

@@ -15,6 +15,7 @@ import { newId, nowIso, shortId } from '../core/ids.js'
 import type { Attachment, AttachmentKind } from '../core/types.js'
 import type { FirewallState } from '../network/nft/render.js'
 import type { DesiredAttachment, DesiredHost } from '../network/types.js'
+import { readSiteToSite } from '../store/site-to-site.js'
 import type { Store } from '../store/store.js'
 import {
   desiredAttachment,
@@ -88,7 +89,12 @@ export class NetworkAgent {
     // Not `ruleset.changed`: the router enforces rulesets (and marks them applied), the host's
     // networking does not depend on them. Not `space.converged`: that is this agent's own
     // report of a converge that is done; following it would converge everything once more.
-    this.loop.follow(this.events, 'space.changed').follow(this.events, 'network.changed')
+    // VPN connections and peerings add gateways, routes and firewall rows.
+    this.loop
+      .follow(this.events, 'space.changed')
+      .follow(this.events, 'network.changed')
+      .follow(this.events, 'vpn.changed')
+      .follow(this.events, 'peering.changed')
     return this.loop.start()
   }
 
@@ -264,15 +270,20 @@ export class NetworkAgent {
     ]
   }
 
-  /** Desired host networking: the store's spaces and attachments, and the builds' namespaces. */
+  /**
+   * Desired host networking: the store's spaces and attachments, the builds' namespaces, and
+   * the spaces' VPN gateways and peer routes.
+   */
   private desired() {
     const { store } = this
+    const spaces = store.spaces.all()
     return desiredNetwork(
-      store.spaces.all(),
+      spaces,
       store.network.attachments(),
       (id) => store.network.egressOf(id),
       this.options.settings,
       [...this.builds.values()],
+      spaces.flatMap((s) => readSiteToSite(store, s.id) ?? []),
     )
   }
 

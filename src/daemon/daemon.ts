@@ -8,6 +8,7 @@ import { LinuxSpaceHost } from '../agent/linux-space-host.js'
 import { NetworkAgent } from '../agent/network-agent.js'
 import { DEFAULT_DYNO_PORT, RuntimeAgent } from '../agent/runtime-agent.js'
 import { fileURLToPath } from 'node:url'
+import { VpnAgent } from '../agent/vpn-agent.js'
 import { buildServer } from '../api/server.js'
 import { GitPushes } from '../builds/git-push.js'
 import { createBuilds, removeLeftovers } from '../builds/index.js'
@@ -26,6 +27,7 @@ import { DrainDispatcher } from '../logs/drains.js'
 import { LogStore } from '../logs/store.js'
 import { Store } from '../store/store.js'
 import { Router, RouterWorkers, type RouterService } from '../router/index.js'
+import { VpnHost } from '../vpn/vpn-host.js'
 import { DnsFeed } from './dns-feed.js'
 import { DomainVerifier } from './domain-verifier.js'
 import { RouterFeed } from './router-feed.js'
@@ -38,6 +40,8 @@ export const ADMIN_KEY_FILE = 'admin-api-key'
 export const ADMIN_PASSWORD_FILE = 'admin-password'
 /** How often the network agent looks for drift when nothing changed. */
 export const RECONCILE_INTERVAL_MS = 10_000
+/** How often the VPN agent passes when nothing changed (VpnHost repairs charons on its own). */
+export const VPN_RECONCILE_INTERVAL_MS = 30_000
 
 export interface RunningDaemon {
   apiUrl: string
@@ -128,12 +132,25 @@ export async function startDaemon(
         allowPrivate: options.allowPrivate,
         routerListeners: options.routerListen.map((l) => ({ address: l.host, port: l.port })),
         buildNetworkCidr: BUILD_NETWORK_CIDR,
+        vpnPoolCidrs: options.vpnPools.map((p) => p.text),
       },
       intervalMs: RECONCILE_INTERVAL_MS,
       egress: { pools: options.egressPools, perSpace: options.egressPerSpace },
       log,
     },
   )
+  // Site-to-site: gateways and routes through the network agent, one charon per space with a
+  // VPN connection (charons outlive the daemon, like dynos; the next one adopts them).
+  const vpnHost: VpnHost = new VpnHost({
+    dataDir: options.dataDir,
+    exec: run,
+    onTunnelStatus: (status) => vpn.recordTunnel(status),
+    onError: (e) => vpn.charonFailed(e),
+  })
+  const vpn = new VpnAgent(store, events, agent, vpnHost, {
+    intervalMs: VPN_RECONCILE_INTERVAL_MS,
+    log,
+  })
   // Formation becomes sandboxed dynos in their space networks; they outlive the daemon.
   const sandbox = await defaultHost({ hide: [options.dataDir] })
   const dynos = new RuntimeAgent(store, events, {
@@ -285,6 +302,7 @@ export async function startDaemon(
   }
   await agent.start()
   await dynos.start() // adopts the dynos a previous daemon left running
+  await vpn.start() // after the network agent: charon runs in the gateway it makes
   await dnsFeed.start()
   routerFeed.start()
   domainVerifier?.start()
@@ -320,6 +338,8 @@ export async function startDaemon(
       await dnsFeed.stop()
       await dns.close()
       await dynos.stop() // the dynos keep running; the next daemon adopts them
+      await vpn.stop()
+      await vpnHost.release() // charons keep running (tunnels stay up); the next daemon adopts them
       await agent.stop()
       await builds.builder.stop()
       await api.close()

@@ -9,6 +9,7 @@ import type { EventBus } from '../core/events.js'
 import { ReconcileLoop, type ReconcileScope } from '../agent/reconcile-loop.js'
 import type { DynoView } from '../core/runtime-view.js'
 import type { App } from '../core/types.js'
+import { readSiteToSite, vpnRemoteCidrs } from '../store/site-to-site.js'
 import type { Store } from '../store/store.js'
 import type { DnsService, MemoryDnsRecords } from '../dns/index.js'
 
@@ -56,6 +57,8 @@ export class DnsFeed {
     this.loop
       .follow(events, 'space.changed')
       .follow(events, 'space.converged')
+      // The VPN side asks for the names of internal-routing apps.
+      .follow(events, 'vpn.changed')
       // One app changed (config, features, a release): only its records, not a pass over all.
       // Dyno changes take the same short way (names within 100 ms).
       .follow(events, 'app.changed', byApp)
@@ -94,6 +97,7 @@ export class DnsFeed {
     }
     for (const s of spaces) {
       const plan = spaceAddresses(s.cidr, s.dataCidr)
+      const s2s = readSiteToSite(store, s.id)
       records.setSpace({
         id: s.id,
         cidr: s.cidr,
@@ -101,6 +105,7 @@ export class DnsFeed {
         gateway: plan.gateway,
         internalRouter: plan.internalRouter,
         domain,
+        remoteCidrs: s2s ? vpnRemoteCidrs(s2s) : [],
       })
     }
     for (const id of this.known.spaces) if (!spaceIds.has(id)) records.removeSpace(id)

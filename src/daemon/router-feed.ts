@@ -15,6 +15,7 @@ import { ReconcileLoop, type ReconcileScope } from '../agent/reconcile-loop.js'
 import type { DynoView } from '../core/runtime-view.js'
 import type { App } from '../core/types.js'
 import type { RouterApp, RouterCertificate, RouterService } from '../router/index.js'
+import { internalRouterSources, readSiteToSite } from '../store/site-to-site.js'
 import type { Store } from '../store/store.js'
 
 export interface RouterFeedOptions {
@@ -45,6 +46,9 @@ export class RouterFeed {
       .follow(events, 'space.changed')
       .follow(events, 'space.converged')
       .follow(events, 'ruleset.changed')
+      // VPN remotes and accepted peers reach the internal listener too.
+      .follow(events, 'vpn.changed')
+      .follow(events, 'peering.changed')
       // One app changed (config, a release, its domains): only its route, not every app's.
       .follow(events, 'app.changed', byApp)
       .follow(events, 'domains.changed', byApp)
@@ -73,11 +77,13 @@ export class RouterFeed {
     const spaceIds = new Set(spaces.map((s) => s.id))
     for (const s of spaces) {
       const ruleset = store.spaces.currentRuleset(s.id)
+      const s2s = readSiteToSite(store, s.id)
       table.setSpace({
         id: s.id,
         cidr: s.cidr,
         internalAddress: spaceAddresses(s.cidr, s.dataCidr).internalRouter,
         rules: ruleset?.rules ?? [],
+        internalSources: s2s ? internalRouterSources(s2s) : [],
       })
       if (ruleset && !ruleset.applied) applied.push(ruleset.id)
     }

@@ -26,12 +26,23 @@ const answer = (rcode: number, answers: Record[] = [], authority: Record[] = [])
   authority,
 })
 
-export function decide(q: Query, t: SpaceTable, synced: boolean, o: AnswerOptions): Decision {
+/**
+ * `fromRemote`: the query comes from behind one of the space's VPN connections, which may
+ * resolve the space's internal-routing apps and nothing else (REFUSED).
+ */
+export function decide(
+  q: Query,
+  t: SpaceTable,
+  synced: boolean,
+  o: AnswerOptions,
+  fromRemote = false,
+): Decision {
   if (q.klass !== CLASS_IN && q.klass !== CLASS_ANY) return answer(RCODE.REFUSED)
   // Zone transfers are not offered; over UDP they are not even well formed.
   if (q.type === TYPE.AXFR || q.type === TYPE.IXFR) return answer(RCODE.NOTIMP)
   const name = q.name
-  if (name === ZONE || name.endsWith(ZONE_SUFFIX)) return zoneAnswer(q, t, synced, o)
+  if (!fromRemote && (name === ZONE || name.endsWith(ZONE_SUFFIX)))
+    return zoneAnswer(q, t, synced, o)
   if (t.internalNames.has(name)) {
     if (q.type !== TYPE.A && q.type !== TYPE.ANY) return answer(RCODE.NOERROR)
     return answer(RCODE.NOERROR, [
@@ -41,7 +52,7 @@ export function decide(q: Query, t: SpaceTable, synced: boolean, o: AnswerOption
   // An internal-routing app not re-learned yet must not get the upstream's NXDOMAIN.
   if (!synced && t.domain !== '' && (name === t.domain || name.endsWith('.' + t.domain)))
     return { ...answer(RCODE.SERVFAIL), authoritative: false }
-  return 'forward'
+  return fromRemote ? answer(RCODE.REFUSED) : 'forward'
 }
 
 /** The zone's SOA: the authority of every negative answer (RFC 2308), and `SOA app.localspace`. */

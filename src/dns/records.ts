@@ -18,6 +18,12 @@ export interface DnsSpace {
   internalRouter: string
   /** Internal-routing apps are `<app>.<domain>`; e.g. `localspace.internal`. */
   domain: string
+  /**
+   * The networks behind the space's VPN connections: queries from them get the hostnames of
+   * the space's internal-routing apps (C.0.3) and nothing else (REFUSED): an office resolves
+   * the apps it may reach, without being given the dyno names or an open resolver.
+   */
+  remoteCidrs?: readonly string[]
 }
 
 export interface DnsApp {

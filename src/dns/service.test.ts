@@ -26,9 +26,12 @@ const S = {
   gateway: '127.10.0.1',
   internalRouter: '127.10.0.3',
   domain: 'internal.test',
+  // Behind S's VPN connection (127.30/16 stands for the office's network).
+  remoteCidrs: ['127.30.0.0/16'],
 }
 const T = {
   ...S,
+  remoteCidrs: [],
   id: 'space-t',
   cidr: '127.20.0.0/16',
   gateway: '127.20.0.1',
@@ -238,6 +241,22 @@ describe('DnsService over loopback', () => {
     assert.deepEqual(
       addresses((await ask('1.web.shop.app.localspace', { ...inS, from: '127.11.0.10' })).msg),
       ['127.10.128.1'],
+    )
+  })
+
+  test("the VPN side resolves the space's internal-routing apps, and nothing else", async () => {
+    const fromOffice = { ...inS, from: '127.30.0.10' }
+    assert.deepEqual(addresses((await ask('shop.internal.test', fromOffice)).msg), ['127.10.0.3'])
+    // No dyno names, no other space's apps, no forwarding upstream.
+    for (const name of ['1.web.shop.app.localspace', 'secret.internal.test', 'example.test']) {
+      const msg = (await ask(name, fromOffice)).msg
+      assert.equal(rcodeOf(msg), 'REFUSED', name)
+      assert.deepEqual(addresses(msg), [], name)
+    }
+    // The same office on T's gateway: T has no VPN.
+    assert.equal(
+      rcodeOf((await ask('secret.internal.test', { ...inT, from: '127.30.0.10' })).msg),
+      'REFUSED',
     )
   })
 

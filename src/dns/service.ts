@@ -20,7 +20,7 @@ import {
   udpLimit,
 } from './wire.js'
 import { BatchUdpSocket } from './udp-batch.js'
-import { isInside, RecordIndex } from './zone.js'
+import { isInside, isRemote, RecordIndex } from './zone.js'
 
 export interface DnsServiceOptions {
   records: DnsRecords
@@ -181,9 +181,11 @@ export class DnsService {
     if (!parsed) return undefined
     if (parsed.rcode !== RCODE.NOERROR) return bareResponse(parsed, parsed.rcode)
     const table = this.index.tableForGateway(local)
-    if (!table || !isInside(table, source)) return bareResponse(parsed, RCODE.REFUSED)
+    const inside = table !== undefined && isInside(table, source)
+    // The VPN side may ask too, for the internal-routing apps' names only (answer.ts).
+    if (!table || (!inside && !isRemote(table, source))) return bareResponse(parsed, RCODE.REFUSED)
     const limit = overTcp ? MAX_MESSAGE : udpLimit(parsed)
-    const decision = decide(parsed, table, this.index.synced, this.answerOptions)
+    const decision = decide(parsed, table, this.index.synced, this.answerOptions, !inside)
     if (decision !== 'forward') return encodeResponse(parsed, decision, limit)
     const q = { ...parsed, packet: Buffer.from(packet) }
     return this.forwarder.forward(q, overTcp).then((r) => {

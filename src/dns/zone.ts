@@ -30,6 +30,8 @@ export interface SpaceTable {
   readonly space: DnsSpace
   readonly cidr: Cidr
   readonly dataCidr: Cidr | undefined
+  /** DnsSpace.remoteCidrs: sources that may ask for internal-routing names only. */
+  readonly remote: readonly Cidr[]
   readonly internalRouter: number
   /** The internal-routing domain, lowercase. */
   readonly domain: string
@@ -189,6 +191,9 @@ export class RecordIndex {
       space,
       cidr,
       dataCidr: dataCidr ?? undefined,
+      remote: (space.remoteCidrs ?? [])
+        .map((c) => parseCidr(c))
+        .filter((c): c is Cidr => c !== undefined),
       internalRouter,
       domain,
       names,
@@ -202,3 +207,7 @@ export class RecordIndex {
 export const isInside = (t: SpaceTable, source: number): boolean =>
   containsAddress(t.cidr, source) ||
   (t.dataCidr !== undefined && containsAddress(t.dataCidr, source))
+
+/** Whether `source` is behind one of the space's VPN connections (DnsSpace.remoteCidrs). */
+export const isRemote = (t: SpaceTable, source: number): boolean =>
+  t.remote.some((c) => containsAddress(c, source))

@@ -86,3 +86,19 @@ export function readSiteToSite(store: Store, spaceId: string): DesiredSiteToSite
     peerings,
   }
 }
+
+/**
+ * The networks on the far side of a space's VPN connections the host has taken on
+ * (`provisioning`, `active`): the space's internal router and DNS server answer them.
+ */
+export const vpnRemoteCidrs = (s2s: DesiredSiteToSite): string[] =>
+  s2s.vpnConnections.filter((c) => c.status !== 'pending').flatMap((c) => c.routableCidrs)
+
+/**
+ * Every source the space's internal listener (C.0.3) admits besides the space itself: its
+ * VPN remotes and its accepted peers (operator networks, peered spaces' dyno networks).
+ */
+export const internalRouterSources = (s2s: DesiredSiteToSite): string[] => [
+  ...vpnRemoteCidrs(s2s),
+  ...s2s.peerings.flatMap((p) => p.peerCidrs),
+]

@@ -11,7 +11,7 @@
  *   kernel-netlink still does addresses and routes;
  * - the vici socket in the space's directory (the charon's own /run is private to it).
  */
-import { renderSettings } from './settings-text.js'
+import { renderSettings } from '../core/settings-text.js'
 
 export interface StrongswanConfOptions {
   /** Absolute path of the vici Unix socket. */

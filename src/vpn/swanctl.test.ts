@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { renderSettings } from './settings-text.js'
-import { renderStrongswanConf, strongswanPlugins } from './strongswan-conf.js'
+import { renderSettings } from '../core/settings-text.js'
 import {
   ESP_PROPOSALS,
   IKE_PROPOSALS,
-  parseTunnelName,
   renderCustomerSwanctl,
-  renderSpaceSwanctl,
-  tunnelName,
   type CustomerVpnConfig,
-} from './swanctl.js'
+} from '../core/vpn-config.js'
+import { renderStrongswanConf, strongswanPlugins } from './strongswan-conf.js'
+import { parseTunnelName, renderSpaceSwanctl, tunnelName } from './swanctl.js'
 import type { DesiredVpnSpace } from './types.js'
 
 const PSK1 = 'A'.repeat(31) + '1'

@@ -52,13 +52,4 @@ export interface TunnelStatus {
   lastStatusChange: string
 }
 
-/** Dead peer detection; shorter in tests, where a failover is waited for. */
-export interface DpdTimers {
-  /** Seconds between DPD checks of an idle tunnel. */
-  delaySeconds: number
-  /** IKEv1: seconds without an answer before the peer is declared dead. */
-  timeoutSeconds: number
-}
-
-/** AWS's site-to-site defaults (what a Heroku VPN's remote side is used to). */
-export const DEFAULT_DPD: DpdTimers = { delaySeconds: 10, timeoutSeconds: 30 }
+export { DEFAULT_DPD, type DpdTimers } from '../core/vpn-config.js'

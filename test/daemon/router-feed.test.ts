@@ -2,7 +2,8 @@
  * The router feed marks an inbound ruleset `applied` only once the router acknowledged it:
  * with the router's worker processes not running (down, or not started yet) the ruleset stays
  * `applied: false`; once a worker runs and holds it, it is marked. A real RouterWorkers with
- * one worker on a loopback listener.
+ * one worker on a loopback listener. And the space's internal listener admits the networks
+ * behind its VPN connections and its accepted peerings.
  */
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -13,7 +14,9 @@ import { EventBus } from '../../src/core/events.js'
 import { newId, nowIso } from '../../src/core/ids.js'
 import type { InboundRuleset, Space } from '../../src/core/types.js'
 import { RouterFeed } from '../../src/daemon/router-feed.js'
-import { RouterWorkers } from '../../src/router/index.js'
+import { parseIpv4 } from '../../src/core/cidr.js'
+import { Router, RouterWorkers } from '../../src/router/index.js'
+import { insideSpace } from '../../src/router/routing-table.js'
 import { Store } from '../../src/store/store.js'
 import { waitUntil } from '../helpers/wait.js'
 
@@ -82,5 +85,94 @@ describe('router feed: rulesets applied', () => {
     events.emit('ruleset.changed', space.id)
     await new Promise((resolve) => setImmediate(resolve))
     assert.equal(applied(), false)
+  })
+})
+
+describe("router feed: the internal listener admits the space's VPN remotes and peers", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'localspace-router-feed-'))
+  const store = Store.open(join(dir, 'localspace.db'))
+  const events = new EventBus()
+  const router = new Router({ domain: 'localhost', listen: [], log: () => undefined })
+  const feed = new RouterFeed({ store, events, router, dynos: () => [], port: 5000 })
+  after(async () => {
+    await feed.stop()
+    store.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  const now = nowIso()
+  const teamId = newId()
+  store.teams.insert({ id: teamId, name: 'feed-team', createdAt: now, updatedAt: now })
+  const space: Space = {
+    id: newId(),
+    name: 'feed-space',
+    teamId,
+    teamName: 'feed-team',
+    region: 'virginia',
+    state: 'allocated',
+    shield: false,
+    cidr: '10.92.0.0/16',
+    dataCidr: '10.93.0.0/20',
+    generation: 'cedar',
+    createdAt: now,
+    updatedAt: now,
+  }
+  store.spaces.insert(space)
+  const admits = (address: string) =>
+    insideSpace(router.table.space(space.id)!, parseIpv4(address)!)
+  const tunnel = (index: 0 | 1, ip: string) => ({
+    index,
+    ip,
+    customerIp: '203.0.113.50',
+    preSharedKey: 'A'.repeat(32),
+    status: 'DOWN' as const,
+    statusMessage: '',
+    lastStatusChange: now,
+  })
+
+  test('only the space itself before any VPN or peering', () => {
+    feed.start()
+    assert.equal(admits('10.92.128.5'), true)
+    assert.equal(admits('192.168.50.10'), false)
+    assert.equal(admits('10.99.0.1'), false)
+  })
+
+  test('a VPN connection taken on and an accepted peering add their networks', async () => {
+    store.vpn.insert({
+      id: newId(),
+      spaceId: space.id,
+      name: 'office',
+      publicIp: '203.0.113.50',
+      routableCidrs: ['192.168.50.0/24'],
+      ikeVersion: 1,
+      status: 'active',
+      statusMessage: '',
+      tunnels: [tunnel(0, '203.0.113.65'), tunnel(1, '203.0.113.66')],
+      createdAt: now,
+      updatedAt: now,
+    })
+    events.emit('vpn.changed', space.id)
+    await waitUntil('the VPN remote admitted', () => admits('192.168.50.10'))
+    const networkId = newId()
+    store.peerings.insertNetwork({
+      id: networkId,
+      name: 'dc',
+      interface: 'peer0',
+      cidrs: ['10.99.0.0/16'],
+      createdAt: now,
+    })
+    store.peerings.insert({
+      id: 'pcx-0123456789abcdef0',
+      accepterSpaceId: space.id,
+      peerNetworkId: networkId,
+      status: 'active',
+      expiresAt: now,
+      createdAt: now,
+      updatedAt: now,
+    })
+    events.emit('peering.changed', space.id)
+    await waitUntil('the peer admitted', () => admits('10.99.0.1'))
+    // Nothing else: the rest of the private ranges stays out.
+    assert.equal(admits('192.168.51.10'), false)
   })
 })
