@@ -45,7 +45,6 @@ export function backupsPastRetention(backups: readonly RetainedBackup[]): string
   for (const id of newestPerPeriod(scheduled, weekOf, RETENTION.weekly)) keep.add(id)
   for (const id of newestPerPeriod(scheduled, (iso) => iso.slice(0, 7), RETENTION.monthly))
     keep.add(id)
-  for (const b of newestFirst.filter((b) => !b.scheduled).slice(0, RETENTION.manual))
-    keep.add(b.id)
+  for (const b of newestFirst.filter((b) => !b.scheduled).slice(0, RETENTION.manual)) keep.add(b.id)
   return newestFirst.filter((b) => !keep.has(b.id)).map((b) => b.id)
 }

@@ -8,7 +8,17 @@
  * `pg:backups:url` does, until it expires.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
-import { chmod, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import {
+  chmod,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises'
 import { join } from 'node:path'
 import type { BackupFiles } from '../core/backups.js'
 import { captureBackup, restoreBackup } from './backups.js'

@@ -53,7 +53,9 @@ export class BackupSchedulesRepo {
   }
 
   markRun(id: string, localDate: string): void {
-    this.db.prepare('UPDATE pg_backup_schedules SET last_run_on = ? WHERE id = ?').run(localDate, id)
+    this.db
+      .prepare('UPDATE pg_backup_schedules SET last_run_on = ? WHERE id = ?')
+      .run(localDate, id)
   }
 
   delete(id: string): void {

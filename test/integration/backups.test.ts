@@ -23,6 +23,7 @@ describe('Postgres backups', () => {
       url: `https://files.example/${id}`,
       expiresAt: '2030-01-01T00:00:00Z',
     }),
+    openSigned: async () => 'missing',
   }
   const ctx = () => ({ store: api.store, events: api.events })
   const transfers = async () =>
