@@ -9,7 +9,8 @@
  *    loopback-equivalent path, no bridge, no routing), TLS (verify-full) on both, same server,
  *    same tables; ratio space / own namespace;
  * 3. `redis-benchmark` (SET, GET; TLS) the same two ways;
- * 4. a follower in the second space: replay lag sampled while pgbench writes to its leader.
+ * 4. a follower in the second space: replay lag (bytes, and Postgres's `replay_lag`) sampled on
+ *    the leader while pgbench writes to it.
  *
  * Writes Markdown to stdout.
  */
@@ -20,7 +21,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { parseArgs } from 'node:util'
 import { lag, leaderFacts } from '../../src/data/followers.js'
-import { adminConninfo, PG_BIN } from '../../src/data/postgres.js'
+import { adminConninfo, PG_BIN, runSql } from '../../src/data/postgres.js'
 import { DataServer } from '../../src/data/server.js'
 import type { ConnectionFacts } from '../../src/data/types.js'
 import { run } from '../../src/exec/run.js'
@@ -43,6 +44,9 @@ const REQUESTS = Number(args.requests)
 const CLIENTS = 8
 /** Under the fixture plan's connection limit (20: Redis's maxclients). */
 const REDIS_CLIENTS = 16
+
+const REPLICATION_LAG = `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn),
+  coalesce(extract(epoch FROM replay_lag), 0) FROM pg_stat_replication`
 
 const log = (message: string) => console.error(`[bench/data] ${message}`)
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '—')
@@ -163,9 +167,12 @@ async function main(): Promise<void> {
       loading = false
     })
     while (loading) {
-      const l = await lag(ctx, fctx)
-      lagBytes.push(l.bytes)
-      lagSecs.push(l.seconds)
+      // One snapshot on the leader (its WAL position and what the follower reports replayed,
+      // and Postgres's own replay_lag): two queries on two servers would let the follower
+      // catch up between them.
+      const [bytes, secs] = (await runSql(ctx, REPLICATION_LAG)).trim().split('|').map(Number)
+      lagBytes.push(Math.max(0, bytes ?? 0))
+      lagSecs.push(secs ?? 0)
       await new Promise((r) => setTimeout(r, 100))
     }
     const loadTps = tpsOf(await load)
