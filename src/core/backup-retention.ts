@@ -1,7 +1,9 @@
 /**
- * How many backups a Heroku Postgres database keeps (Heroku's PGBackups documentation, for the
- * Premium, Private and Shield tiers, which localspace's private plans are): scheduled backups
- * 7 daily, 8 weekly and 12 monthly; manual backups 50, the oldest going when a new one lands.
+ * How many backups a Heroku Postgres database keeps, after Heroku's PGBackups article
+ * ("Scheduled Backups Retention Limits" and "Manual Backup Retention Limits", Premium, Private
+ * and Shield tiers, which localspace's private plans are): scheduled backups 7 daily, 8
+ * weekly and 12 monthly; manual backups 50, the oldest going when a new one lands. The
+ * figures are the constants below, so a change of Heroku's is one edit.
  * Pure: given the finished backups of one database, which are past retention.
  */
 export const RETENTION = { daily: 7, weekly: 8, monthly: 12, manual: 50 } as const
