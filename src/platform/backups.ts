@@ -177,19 +177,29 @@ export const markTransferStarted = (ctx: PlatformContext, id: string): boolean =
 export const markTransferProgress = (ctx: PlatformContext, id: string, processedBytes: number) =>
   change(ctx, id, (t) => ({ ...t, processedBytes }))
 
-/** Done: succeeded or not, with what the agent has to say (the last log lines the CLI shows). */
-export const markTransferFinished = (
+/**
+ * Done: succeeded or not, with what the agent has to say (the last log lines the CLI shows).
+ * A destroyed database's final backup done: the data agent hears it may remove the server.
+ */
+export function markTransferFinished(
   ctx: PlatformContext,
   id: string,
   result: { succeeded: boolean; processedBytes: number; message: string },
-): boolean =>
-  change(ctx, id, (t, now) => ({
+): boolean {
+  const done = change(ctx, id, (t, now) => ({
     ...t,
     finishedAt: now,
     succeeded: result.succeeded,
     processedBytes: result.processedBytes,
     logs: [...t.logs, { created_at: now, message: result.message }],
   }))
+  const t = ctx.store.transfers.byId(id)
+  const addon = t && ctx.store.addons.byId(t.addonId)
+  if (done && addon?.state === 'deprovisioning' && !backupPending(ctx.store, addon.id)) {
+    ctx.events.emit('addons.changed', addon.spaceId)
+  }
+  return done
+}
 
 /** A deleted backup's file is gone: the record goes too. */
 export function markBackupPurged(ctx: PlatformContext, id: string): boolean {

@@ -211,7 +211,10 @@ describe('backup schedules and download links', () => {
     assert.ok(desiredDataServers(api.store).some((d) => d.addonId === db.id))
     assert.ok(!addonsToRemove(api.store).includes(db.id))
     markTransferStarted(ctx(), final.id)
+    const heard: string[] = []
+    api.events.on('addons.changed', (spaceId) => heard.push(spaceId))
     markTransferFinished(ctx(), final.id, { succeeded: true, processedBytes: 1, message: 'ok' })
+    assert.equal(heard.length, 1, 'the data agent hears the server may go')
     assert.ok(!desiredDataServers(api.store).some((d) => d.addonId === db.id))
     assert.ok(addonsToRemove(api.store).includes(db.id))
     // The final backup stays on the app's list after the database is gone.
