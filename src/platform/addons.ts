@@ -30,6 +30,7 @@ import {
 import { ADJECTIVES } from './apps.js'
 import type { Actor, PlatformContext } from './context.js'
 import { released } from './releases.js'
+import { recordFinalBackup } from './backups.js'
 
 /** Heroku's add-on name pattern, with a length bound. */
 const ADDON_NAME = /^[a-zA-Z][A-Za-z0-9_-]{1,99}$/
@@ -225,13 +226,16 @@ export function updateAddon(
  * `addons:destroy`: every attachment goes (a `Detach …` release for each app), the add-on
  * becomes `deprovisioning` and the data agent removes the server. Followers of a destroyed
  * leader stop following and keep their data as standalone databases: they are the copies a
- * user keeps for when the leader is lost.
+ * user keeps for when the leader is lost. A Postgres database's server runs on until its final
+ * backup is done (platform/backups.ts `recordFinalBackup`).
  */
 export function destroyAddon(ctx: PlatformContext, addon: Addon, actor: Actor): Addon {
   const { store, events } = ctx
   const spaces = new Set([addon.spaceId])
+  let finalBackup = false
   const releases = store.transaction(() => {
     const made: Release[] = []
+    finalBackup = recordFinalBackup(store, addon) !== undefined
     for (const attachment of store.addons.attachmentsOfAddon(addon.id)) {
       const release = commitDetachment(store, attachment, addon, actor.id)
       if (release) made.push(release)
@@ -243,6 +247,7 @@ export function destroyAddon(ctx: PlatformContext, addon: Addon, actor: Actor): 
     store.addons.setState(addon.id, 'deprovisioning', null, nowIso())
     return made
   })
+  if (finalBackup) events.emit('transfers.changed', addon.id)
   for (const spaceId of spaces) events.emit('addons.changed', spaceId)
   for (const release of releases) released(ctx, release.appId, release, actor.email)
   return store.addons.byId(addon.id)!

@@ -29,46 +29,78 @@ function checkDatabase(addon: Addon): void {
   }
 }
 
-function record(
-  ctx: PlatformContext,
-  addon: Addon,
-  fields: Pick<Transfer, 'kind' | 'fromName' | 'toName' | 'backupId'>,
-): Transfer {
+type TransferFields = Pick<Transfer, 'kind' | 'fromName' | 'toName' | 'backupId'> &
+  Partial<Pick<Transfer, 'scheduleName'>>
+
+/** Inserts a pending transfer (inside the caller's transaction). */
+function insertTransfer(store: Store, addon: Addon, fields: TransferFields, message: string) {
+  const now = nowIso()
+  const t: Transfer = {
+    id: newId(),
+    appId: addon.appId,
+    num: store.transfers.nextNum(addon.appId),
+    addonId: addon.id,
+    processedBytes: 0,
+    createdAt: now,
+    startedAt: null,
+    finishedAt: null,
+    succeeded: false,
+    canceledAt: null,
+    deletedAt: null,
+    logs: [{ created_at: now, message }],
+    scheduleName: null,
+    ...fields,
+  }
+  store.transfers.insert(t)
+  return t
+}
+
+function record(ctx: PlatformContext, addon: Addon, fields: TransferFields): Transfer {
   const { store } = ctx
-  const transfer = store.transaction(() => {
-    const now = nowIso()
-    const t: Transfer = {
-      id: newId(),
-      appId: addon.appId,
-      num: store.transfers.nextNum(addon.appId),
-      addonId: addon.id,
-      processedBytes: 0,
-      createdAt: now,
-      startedAt: null,
-      finishedAt: null,
-      succeeded: false,
-      canceledAt: null,
-      deletedAt: null,
-      logs: [{ created_at: now, message: `${fields.kind} requested` }],
-      ...fields,
-    }
-    store.transfers.insert(t)
-    return t
-  })
+  const transfer = store.transaction(() =>
+    insertTransfer(store, addon, fields, `${fields.kind} requested`),
+  )
   ctx.events.emit('transfers.changed', addon.id)
   return transfer
 }
 
-/** `pg:backups:capture`: a `b00N` of the database, pending until the agent runs it. */
-export function captureBackup(ctx: PlatformContext, addon: Addon): Transfer {
+/**
+ * `pg:backups:capture`: a `b00N` of the database, pending until the agent runs it; with a
+ * schedule's name, the daily `a00N` of `pg:backups:schedule`.
+ */
+export function captureBackup(
+  ctx: PlatformContext,
+  addon: Addon,
+  scheduleName: string | null = null,
+): Transfer {
   checkDatabase(addon)
   return record(ctx, addon, {
     kind: 'backup',
     fromName: databaseName(ctx.store, addon),
     toName: 'BACKUP',
     backupId: null,
+    scheduleName,
   })
 }
+
+/**
+ * `addons:destroy` of a Postgres database: its data goes only after a final backup, which
+ * stays on the app's `pg:backups` list (called inside the destroy's transaction, before the
+ * attachments go, so the backup is named after the database as the app knew it).
+ */
+export function recordFinalBackup(store: Store, addon: Addon): Transfer | undefined {
+  if (serviceOf(addon).kind !== 'postgres' || addon.state !== 'provisioned') return undefined
+  return insertTransfer(
+    store,
+    addon,
+    { kind: 'backup', fromName: databaseName(store, addon), toName: 'BACKUP', backupId: null },
+    'final backup before the database is destroyed',
+  )
+}
+
+/** True while a destroyed database's final backup (or any backup of it) has yet to finish. */
+export const backupPending = (store: Store, addonId: string): boolean =>
+  store.transfers.open().some((t) => t.addonId === addonId && t.finishedAt === null)
 
 /** `pg:backups:restore b001 DATABASE`: replaces the database's data with a finished backup's. */
 export function restoreBackup(ctx: PlatformContext, addon: Addon, backup: Transfer): Transfer {
@@ -145,19 +177,29 @@ export const markTransferStarted = (ctx: PlatformContext, id: string): boolean =
 export const markTransferProgress = (ctx: PlatformContext, id: string, processedBytes: number) =>
   change(ctx, id, (t) => ({ ...t, processedBytes }))
 
-/** Done: succeeded or not, with what the agent has to say (the last log lines the CLI shows). */
-export const markTransferFinished = (
+/**
+ * Done: succeeded or not, with what the agent has to say (the last log lines the CLI shows).
+ * A destroyed database's final backup done: the data agent hears it may remove the server.
+ */
+export function markTransferFinished(
   ctx: PlatformContext,
   id: string,
   result: { succeeded: boolean; processedBytes: number; message: string },
-): boolean =>
-  change(ctx, id, (t, now) => ({
+): boolean {
+  const done = change(ctx, id, (t, now) => ({
     ...t,
     finishedAt: now,
     succeeded: result.succeeded,
     processedBytes: result.processedBytes,
     logs: [...t.logs, { created_at: now, message: result.message }],
   }))
+  const t = ctx.store.transfers.byId(id)
+  const addon = t && ctx.store.addons.byId(t.addonId)
+  if (done && addon?.state === 'deprovisioning' && !backupPending(ctx.store, addon.id)) {
+    ctx.events.emit('addons.changed', addon.spaceId)
+  }
+  return done
+}
 
 /** A deleted backup's file is gone: the record goes too. */
 export function markBackupPurged(ctx: PlatformContext, id: string): boolean {

@@ -16,6 +16,7 @@ import type { Release } from '../core/types.js'
 import type { Store } from '../store/store.js'
 import { addonUrl, serviceOf } from './addon-attachments.js'
 import { addonNetworkOwner } from './addons.js'
+import { backupPending } from './backups.js'
 import type { PlatformContext } from './context.js'
 import { commitConfigPatch, released } from './releases.js'
 
@@ -29,7 +30,9 @@ export function desiredDataServers(store: Store, spaceId?: string): DesiredDataS
   const out: DesiredDataServer[] = []
   for (const a of all) {
     if (spaceId !== undefined && a.spaceId !== spaceId) continue
-    if (a.state !== 'provisioning' && a.state !== 'provisioned') continue
+    // A destroyed database runs on until its final backup is done.
+    const finalBackup = a.state === 'deprovisioning' && backupPending(store, a.id)
+    if (a.state !== 'provisioning' && a.state !== 'provisioned' && !finalBackup) continue
     const kind = serviceOf(a).kind
     if (kind === 'kafka') continue
     const plan = findPlan(a.planName)!
@@ -39,7 +42,7 @@ export function desiredDataServers(store: Store, spaceId?: string): DesiredDataS
       addonName: a.name,
       kind,
       spaceId: a.spaceId,
-      state: a.state,
+      state: finalBackup ? 'provisioned' : (a.state as DesiredDataServer['state']),
       planName: a.planName,
       memoryMb: plan.memoryMb,
       maxConnections: plan.maxConnections,
@@ -65,7 +68,7 @@ export function desiredDataServers(store: Store, spaceId?: string): DesiredDataS
 export function addonsToRemove(store: Store): string[] {
   const ids = store.addons
     .all()
-    .filter((a) => a.state === 'deprovisioning')
+    .filter((a) => a.state === 'deprovisioning' && !backupPending(store, a.id))
     .map((a) => a.id)
   for (const n of store.network.attachments()) {
     const m = /^addon:(.+)$/.exec(n.owner)

@@ -448,4 +448,23 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 12,
+    name: 'Postgres backup schedules; scheduled transfers',
+    sql: `
+      -- pg:backups:schedule (src/platform/backup-schedules.ts): one daily schedule per database.
+      CREATE TABLE pg_backup_schedules (
+        id TEXT PRIMARY KEY,
+        addon_id TEXT NOT NULL UNIQUE REFERENCES addons(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        hour INTEGER NOT NULL,
+        timezone TEXT NOT NULL,
+        last_run_on TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      -- A scheduled backup (a001) names its schedule; a manual one (b001) has none.
+      ALTER TABLE pg_transfers ADD COLUMN schedule_name TEXT;
+    `,
+  },
 ]

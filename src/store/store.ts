@@ -13,6 +13,7 @@ import { SpacesRepo } from './spaces.repo.js'
 import { TeamsRepo } from './teams.repo.js'
 import { VpnRepo } from './vpn.repo.js'
 import { TransfersRepo } from './transfers.repo.js'
+import { BackupSchedulesRepo } from './backup-schedules.repo.js'
 
 /** The desired state of the installation, one SQLite file. */
 export class Store {
@@ -30,6 +31,7 @@ export class Store {
   readonly peerings: PeeringsRepo
   readonly addons: AddonsRepo
   readonly transfers: TransfersRepo
+  readonly backupSchedules: BackupSchedulesRepo
 
   constructor(readonly db: Db) {
     this.accounts = new AccountsRepo(db)
@@ -46,6 +48,7 @@ export class Store {
     this.peerings = new PeeringsRepo(db)
     this.addons = new AddonsRepo(db)
     this.transfers = new TransfersRepo(db)
+    this.backupSchedules = new BackupSchedulesRepo(db)
   }
 
   static open(file: string): Store {

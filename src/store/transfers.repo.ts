@@ -18,6 +18,7 @@ interface TransferRow {
   canceled_at: string | null
   deleted_at: string | null
   logs: string
+  schedule_name: string | null
 }
 const toTransfer = (r: TransferRow): Transfer => ({
   id: r.id,
@@ -36,6 +37,7 @@ const toTransfer = (r: TransferRow): Transfer => ({
   canceledAt: r.canceled_at,
   deletedAt: r.deleted_at,
   logs: JSON.parse(r.logs) as Transfer['logs'],
+  scheduleName: r.schedule_name,
 })
 
 /** Postgres backups and restores (`pg:backups`). */
@@ -55,7 +57,7 @@ export class TransfersRepo {
     this.db
       .prepare(
         `INSERT INTO pg_transfers (id, app_id, num, kind, addon_id, from_name, to_name, backup_id,
-           created_at, logs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           created_at, logs, schedule_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         t.id,
@@ -68,6 +70,7 @@ export class TransfersRepo {
         t.backupId,
         t.createdAt,
         JSON.stringify(t.logs),
+        t.scheduleName,
       )
   }
 
@@ -124,6 +127,17 @@ export class TransfersRepo {
         JSON.stringify(t.logs),
         t.id,
       )
+  }
+
+  /** Finished, succeeded, not deleted backups of a database, oldest first (retention). */
+  backupsOf(addonId: string): Transfer[] {
+    return this.db
+      .prepare<[string], TransferRow>(
+        `SELECT * FROM pg_transfers WHERE addon_id = ? AND kind = 'backup' AND succeeded = 1
+           AND deleted_at IS NULL ORDER BY created_at, num`,
+      )
+      .all(addonId)
+      .map(toTransfer)
   }
 
   delete(id: string): void {

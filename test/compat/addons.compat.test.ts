@@ -153,6 +153,38 @@ if (sandboxed(import.meta.url)) {
       assert.deepEqual(c.proxy.failures, [])
     })
 
+    test('pg:backups:schedule, pg:backups:schedules and pg:backups:unschedule', async () => {
+      const none = ok(await c.heroku(['pg:backups:schedules', '-a', web]))
+      assert.match(flat(none.stderr), /No backup schedules found/)
+      const made = ok(
+        await c.heroku(['pg:backups:schedule', 'DATABASE_URL', '--at', '02:00 EST', '-a', web]),
+      )
+      assert.match(
+        flat(made.stderr),
+        /Scheduling automatic daily backups of .* at 02:00 America\/New_York/,
+      )
+      const listed = ok(await c.heroku(['pg:backups:schedules', '-a', web]))
+      assert.ok(
+        flat(listed.stdout).includes('DATABASE_URL: daily at 2:00 America/New_York'),
+        listed.stdout,
+      )
+      fails(
+        await c.heroku([
+          'pg:backups:schedule',
+          'DATABASE_URL',
+          '--at',
+          '02:00 Mars/Base',
+          '-a',
+          web,
+        ]),
+        'Unknown timezone',
+      )
+      ok(await c.heroku(['pg:backups:unschedule', 'DATABASE_URL', '-a', web]))
+      const after = ok(await c.heroku(['pg:backups:schedules', '-a', web]))
+      assert.match(flat(after.stderr), /No backup schedules found/)
+      assert.deepEqual(c.proxy.failures, [])
+    })
+
     test('addons:attach and addons:detach: config var and release on the other app', async () => {
       const attached = ok(
         await c.heroku(['addons:attach', dbName, '-a', worker, '--as', 'MAIN_DB']),
@@ -186,6 +218,9 @@ if (sandboxed(import.meta.url)) {
       assert.equal((await configOf(web)).DATABASE_URL, undefined)
       const list = ok(await c.heroku(['addons', '-a', web]))
       assert.ok(!flat(list.stdout).includes(dbName), list.stdout)
+      // Its final backup (b003, after b001 and r002) stays on the app's list.
+      const backups = ok(await c.heroku(['pg:backups', '-a', web]))
+      assert.match(flat(backups.stdout), /b003 /, backups.stdout)
       assert.deepEqual(c.proxy.failures, [])
     })
   })

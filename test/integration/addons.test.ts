@@ -9,6 +9,11 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { startTestApi, type TestApi } from '../helpers/api.js'
 import {
+  markTransferFinished,
+  markTransferStarted,
+  openTransfers,
+} from '../../src/platform/backups.js'
+import {
   addonsToRemove,
   desiredDataServers,
   markAddonAvailable,
@@ -363,6 +368,12 @@ describe('add-ons', () => {
     assert.equal((await config('dataweb')).DATABASE_URL, undefined)
     assert.equal(lastRelease('dataweb').description, `Detach DATABASE (@ref:${db.name})`)
     assert.equal((await api.call('GET', `/addons/${db.id}`)).status, 404)
+    // Its server runs on for the final backup (pg:backups), and goes once that is done.
+    const final = openTransfers(api.store).find((t) => t.addonId === db.id)!
+    assert.equal(final.kind, 'backup')
+    assert.ok(!addonsToRemove(api.store).includes(db.id))
+    markTransferStarted(ctx, final.id)
+    markTransferFinished(ctx, final.id, { succeeded: true, processedBytes: 1, message: 'done' })
     assert.ok(addonsToRemove(api.store).includes(db.id))
     assert.ok(!desiredDataServers(api.store).some((d) => d.addonId === db.id))
     // Not for a live add-on; then the record and its network attachment go.

@@ -23,6 +23,7 @@ describe('Postgres backups', () => {
       url: `https://files.example/${id}`,
       expiresAt: '2030-01-01T00:00:00Z',
     }),
+    openSigned: async () => 'missing',
   }
   const ctx = () => ({ store: api.store, events: api.events })
   const transfers = async () =>
@@ -153,7 +154,7 @@ describe('Postgres backups', () => {
     assert.equal(api.store.transfers.byId(purge.id), undefined)
   })
 
-  test('strangers see no backups; schedules are not built', async () => {
+  test('strangers see no backups and no schedules', async () => {
     const stranger = api.user('bk-stranger@example.com')
     const list = await api.call('GET', '/client/v11/apps/bk-web/transfers', undefined, {
       key: stranger,
@@ -163,7 +164,12 @@ describe('Postgres backups', () => {
       key: stranger,
     })
     assert.equal(capture.status, 404)
-    const schedules = await api.call('GET', `/client/v11/databases/${db.id}/transfer-schedules`)
-    assert.equal(schedules.status, 501)
+    const schedules = await api.call(
+      'GET',
+      `/client/v11/databases/${db.id}/transfer-schedules`,
+      undefined,
+      { key: stranger },
+    )
+    assert.equal(schedules.status, 404)
   })
 })

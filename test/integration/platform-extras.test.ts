@@ -112,11 +112,7 @@ describe('buildpacks, stacks, labs and what is not built', () => {
       ['POST', '/apps/bp-app/acm', /Automated Certificate Management .*certs:add/],
       ['PATCH', '/apps/bp-app/acm', /Automated Certificate Management .*certs:add/],
       ['DELETE', '/apps/bp-app/acm', /Automated Certificate Management .*certs:add/],
-      [
-        'GET',
-        '/client/v11/databases/some-db/transfer-schedules',
-        /Postgres .* operation .* is not available/,
-      ],
+      ['GET', '/postgres/v0/databases/some-db/config', /Postgres .* operation .* is not available/],
     ]
     for (const [method, path, message] of cases) {
       const body = method === 'GET' || method === 'DELETE' ? undefined : { enabled: true }

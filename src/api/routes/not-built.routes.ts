@@ -19,7 +19,7 @@ const ACM =
   'Automated Certificate Management is not available in localspace: add your own certificate with heroku certs:add CERT KEY; see docs/heroku-compat.md.'
 
 const DATA_OTHER =
-  'This Heroku Postgres / Key-Value Store operation (backup schedules, pg:reset, pg:settings, pg:diagnose, …) is not available in localspace: see docs/heroku-compat.md.'
+  'This Heroku Postgres / Key-Value Store operation (pg:reset, pg:settings, pg:diagnose, …) is not available in localspace: see docs/heroku-compat.md.'
 
 const ALL: HTTPMethods[] = ['GET', 'POST', 'PATCH', 'PUT', 'DELETE']
 
