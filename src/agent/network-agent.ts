@@ -21,6 +21,7 @@ import {
   desiredBuildAttachment,
   desiredBuildNetwork,
   desiredNetwork,
+  dataReplicationPaths,
   type BuildAttachment,
   type NetworkSettings,
 } from './desired-network.js'
@@ -88,7 +89,11 @@ export class NetworkAgent {
     // Not `ruleset.changed`: the router enforces rulesets (and marks them applied), the host's
     // networking does not depend on them. Not `space.converged`: that is this agent's own
     // report of a converge that is done; following it would converge everything once more.
-    this.loop.follow(this.events, 'space.changed').follow(this.events, 'network.changed')
+    // `addons.changed`: a follower's replication path across spaces (dataReplicationPaths).
+    this.loop
+      .follow(this.events, 'space.changed')
+      .follow(this.events, 'network.changed')
+      .follow(this.events, 'addons.changed')
     return this.loop.start()
   }
 
@@ -273,6 +278,7 @@ export class NetworkAgent {
       (id) => store.network.egressOf(id),
       this.options.settings,
       [...this.builds.values()],
+      dataReplicationPaths(store.addons.all()),
     )
   }
 

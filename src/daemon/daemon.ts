@@ -25,6 +25,7 @@ import { DrainDispatcher } from '../logs/drains.js'
 import { LogStore } from '../logs/store.js'
 import { Store } from '../store/store.js'
 import { Router, RouterWorkers, type RouterService } from '../router/index.js'
+import { DataFeed } from './data-feed.js'
 import { DnsFeed } from './dns-feed.js'
 import { DomainVerifier } from './domain-verifier.js'
 import { RouterFeed } from './router-feed.js'
@@ -190,6 +191,16 @@ export async function startDaemon(
     dynos: () => dynos.allDynos(),
     port: DEFAULT_DYNO_PORT,
   })
+  // Data add-ons: a Postgres or Redis server per add-on in its space's data network, in the
+  // namespace the network agent made for its address; they outlive the daemon.
+  const dataFeed = new DataFeed({
+    store,
+    events,
+    exec: run,
+    network: agent,
+    dir: join(options.dataDir, 'data'),
+    log,
+  })
   // Custom domains wait for the TXT record that proves the team controls them (the API
   // marks them verified at once with --domain-verification off, and nothing looks).
   const domainVerifier = options.domainVerification
@@ -265,6 +276,7 @@ export async function startDaemon(
     domainVerification: options.domainVerification,
     vpnPools: options.vpnPools,
     vpnMaxPerSpace: options.vpnMaxPerSpace,
+    dataProbe: dataFeed,
   })
   try {
     await api.listen({ host: options.apiListen.host, port: options.apiListen.port })
@@ -284,6 +296,7 @@ export async function startDaemon(
   await dynos.start() // adopts the dynos a previous daemon left running
   await dnsFeed.start()
   routerFeed.start()
+  await dataFeed.start() // adopts the servers a previous daemon left running
   domainVerifier?.start()
   // Log drains (`heroku drains:add`, the space log drain): batched, retried delivery.
   const drains = new DrainDispatcher({ logs, events, source: store.drains, addressPolicy, log })
@@ -316,6 +329,7 @@ export async function startDaemon(
       await dnsFeed.stop()
       await dns.close()
       await dynos.stop() // the dynos keep running; the next daemon adopts them
+      await dataFeed.stop() // so do the data servers
       await agent.stop()
       await builds.builder.stop()
       await api.close()
