@@ -54,10 +54,10 @@ if (sandboxed(import.meta.url)) {
           '\n',
         )[0],
       )
+    /** Running (a zombie waiting for its parent to reap it has ended). */
     const alive = (pid: number) => {
       try {
-        process.kill(pid, 0)
-        return true
+        return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
       } catch {
         return false
       }
@@ -72,6 +72,12 @@ if (sandboxed(import.meta.url)) {
         if (stdout.includes(` ${address}/`)) return ns
       }
       throw new Error(`no namespace holds ${address}`)
+    }
+    /** pg:info's Tables row: a number only while the probe reaches the server. */
+    const liveTables = async (addonId: string) => {
+      const info = await dataApi('GET', `/client/v11/databases/${addonId}`)
+      const rows = info.body.info as Array<{ name: string; values: unknown[] }>
+      return rows.find((r) => r.name === 'Tables')?.values[0]
     }
     /** Each add-on's data address, as its URL had it. */
     const addonHosts: Record<string, string> = {}
@@ -161,8 +167,8 @@ if (sandboxed(import.meta.url)) {
       )
     }
 
-    test('a space, an app deployed in it', async () => {
-      await createSpaceApp(d, { team: 'dw-team', space: 'dw-space', app: 'dw-web' })
+    /** Deploys examples/node-web (dynos need a release with code), with no web dyno. */
+    async function deploy(app: string): Promise<void> {
       const tarball = execFileSync('tar', [
         '-czf',
         '-',
@@ -170,16 +176,21 @@ if (sandboxed(import.meta.url)) {
         join(REPO, 'examples', 'node-web'),
         '.',
       ])
-      const url = await uploadSource(d, 'dw-web', tarball)
-      const build = await call('POST', '/apps/dw-web/builds', { source_blob: { url } })
+      const url = await uploadSource(d, app, tarball)
+      const build = await call('POST', `/apps/${app}/builds`, { source_blob: { url } })
       assert.equal(build.status, 201)
       await waitUntil(
         'the build to succeed',
         async () =>
-          (await call('GET', `/apps/dw-web/builds/${build.body.id}`)).body.status === 'succeeded',
+          (await call('GET', `/apps/${app}/builds/${build.body.id}`)).body.status === 'succeeded',
         { timeoutMs: 90_000 },
       )
-      await call('PATCH', '/apps/dw-web/formation/web', { quantity: 0 })
+      await call('PATCH', `/apps/${app}/formation/web`, { quantity: 0 })
+    }
+
+    test('a space, an app deployed in it', async () => {
+      await createSpaceApp(d, { team: 'dw-team', space: 'dw-space', app: 'dw-web' })
+      await deploy('dw-web')
     })
 
     test('addons:create heroku-postgresql --as DATABASE: available, DATABASE_URL its server', async () => {
@@ -224,7 +235,10 @@ if (sandboxed(import.meta.url)) {
       addonHosts[redis.id] = new URL(url).hostname
       const r = await inDyno(
         'dw-web',
-        'redis-cli --tls --insecure -u "$REDIS_URL" --no-auth-warning SET greeting from-a-dyno && redis-cli --tls --insecure -u "$REDIS_URL" --no-auth-warning GET greeting',
+        // redis-cli -u would send AUTH with an empty user name: the password alone, by env.
+        'P=${REDIS_URL#rediss://:}; H=${P#*@}; export REDISCLI_AUTH=${P%@*}; ' +
+          'redis-cli --tls --insecure -h ${H%:*} -p ${H##*:} SET greeting from-a-dyno && ' +
+          'redis-cli --tls --insecure -h ${H%:*} -p ${H##*:} GET greeting',
       )
       assert.equal(r.status, 0, r.out)
       assert.match(r.out, /^from-a-dyno$/m)
@@ -243,7 +257,13 @@ if (sandboxed(import.meta.url)) {
       assert.equal(await connects(null, pgHost, 5432), false, 'the host reaches Postgres')
       assert.equal(await connects(null, redisHost, 6379), false, 'the host reaches Redis')
       // Another space (another region): a namespace on its dyno network.
-      await createSpaceApp(d, { team: 'dw-team2', space: 'dw-space2', app: 'dw-dr' })
+      await createSpaceApp(d, {
+        team: 'dw-team2',
+        space: 'dw-space2',
+        app: 'dw-dr',
+        region: 'oregon',
+      })
+      await deploy('dw-dr')
       const space2 = await call('GET', '/spaces/dw-space2')
       const attached = await fetch(`${d.url}/localspace/spaces/${space2.body.id}/attachments`, {
         method: 'POST',
@@ -286,6 +306,7 @@ if (sandboxed(import.meta.url)) {
         },
         { timeoutMs: 30_000 },
       )
+      await waitUntil('it to be available again', async () => (await liveTables(id)) === 1)
       const r = await inDyno('dw-web', `${PSQL} "$DATABASE_URL" -At -c "SELECT v FROM notes"`)
       assert.equal(r.status, 0, r.out)
       assert.match(r.out, /^written-by-a-dyno$/m)
@@ -294,7 +315,10 @@ if (sandboxed(import.meta.url)) {
     test('a daemon restart adopts the servers (same pid), still available', async () => {
       const pid = postmasterPid(created.pg!.id)
       await d.stop('SIGTERM')
-      assert.ok(alive(pid), 'the server outlives the daemon')
+      assert.ok(
+        alive(pid),
+        `the server outlives the daemon: ${readFileSync(dataLayout(serverDir(created.pg!.id)).stderr, 'utf8').slice(-2000)}\n${d.output().slice(-3000)}`,
+      )
       d = await startDaemonProcess(data.dir, port)
       await waitUntil('pg:info to have live rows again', async () => {
         const info = await dataApi('GET', `/client/v11/databases/${created.pg!.id}`)
@@ -403,15 +427,16 @@ if (sandboxed(import.meta.url)) {
         const record = JSON.parse(readFileSync(dataLayout(dir).record, 'utf8')) as { pid: number }
         const res = await call('DELETE', `/apps/${app}/addons/${addon.id}`)
         assert.equal(res.status, 200)
+        await waitUntil(`${addon.name}'s files to go`, () => !existsSync(dir), {
+          timeoutMs: 60_000,
+        })
         await waitUntil(
           `${addon.name} to be gone`,
           async () => (await call('GET', `/addons/${addon.id}`)).status === 404,
-          { timeoutMs: 60_000 },
         )
-        assert.equal(existsSync(dir), false, 'its files')
         await waitUntil(`${netns} to go`, async () => !(await netnsList()).includes(netns))
         assert.equal(existsSync(join(DEFAULT_CGROUP_ROOT, `data-${addon.id}`)), false, 'its cgroup')
-        assert.equal(alive(record.pid), false, 'its process')
+        await waitUntil(`${addon.name}'s process to end`, () => !alive(record.pid))
         assert.equal((await configVars(app))[configVar], undefined, 'its config var')
         const releases = (await call('GET', `/apps/${app}/releases`)).body as Array<{
           description: string
