@@ -25,6 +25,7 @@ import { DrainDispatcher } from '../logs/drains.js'
 import { LogStore } from '../logs/store.js'
 import { Store } from '../store/store.js'
 import { Router, RouterWorkers, type RouterService } from '../router/index.js'
+import { closeDataNetwork } from './build-isolation.js'
 import { DataFeed } from './data-feed.js'
 import { DnsFeed } from './dns-feed.js'
 import { DomainVerifier } from './domain-verifier.js'
@@ -213,8 +214,16 @@ export async function startDaemon(
     host: sandbox,
     uidFor: (appId) => store.apps.uidOf(appId),
     network: {
-      attach: (spaceId, owner) =>
-        spaceId === null ? agent.attachBuild(owner) : agent.attach(spaceId, 'dyno', owner),
+      attach: async (spaceId, owner) => {
+        if (spaceId === null) return agent.attachBuild(owner)
+        const attachment = await agent.attach(spaceId, 'dyno', owner)
+        // In the space's network, but out of its data network's reach (build-isolation.ts).
+        await closeDataNetwork(run, store, spaceId, attachment.id).catch(async (e: unknown) => {
+          await agent.detach(attachment.id)
+          throw e
+        })
+        return attachment
+      },
       detach: (id) => agent.detach(id),
       ownedBy: (owner) => agent.ownedBy(owner),
     },
