@@ -118,7 +118,9 @@ export class DataFeed implements DataServerProbe {
   private enqueue(task: () => Promise<void>): void {
     this.queue = this.queue
       .then(task)
-      .catch((e: unknown) => this.options.log?.(`data: ${e instanceof Error ? e.message : e}`))
+      .catch((e: unknown) =>
+        this.options.log?.(`data: ${e instanceof Error ? e.message : String(e)}`),
+      )
   }
 
   /** The namespace is the network agent's: a server waits for it, and never removes it. */

@@ -8,9 +8,10 @@
  */
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
+import { slugDir } from '../../src/core/builds.js'
 import { dataLayout } from '../../src/data/layout.js'
 import { runSql } from '../../src/data/postgres.js'
 import type { DataServerSpec } from '../../src/data/types.js'
@@ -68,7 +69,10 @@ if (sandboxed(import.meta.url)) {
       for (const line of (await netnsList()).split('\n')) {
         const ns = line.split(' ')[0]!
         if (!/^ls-[0-9a-f]{8}$/.test(ns)) continue
-        const { stdout } = await run('ip', ['-n', ns, '-4', '-o', 'addr'])
+        // A one-off dyno's namespace may go between the list and this look.
+        const { stdout } = await run('ip', ['-n', ns, '-4', '-o', 'addr']).catch(() => ({
+          stdout: '',
+        }))
         if (stdout.includes(` ${address}/`)) return ns
       }
       throw new Error(`no namespace holds ${address}`)
@@ -167,15 +171,20 @@ if (sandboxed(import.meta.url)) {
       )
     }
 
-    /** Deploys examples/node-web (dynos need a release with code), with no web dyno. */
-    async function deploy(app: string): Promise<void> {
-      const tarball = execFileSync('tar', [
-        '-czf',
-        '-',
-        '-C',
-        join(REPO, 'examples', 'node-web'),
-        '.',
-      ])
+    /**
+     * Deploys examples/node-web (dynos need a release with code), with no web dyno; `build`
+     * becomes its build script. Resolves with the slug's id.
+     */
+    async function deploy(app: string, buildScript?: string): Promise<string> {
+      const src = join(data.dir, `src-${app}-${Date.now()}`)
+      cpSync(join(REPO, 'examples', 'node-web'), src, { recursive: true })
+      if (buildScript !== undefined) {
+        const pkg = JSON.parse(readFileSync(join(src, 'package.json'), 'utf8'))
+        pkg.scripts = { ...pkg.scripts, build: buildScript }
+        writeFileSync(join(src, 'package.json'), JSON.stringify(pkg))
+      }
+      const tarball = execFileSync('tar', ['-czf', '-', '-C', src, '.'])
+      rmSync(src, { recursive: true })
       const url = await uploadSource(d, app, tarball)
       const build = await call('POST', `/apps/${app}/builds`, { source_blob: { url } })
       assert.equal(build.status, 201)
@@ -186,6 +195,7 @@ if (sandboxed(import.meta.url)) {
         { timeoutMs: 90_000 },
       )
       await call('PATCH', `/apps/${app}/formation/web`, { quantity: 0 })
+      return (await call('GET', `/apps/${app}/builds/${build.body.id}`)).body.slug.id as string
     }
 
     test('a space, an app deployed in it', async () => {
@@ -250,12 +260,25 @@ if (sandboxed(import.meta.url)) {
       assert.match(version?.values[0] ?? '', /^\d+\.\d+/)
     })
 
-    test('isolation: the host and another space cannot reach the servers', async () => {
+    test('isolation: the host, a build and another space cannot reach the servers', async () => {
       const pgHost = new URL((await configVars('dw-web')).DATABASE_URL!).hostname
       const redisHost = new URL((await configVars('dw-web')).REDIS_URL!).hostname
       // From the space's own dyno network it is open (the dyno above); from the host not.
       assert.equal(await connects(null, pgHost, 5432), false, 'the host reaches Postgres')
       assert.equal(await connects(null, redisHost, 6379), false, 'the host reaches Redis')
+      // A build of the app, in the space's dyno network: not at build time (Heroku's rule).
+      const probeCmd = (host: string, port: number) =>
+        `(timeout 3 bash -c 'exec 3<>/dev/tcp/${host}/${port}' && echo reached || echo blocked)`
+      const slug = await deploy(
+        'dw-web',
+        `${probeCmd(pgHost, 5432)} > pg-probe.txt && ${probeCmd(redisHost, 6379)} > redis-probe.txt`,
+      )
+      for (const file of ['pg-probe.txt', 'redis-probe.txt'])
+        assert.equal(
+          readFileSync(join(slugDir(data.dir, slug), file), 'utf8').trim(),
+          'blocked',
+          file,
+        )
       // Another space (another region): a namespace on its dyno network.
       await createSpaceApp(d, {
         team: 'dw-team2',
