@@ -31,7 +31,8 @@ export function checkSpec(spec: DataServerSpec): void {
     fail('the password must be 16–128 printable characters without quotes or backslashes')
   // Names go into SQL (quoted) and a URL: Postgres's plain identifiers only.
   for (const name of [spec.user, spec.database])
-    if (name !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(name)) fail(`bad role or database name ${name}`)
+    if (name !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(name))
+      fail(`bad role or database name ${name}`)
   if (spec.attachmentId !== undefined && !UUID.test(spec.attachmentId))
     fail('the attachment id is not a UUID')
   if (!spec.dataDir.startsWith('/') || spec.dataDir.split('/').includes('..'))

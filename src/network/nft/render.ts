@@ -209,7 +209,11 @@ ${set('host_services', 'ifname . ipv4_addr . inet_proto . inet_service', [
 ])}
 ${set('space_routes', 'ifname . ipv4_addr . ifname', spaceRoutes(state), true)}
 ${set('peer_services', 'ifname . ipv4_addr . ipv4_addr . inet_proto . inet_service', peerServices(state.peerNetworks), true)}
-${set('data_replication', 'ipv4_addr . ipv4_addr . inet_service', (state.dataReplication ?? []).map((r) => `${r.follower} . ${r.leader} . ${r.port}`))}
+${set(
+  'data_replication',
+  'ipv4_addr . ipv4_addr . inet_service',
+  (state.dataReplication ?? []).map((r) => `${r.follower} . ${r.leader} . ${r.port}`),
+)}
 ${set('router_listeners', 'ipv4_addr . inet_service', listeners, true)}
 ${set('space_nets', 'ipv4_addr', [...(build ? [build.cidr] : []), ...allElements(state.spaces, 'space_nets')], true)}
 ${set('reserved', 'ipv4_addr', [...RESERVED_RANGES], true)}
