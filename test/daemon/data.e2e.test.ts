@@ -27,7 +27,7 @@ import {
   type DaemonProcess,
   uploadSource,
 } from '../helpers/daemon.js'
-import { killDynosUnder } from '../helpers/dynos.js'
+import { dataServersUnder, killDataServers, killDynosUnder } from '../helpers/dynos.js'
 import { sandboxed } from '../helpers/sandbox.js'
 import { waitUntil } from '../helpers/wait.js'
 
@@ -105,6 +105,7 @@ if (sandboxed(import.meta.url)) {
       ).catch(() => undefined)
       await d.stop('SIGTERM')
       await killDynosUnder(data.dir)
+      await killDataServers(dataServersUnder(data.dir), DEFAULT_CGROUP_ROOT) // whatever a failed test left
       data.remove()
     })
 
