@@ -1,7 +1,8 @@
 /**
  * What the spaces' VPN connections and peerings ask of the host's networking (pure): a
  * gateway only for connections the host side took on (or is tearing down), both sides of a
- * space-to-space peering once, operator networks per space.
+ * space-to-space peering once, operator networks per space; and the replication paths of
+ * Postgres followers in another space.
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
@@ -9,7 +10,7 @@ import type { Space } from '../core/types.js'
 import type { VpnConnection } from '../core/vpn.js'
 import { dynoBridgeName, vpnGatewayNetnsName } from '../network/names.js'
 import type { DesiredSiteToSite } from '../store/site-to-site.js'
-import { desiredSiteToSite } from './desired-network.js'
+import { dataReplicationPaths, desiredSiteToSite } from './desired-network.js'
 
 const space = (n: number): Space => ({
   id: `5a000000-0000-4000-8000-00000000000${n}`,
@@ -97,5 +98,38 @@ describe('desiredSiteToSite', () => {
         b: { dynoBridge: dynoBridgeName(B.id), internalRouter: '10.20.0.3' },
       },
     ])
+  })
+})
+
+const addon = (id: string, spaceId: string, host: string, leaderId: string | null = null) => ({
+  id,
+  spaceId,
+  host,
+  port: 5432,
+  leaderId,
+  state: 'provisioned' as const,
+})
+
+describe('dataReplicationPaths', () => {
+  test('a follower in another space: its server to its leader’s port, nothing else', () => {
+    const leader = addon('l', 'space-a', '10.3.0.10')
+    const remote = addon('f1', 'space-b', '10.5.0.10', 'l')
+    const local = addon('f2', 'space-a', '10.3.0.11', 'l')
+    const alone = addon('x', 'space-b', '10.5.0.11')
+    assert.deepEqual(dataReplicationPaths([leader, remote, local, alone]), [
+      { follower: '10.5.0.10', leader: '10.3.0.10', port: 5432 },
+    ])
+  })
+
+  test('unfollowed, or either side being removed: no path', () => {
+    const leader = addon('l', 'space-a', '10.3.0.10')
+    assert.deepEqual(dataReplicationPaths([leader, addon('f', 'space-b', '10.5.0.10')]), [])
+    const gone = { ...addon('f', 'space-b', '10.5.0.10', 'l'), state: 'deprovisioning' as const }
+    assert.deepEqual(dataReplicationPaths([leader, gone]), [])
+    const leaderGone = { ...leader, state: 'deprovisioning' as const }
+    assert.deepEqual(
+      dataReplicationPaths([leaderGone, addon('f', 'space-b', '10.5.0.10', 'l')]),
+      [],
+    )
   })
 })

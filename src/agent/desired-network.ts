@@ -4,6 +4,7 @@
  */
 import { parseCidr } from '../core/cidr.js'
 import { buildNetworkAddresses, spaceAddresses } from '../core/address-plan.js'
+import type { Addon } from '../core/addons.js'
 import type { Attachment, Space } from '../core/types.js'
 import {
   BUILD_BRIDGE,
@@ -12,7 +13,7 @@ import {
   netnsName,
   vethName,
 } from '../network/names.js'
-import type { FirewallState } from '../network/nft/render.js'
+import type { DataReplicationPath, FirewallState } from '../network/nft/render.js'
 import type {
   DesiredAttachment,
   DesiredBuildNetwork,
@@ -161,6 +162,24 @@ export function desiredSiteToSite(
   return result
 }
 
+/**
+ * Postgres followers whose leader is in another space: the firewall opens the follower's
+ * server → the leader's replication port, and only that (docs/design.md §4). Followers in
+ * their leader's space reach it on their own data bridge.
+ */
+export function dataReplicationPaths(
+  addons: ReadonlyArray<Pick<Addon, 'id' | 'spaceId' | 'host' | 'port' | 'leaderId' | 'state'>>,
+): DataReplicationPath[] {
+  const live = (a: { state: Addon['state'] }) =>
+    a.state === 'provisioning' || a.state === 'provisioned'
+  const byId = new Map(addons.filter(live).map((a) => [a.id, a]))
+  return [...byId.values()].flatMap((f) => {
+    const leader = f.leaderId === null ? undefined : byId.get(f.leaderId)
+    if (!leader || leader.spaceId === f.spaceId) return []
+    return [{ follower: f.host, leader: leader.host, port: leader.port }]
+  })
+}
+
 /** Spaces being deleted and attachments being detached are simply not desired any more. */
 export function desiredNetwork(
   spaces: readonly Space[],
@@ -169,6 +188,7 @@ export function desiredNetwork(
   settings: NetworkSettings,
   builds: readonly BuildAttachment[] = [],
   siteToSite: readonly DesiredSiteToSite[] = [],
+  dataReplication: readonly DataReplicationPath[] = [],
 ): DesiredNetwork {
   const live = spaces.filter((s) => s.state !== 'deleting')
   const bySpace = new Map(live.map((s) => [s.id, s]))
@@ -231,6 +251,7 @@ export function desiredNetwork(
     vpnGateways: s2s.vpnGateways,
     peerNetworks: s2s.peerNetworks,
     spacePeerings: s2s.spacePeerings,
+    ...(dataReplication.length > 0 && { dataReplication }),
   }
   return {
     host,

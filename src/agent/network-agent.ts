@@ -22,6 +22,7 @@ import {
   desiredBuildAttachment,
   desiredBuildNetwork,
   desiredNetwork,
+  dataReplicationPaths,
   type BuildAttachment,
   type NetworkSettings,
 } from './desired-network.js'
@@ -89,12 +90,14 @@ export class NetworkAgent {
     // Not `ruleset.changed`: the router enforces rulesets (and marks them applied), the host's
     // networking does not depend on them. Not `space.converged`: that is this agent's own
     // report of a converge that is done; following it would converge everything once more.
-    // VPN connections and peerings add gateways, routes and firewall rows.
+    // VPN connections and peerings add gateways, routes and firewall rows; `addons.changed`: a
+    // follower's replication path across spaces (dataReplicationPaths).
     this.loop
       .follow(this.events, 'space.changed')
       .follow(this.events, 'network.changed')
       .follow(this.events, 'vpn.changed')
       .follow(this.events, 'peering.changed')
+      .follow(this.events, 'addons.changed')
     return this.loop.start()
   }
 
@@ -284,6 +287,7 @@ export class NetworkAgent {
       this.options.settings,
       [...this.builds.values()],
       spaces.flatMap((s) => readSiteToSite(store, s.id) ?? []),
+      dataReplicationPaths(store.addons.all()),
     )
   }
 

@@ -28,6 +28,8 @@ import { LogStore } from '../logs/store.js'
 import { Store } from '../store/store.js'
 import { Router, RouterWorkers, type RouterService } from '../router/index.js'
 import { VpnHost } from '../vpn/vpn-host.js'
+import { closeDataNetwork } from './build-isolation.js'
+import { DataFeed } from './data-feed.js'
 import { DnsFeed } from './dns-feed.js'
 import { DomainVerifier } from './domain-verifier.js'
 import { RouterFeed } from './router-feed.js'
@@ -208,6 +210,16 @@ export async function startDaemon(
     dynos: () => dynos.allDynos(),
     port: DEFAULT_DYNO_PORT,
   })
+  // Data add-ons: a Postgres or Redis server per add-on in its space's data network, in the
+  // namespace the network agent made for its address; they outlive the daemon.
+  const dataFeed = new DataFeed({
+    store,
+    events,
+    exec: run,
+    network: agent,
+    dir: join(options.dataDir, 'data'),
+    log,
+  })
   // Custom domains wait for the TXT record that proves the team controls them (the API
   // marks them verified at once with --domain-verification off, and nothing looks).
   const domainVerifier = options.domainVerification
@@ -220,8 +232,16 @@ export async function startDaemon(
     host: sandbox,
     uidFor: (appId) => store.apps.uidOf(appId),
     network: {
-      attach: (spaceId, owner) =>
-        spaceId === null ? agent.attachBuild(owner) : agent.attach(spaceId, 'dyno', owner),
+      attach: async (spaceId, owner) => {
+        if (spaceId === null) return agent.attachBuild(owner)
+        const attachment = await agent.attach(spaceId, 'dyno', owner)
+        // In the space's network, but out of its data network's reach (build-isolation.ts).
+        await closeDataNetwork(run, store, spaceId, attachment.id).catch(async (e: unknown) => {
+          await agent.detach(attachment.id)
+          throw e
+        })
+        return attachment
+      },
       detach: (id) => agent.detach(id),
       ownedBy: (owner) => agent.ownedBy(owner),
     },
@@ -285,6 +305,7 @@ export async function startDaemon(
     vpnMaxPerSpace: options.vpnMaxPerSpace,
     // `npm run build` puts the dashboard beside the compiled daemon: dist/web.
     dashboardDir: fileURLToPath(new URL('../web/', import.meta.url)),
+    dataProbe: dataFeed,
   })
   try {
     await api.listen({ host: options.apiListen.host, port: options.apiListen.port })
@@ -305,6 +326,7 @@ export async function startDaemon(
   await vpn.start() // after the network agent: charon runs in the gateway it makes
   await dnsFeed.start()
   routerFeed.start()
+  await dataFeed.start() // adopts the servers a previous daemon left running
   domainVerifier?.start()
   // Log drains (`heroku drains:add`, the space log drain): batched, retried delivery.
   const drains = new DrainDispatcher({ logs, events, source: store.drains, addressPolicy, log })
@@ -340,6 +362,7 @@ export async function startDaemon(
       await dynos.stop() // the dynos keep running; the next daemon adopts them
       await vpn.stop()
       await vpnHost.release() // charons keep running (tunnels stay up); the next daemon adopts them
+      await dataFeed.stop() // so do the data servers
       await agent.stop()
       await builds.builder.stop()
       await api.close()

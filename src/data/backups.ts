@@ -10,7 +10,7 @@ import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { EngineContext } from './engine.js'
 import { inNamespace } from './engine.js'
-import { appNames } from './postgres-config.js'
+import { appRole } from './postgres-config.js'
 import { adminConninfo, PG_BIN } from './postgres.js'
 
 /** A backup may take long; an hour bounds a stuck one. */
@@ -18,7 +18,7 @@ const BACKUP_TIMEOUT_MS = 60 * 60_000
 
 /** Dumps the add-on's database to `file` (custom format); resolves with its size in bytes. */
 export async function captureBackup(ctx: EngineContext, file: string): Promise<number> {
-  const { database } = appNames(ctx.spec.follow?.addonId ?? ctx.spec.addonId)
+  const { database } = appRole(ctx.spec)
   await inNamespace(
     ctx,
     join(PG_BIN, 'pg_dump'),
@@ -34,7 +34,7 @@ export async function captureBackup(ctx: EngineContext, file: string): Promise<n
  * so the app owns what is restored.
  */
 export async function restoreBackup(ctx: EngineContext, file: string): Promise<void> {
-  const { user, database } = appNames(ctx.spec.addonId)
+  const { user, database } = appRole(ctx.spec)
   await inNamespace(
     ctx,
     join(PG_BIN, 'pg_restore'),

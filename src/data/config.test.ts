@@ -5,7 +5,13 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { dataLayout } from './layout.js'
-import { appNames, passfileLine, renderPgHba, renderPostgresConf } from './postgres-config.js'
+import {
+  appNames,
+  appRole,
+  passfileLine,
+  renderPgHba,
+  renderPostgresConf,
+} from './postgres-config.js'
 import { renderRedisConf } from './redis.js'
 import type { DataServerSpec } from './types.js'
 import { checkSpec, DataSpecError } from './validate.js'
@@ -73,6 +79,24 @@ describe('data server configuration', () => {
     assert.equal(passfileLine('postgres', 'a:b\\c'), '*:*:*:postgres:a\\:b\\\\c\n')
   })
 
+  test('the role and database are the platform’s when the spec names them', () => {
+    const named = { ...spec, user: 'u0123456789abcd', database: 'd0123456789abc' }
+    assert.deepEqual(appRole(named), { user: 'u0123456789abcd', database: 'd0123456789abc' })
+    // A follower's, named by nobody: its leader's.
+    const leaderId = '11111111-2222-4333-8444-555555555555'
+    const follow = {
+      addonId: leaderId,
+      address: '10.3.0.11',
+      port: 5432,
+      adminUser: 'postgres',
+      adminPassword: 'x',
+      certificate: '',
+    }
+    assert.deepEqual(appRole({ ...spec, follow }), appNames(leaderId))
+    checkSpec(named)
+    checkSpec({ ...spec, attachmentId: leaderId })
+  })
+
   test('a bad spec is refused with a clear error', () => {
     checkSpec(spec)
     for (const bad of [
@@ -84,6 +108,9 @@ describe('data server configuration', () => {
       { dataDir: 'relative/dir' },
       { dynoCidr: 'everyone' },
       { followers: ['10.3.0.10 trust'] },
+      { user: 'u"; DROP ROLE postgres; --' },
+      { database: 'D-1' },
+      { attachmentId: '../../etc' },
     ])
       assert.throws(() => checkSpec({ ...spec, ...bad }), Error, JSON.stringify(bad))
     assert.throws(() => checkSpec({ ...spec, memoryMb: 8 }), DataSpecError)

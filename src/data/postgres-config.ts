@@ -16,6 +16,13 @@ export function appNames(addonId: string): { user: string; database: string } {
   return { user: `u${h.slice(0, 14)}`, database: `d${h.slice(14, 27)}` }
 }
 
+/** The role and database of a server's DATABASE_URL: the spec's, or named from the add-on. */
+export function appRole(spec: DataServerSpec): { user: string; database: string } {
+  if (spec.user !== undefined && spec.database !== undefined)
+    return { user: spec.user, database: spec.database }
+  return appNames(spec.follow?.addonId ?? spec.addonId)
+}
+
 /** A quarter of the plan's memory, Postgres's usual advice for shared_buffers. */
 export const sharedBuffersMb = (memoryMb: number): number => Math.max(16, Math.floor(memoryMb / 4))
 

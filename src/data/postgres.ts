@@ -10,7 +10,7 @@ import { inNamespace, type Engine, type EngineContext } from './engine.js'
 import type { DataLayout } from './layout.js'
 import {
   ADMIN_USER,
-  appNames,
+  appRole,
   passfileLine,
   POSTGRES_PORT,
   renderPgHba,
@@ -131,7 +131,7 @@ export async function preparePostgresFiles(
 
 /** The add-on's role (with the spec's password) and its database; idempotent. */
 async function ensureAppRole(ctx: EngineContext): Promise<void> {
-  const { user, database } = appNames(ctx.spec.addonId)
+  const { user, database } = appRole(ctx.spec)
   const role = sqlIdentifier(user)
   const password = sqlLiteral(ctx.spec.password)
   await runSql(
@@ -152,7 +152,7 @@ export async function isInRecovery(ctx: EngineContext): Promise<boolean> {
 }
 
 export async function postgresFacts(ctx: EngineContext): Promise<ConnectionFacts> {
-  const { user, database } = appNames(ctx.spec.follow?.addonId ?? ctx.spec.addonId)
+  const { user, database } = appRole(ctx.spec)
   const host = ctx.spec.address
   const password = ctx.spec.password
   const enc = encodeURIComponent

@@ -42,15 +42,16 @@ export const plainAttacher = (exec: Exec): NetworkAttacher => ({
 
 /** The server's namespace, as the network module describes one. */
 export function dataAttachment(spec: DataServerSpec): DesiredAttachment {
+  const id = spec.attachmentId ?? spec.addonId
   return {
-    id: spec.addonId,
+    id,
     bridge: spec.dataBridge,
     address: spec.address,
     prefix: spec.prefix,
     gateway: spec.gateway,
     dns: spec.gateway,
-    netns: netnsName(spec.addonId),
-    veth: vethName(spec.addonId),
+    netns: netnsName(id),
+    veth: vethName(id),
   }
 }
 
@@ -105,7 +106,7 @@ export class DataServer {
   }
 
   get netns(): string {
-    return netnsName(this.spec.addonId)
+    return netnsName(this.spec.attachmentId ?? this.spec.addonId)
   }
 
   get engine(): Engine {

@@ -28,6 +28,17 @@ export interface DataServerSpec {
   maxConnections: number
   /** The add-on's credential (generated per add-on by the caller, e.g. core/passwords). */
   password: string
+  /**
+   * Postgres: the add-on's role and database as the platform named them in DATABASE_URL
+   * (a follower's are its leader's); default `appNames` of the add-on id (of its leader's).
+   */
+  user?: string
+  database?: string
+  /**
+   * The network attachment whose namespace and veth the server lives in, when someone else
+   * (the daemon's network agent) made them; default the add-on id.
+   */
+  attachmentId?: string
   /** Root-owned directory of this server alone; everything it has lives under it. */
   dataDir: string
   /** Postgres: addresses of followers allowed to stream from this server (replication hba). */

@@ -29,6 +29,12 @@ export function checkSpec(spec: DataServerSpec): void {
   // The password goes into config files and a libpq password file: printable ASCII, no quote.
   if (!/^[\x21-\x7e]{16,128}$/.test(spec.password) || /["'\\]/.test(spec.password))
     fail('the password must be 16–128 printable characters without quotes or backslashes')
+  // Names go into SQL (quoted) and a URL: Postgres's plain identifiers only.
+  for (const name of [spec.user, spec.database])
+    if (name !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(name))
+      fail(`bad role or database name ${name}`)
+  if (spec.attachmentId !== undefined && !UUID.test(spec.attachmentId))
+    fail('the attachment id is not a UUID')
   if (!spec.dataDir.startsWith('/') || spec.dataDir.split('/').includes('..'))
     fail('the data directory must be an absolute path')
 }

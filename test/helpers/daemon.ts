@@ -162,7 +162,7 @@ export async function apiRequest(
  */
 export async function createSpaceApp(
   d: { url: string; key: string },
-  names: { team: string; space: string; app: string },
+  names: { team: string; space: string; app: string; region?: string },
 ): Promise<string> {
   const call = (method: string, path: string, body?: unknown) =>
     apiRequest(d.url, d.key, method, path, body)
@@ -170,7 +170,7 @@ export async function createSpaceApp(
   const space = await call('POST', '/spaces', {
     name: names.space,
     team: names.team,
-    region: 'virginia',
+    region: names.region ?? 'virginia',
   })
   assert.equal(space.status, 201)
   await waitUntil(

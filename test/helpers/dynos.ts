@@ -36,3 +36,33 @@ export async function killDynosUnder(dataDir: string): Promise<void> {
     rmdirSync(cgroup)
   }
 }
+
+/** The add-ons whose servers have files under the daemon's `dataDir/data`. */
+export const dataServersUnder = (dataDir: string): string[] =>
+  existsSync(join(dataDir, 'data')) ? readdirSync(join(dataDir, 'data')) : []
+
+/**
+ * Data servers outlive the daemon too: kills the servers of these add-ons (their cgroups
+ * `data-<add-on id>`) and removes the cgroups, for tests whose daemon could not destroy them.
+ */
+export async function killDataServers(
+  addonIds: readonly string[],
+  cgroupRoot: string,
+): Promise<void> {
+  for (const id of addonIds) {
+    const cgroup = join(cgroupRoot, `data-${id}`)
+    if (!existsSync(cgroup)) continue
+    await waitUntil(`${cgroup} to empty`, () => {
+      const pids = readFileSync(join(cgroup, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)
+      for (const pid of pids) {
+        try {
+          process.kill(Number(pid), 'SIGKILL')
+        } catch {
+          // gone meanwhile
+        }
+      }
+      return pids.length === 0
+    })
+    rmdirSync(cgroup)
+  }
+}

@@ -301,6 +301,31 @@ describe('firewall rendering', () => {
     assert.doesNotMatch(text, /10\.3\.|10\.2\.0\.0\/16 accept|0\.0\.0\.0/)
   })
 
+  test('a follower in another space reaches its leader’s replication port, nothing more', () => {
+    const withFollower: FirewallState = {
+      ...state,
+      dataReplication: [{ follower: '10.5.0.10', leader: '10.3.0.10', port: 5432 }],
+    }
+    const text = renderInetTable(withFollower)
+    assert.match(
+      text,
+      /set data_replication \{[^}]*elements = \{ 10\.5\.0\.10 \. 10\.3\.0\.10 \. 5432 \}/,
+    )
+    const forward = text.slice(text.indexOf('chain forward {'), text.indexOf('chain output {'))
+    const rule = forward.indexOf(
+      'iifname "lsd-*" oifname "lsd-*" meta l4proto tcp ip saddr . ip daddr . th dport @data_replication accept',
+    )
+    assert.ok(rule > 0 && rule < forward.indexOf('counter drop'), forward)
+    // Without followers: an empty set, the data networks closed to each other as before.
+    assert.doesNotMatch(renderInetTable(state), /10\.5\.0\.10 \. 10\.3\.0\.10/)
+  })
+
+  test('the host opens no connection into a data network', () => {
+    const text = renderInetTable(state)
+    const output = text.slice(text.indexOf('chain output {'), text.indexOf('chain postrouting {'))
+    assert.match(output, /oifname "lsd-\*" meta l4proto \{ tcp, udp \} ct state new counter drop/)
+  })
+
   // Runs nft, so as root like the rest of the host tests.
   test('nft accepts the rendered firewall, empty and full', async () => {
     await nftAccepts(renderFirewall(withVpn))
@@ -308,6 +333,12 @@ describe('firewall rendering', () => {
     await nftAccepts(renderGatewayFirewall({ ...gateway1, tunnelAddresses: [], remoteCidrs: [] }))
     await nftAccepts(renderFirewall(state))
     await nftAccepts(renderFirewall(withBuilds))
+    await nftAccepts(
+      renderFirewall({
+        ...state,
+        dataReplication: [{ follower: '10.5.0.10', leader: '10.3.0.10', port: 5432 }],
+      }),
+    )
     await nftAccepts(
       renderFirewall({ spaces: [], attachments: [], routerListeners: [], allowedPrivate: [] }),
     )

@@ -54,6 +54,18 @@ export interface FirewallState {
   peerNetworks?: readonly DesiredPeerNetwork[]
   /** Space-to-space peerings: each side's dynos reach the other's internal router. */
   spacePeerings?: readonly DesiredSpacePeering[]
+  /**
+   * Postgres followers in another space: the follower's server reaches its leader's
+   * replication port, and nothing else crosses between data networks (docs/design.md §4).
+   */
+  dataReplication?: readonly DataReplicationPath[]
+}
+
+/** One follower server → leader server path (addresses on two spaces' data networks). */
+export interface DataReplicationPath {
+  follower: string
+  leader: string
+  port: number
 }
 
 /** Private and reserved ranges that dynos never reach unless allowed (docs/design.md §4). */
@@ -197,6 +209,11 @@ ${set('host_services', 'ifname . ipv4_addr . inet_proto . inet_service', [
 ])}
 ${set('space_routes', 'ifname . ipv4_addr . ifname', spaceRoutes(state), true)}
 ${set('peer_services', 'ifname . ipv4_addr . ipv4_addr . inet_proto . inet_service', peerServices(state.peerNetworks), true)}
+${set(
+  'data_replication',
+  'ipv4_addr . ipv4_addr . inet_service',
+  (state.dataReplication ?? []).map((r) => `${r.follower} . ${r.leader} . ${r.port}`),
+)}
 ${set('router_listeners', 'ipv4_addr . inet_service', listeners, true)}
 ${set('space_nets', 'ipv4_addr', [...(build ? [build.cidr] : []), ...allElements(state.spaces, 'space_nets')], true)}
 ${set('reserved', 'ipv4_addr', [...RESERVED_RANGES], true)}
@@ -229,6 +246,8 @@ ${set('allowed_private', 'ipv4_addr', state.allowedPrivate, true)}
     iifname . oifname @same_bridge accept
     iifname . oifname @dyno_to_data accept
     iifname . ip daddr . oifname @space_routes accept
+    # A follower's server to its leader's replication port, across two spaces' data networks.
+    iifname "lsd-*" oifname "lsd-*" meta l4proto tcp ip saddr . ip daddr . th dport @data_replication accept
     # A VPN gateway's outer veth: between it and the world (what it accepts is its own
     # firewall's: IKE, NAT-T and ESP to its tunnel addresses), nothing to or from a space.
     iifname "lsx-*" oifname != "ls*" accept
@@ -247,6 +266,9 @@ ${set('allowed_private', 'ipv4_addr', state.allowedPrivate, true)}
     # Traffic to a VPN gateway turns around on its space's bridge: a redirect would send the
     # dynos to the gateway directly, past this host's forward rules.
     oifname "lsb-*" icmp type redirect drop
+    # Data services answer their space's dynos only, never the host (docs/design.md §4): the
+    # platform's own clients (readiness, backups) run inside the server's namespace.
+    oifname "lsd-*" meta l4proto { tcp, udp } ct state new counter drop
   }
 
 ${snatChains.join('')}  chain postrouting {
