@@ -30,6 +30,8 @@ import { Router, RouterWorkers, type RouterService } from '../router/index.js'
 import { VpnHost } from '../vpn/vpn-host.js'
 import { closeDataNetwork } from './build-isolation.js'
 import { DataFeed } from './data-feed.js'
+import { TransferRunner } from './data-transfers.js'
+import { BackupStore } from '../data/backup-store.js'
 import { DnsFeed } from './dns-feed.js'
 import { DomainVerifier } from './domain-verifier.js'
 import { RouterFeed } from './router-feed.js'
@@ -220,6 +222,18 @@ export async function startDaemon(
     dir: join(options.dataDir, 'data'),
     log,
   })
+  // pg:backups: dumps in a blob store under the data dir, served by signed links; the runner
+  // captures and restores through the add-ons' running servers.
+  const backupFiles = await BackupStore.open({
+    dir: join(options.dataDir, 'backups'),
+    apiUrl: () => api.ctx.apiUrl,
+  })
+  const transfers = new TransferRunner({
+    ctx: { store, events },
+    files: backupFiles,
+    serverFor: (addonId) => dataFeed.agent.server(addonId),
+    onError: (message) => log(`backups: ${message}`),
+  })
   // Custom domains wait for the TXT record that proves the team controls them (the API
   // marks them verified at once with --domain-verification off, and nothing looks).
   const domainVerifier = options.domainVerification
@@ -306,6 +320,7 @@ export async function startDaemon(
     // `npm run build` puts the dashboard beside the compiled daemon: dist/web.
     dashboardDir: fileURLToPath(new URL('../web/', import.meta.url)),
     dataProbe: dataFeed,
+    backupFiles,
   })
   try {
     await api.listen({ host: options.apiListen.host, port: options.apiListen.port })
@@ -327,6 +342,7 @@ export async function startDaemon(
   await dnsFeed.start()
   routerFeed.start()
   await dataFeed.start() // adopts the servers a previous daemon left running
+  await transfers.start() // ends what a killed daemon left half done, then runs what is open
   domainVerifier?.start()
   // Log drains (`heroku drains:add`, the space log drain): batched, retried delivery.
   const drains = new DrainDispatcher({ logs, events, source: store.drains, addressPolicy, log })
@@ -362,6 +378,7 @@ export async function startDaemon(
       await dynos.stop() // the dynos keep running; the next daemon adopts them
       await vpn.stop()
       await vpnHost.release() // charons keep running (tunnels stay up); the next daemon adopts them
+      await transfers.stop()
       await dataFeed.stop() // so do the data servers
       await agent.stop()
       await builds.builder.stop()

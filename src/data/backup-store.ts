@@ -36,8 +36,11 @@ const PARTIAL = '.partial'
 export interface BackupStoreOptions {
   /** `<dataDir>/backups`. */
   dir: string
-  /** The API's public URL (`http://host:5000`): links point at its `/backup-files` route. */
-  apiUrl: string
+  /**
+   * The API's public URL (`http://host:5000`): links point at its `/backup-files` route. A
+   * function where the port is known only once the API listens (the daemon's `--api-listen :0`).
+   */
+  apiUrl: string | (() => string)
   urlTtlMs?: number
   now?: () => number
 }
@@ -130,7 +133,8 @@ export class BackupStore implements BackupFiles {
     const expiresMs = this.now() + (this.options.urlTtlMs ?? DEFAULT_URL_TTL_MS)
     const expires = String(Math.floor(expiresMs / 1000))
     const signature = this.sign(transferId, expires).toString('hex')
-    const base = this.options.apiUrl.replace(/\/+$/, '')
+    const { apiUrl } = this.options
+    const base = (typeof apiUrl === 'string' ? apiUrl : apiUrl()).replace(/\/+$/, '')
     return {
       url: `${base}/backup-files/${transferId}?expires=${expires}&signature=${signature}`,
       expiresAt: new Date(Number(expires) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
