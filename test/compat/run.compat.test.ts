@@ -4,12 +4,11 @@
  * against Heroku's schema. Needs `npm run build` first.
  */
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { chmodSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { dirname } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { REPO } from '../helpers/daemon.js'
+import { exampleTarball } from '../helpers/daemon.js'
 import { sandboxed } from '../helpers/sandbox.js'
 import { waitUntil } from '../helpers/wait.js'
 import { ok, flat, startCompat, type Compat } from './harness.js'
@@ -53,13 +52,7 @@ if (sandboxed(import.meta.url)) {
       assert.equal((await c.api('POST', '/teams/apps', { name: app, team, space })).status, 201)
       // A deploy through sources and builds, as `git push` would make one.
       const source = await c.api('POST', `/apps/${app}/sources`)
-      const tarball = execFileSync('tar', [
-        '-czf',
-        '-',
-        '-C',
-        join(REPO, 'examples', 'node-web'),
-        '.',
-      ])
+      const tarball = exampleTarball()
       const put = await fetch(source.body.source_blob.put_url as string, {
         method: 'PUT',
         body: tarball,

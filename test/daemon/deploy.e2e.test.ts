@@ -5,16 +5,15 @@
  * `ps` and the logs — and that a `kill -9` of the daemon leaves it running and re-adopted.
  */
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { run } from '../../src/exec/run.js'
 import {
+  exampleTarball,
   apiRequest as api,
   createSpaceApp,
   freePort,
-  REPO,
   startDaemonProcess,
   tempDataDir,
   type DaemonProcess,
@@ -75,13 +74,7 @@ if (sandboxed(import.meta.url)) {
     })
 
     test('a deploy through sources and builds makes a release', async () => {
-      const tarball = execFileSync('tar', [
-        '-czf',
-        '-',
-        '-C',
-        join(REPO, 'examples', 'node-web'),
-        '.',
-      ])
+      const tarball = exampleTarball()
       const url = await uploadSource(d, 'e2e-web', tarball)
       const build = await api(d.url, d.key, 'POST', '/apps/e2e-web/builds', {
         source_blob: { url },

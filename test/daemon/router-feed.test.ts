@@ -20,6 +20,28 @@ import { insideSpace } from '../../src/router/routing-table.js'
 import { Store } from '../../src/store/store.js'
 import { waitUntil } from '../helpers/wait.js'
 
+/** A team and its allocated space (feed-space, 10.92.0.0/16) in `store`. */
+function insertSpace(store: Store, now: string): Space {
+  const teamId = newId()
+  store.teams.insert({ id: teamId, name: 'feed-team', createdAt: now, updatedAt: now })
+  const space: Space = {
+    id: newId(),
+    name: 'feed-space',
+    teamId,
+    teamName: 'feed-team',
+    region: 'virginia',
+    state: 'allocated',
+    shield: false,
+    cidr: '10.92.0.0/16',
+    dataCidr: '10.93.0.0/20',
+    generation: 'cedar',
+    createdAt: now,
+    updatedAt: now,
+  }
+  store.spaces.insert(space)
+  return space
+}
+
 describe('router feed: rulesets applied', () => {
   const dir = mkdtempSync(join(tmpdir(), 'localspace-router-feed-'))
   const store = Store.open(join(dir, 'localspace.db'))
@@ -39,23 +61,7 @@ describe('router feed: rulesets applied', () => {
   })
 
   const now = nowIso()
-  const teamId = newId()
-  store.teams.insert({ id: teamId, name: 'feed-team', createdAt: now, updatedAt: now })
-  const space: Space = {
-    id: newId(),
-    name: 'feed-space',
-    teamId,
-    teamName: 'feed-team',
-    region: 'virginia',
-    state: 'allocated',
-    shield: false,
-    cidr: '10.92.0.0/16',
-    dataCidr: '10.93.0.0/20',
-    generation: 'cedar',
-    createdAt: now,
-    updatedAt: now,
-  }
-  store.spaces.insert(space)
+  const space = insertSpace(store, now)
   const ruleset = (version: number): InboundRuleset => ({
     id: newId(),
     spaceId: space.id,
@@ -101,23 +107,7 @@ describe("router feed: the internal listener admits the space's VPN remotes and 
   })
 
   const now = nowIso()
-  const teamId = newId()
-  store.teams.insert({ id: teamId, name: 'feed-team', createdAt: now, updatedAt: now })
-  const space: Space = {
-    id: newId(),
-    name: 'feed-space',
-    teamId,
-    teamName: 'feed-team',
-    region: 'virginia',
-    state: 'allocated',
-    shield: false,
-    cidr: '10.92.0.0/16',
-    dataCidr: '10.93.0.0/20',
-    generation: 'cedar',
-    createdAt: now,
-    updatedAt: now,
-  }
-  store.spaces.insert(space)
+  const space = insertSpace(store, now)
   const admits = (address: string) =>
     insideSpace(router.table.space(space.id)!, parseIpv4(address)!)
   const tunnel = (index: 0 | 1, ip: string) => ({

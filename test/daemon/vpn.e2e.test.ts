@@ -14,7 +14,7 @@
  * leaves nothing behind.
  */
 import assert from 'node:assert/strict'
-import { execFile, execFileSync, type ChildProcess } from 'node:child_process'
+import { execFile, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
@@ -29,10 +29,10 @@ import { Charon } from '../../src/vpn/charon.js'
 import { kernelHasEsp } from '../../src/vpn/kernel-esp.js'
 import { VpnHost } from '../../src/vpn/vpn-host.js'
 import {
+  exampleTarball,
   apiRequest,
   BIN,
   freePort,
-  REPO,
   startDaemonProcess,
   tempDataDir,
   uploadSource,
@@ -200,13 +200,7 @@ if (sandboxed(import.meta.url)) {
           internal_routing: true,
         })
         assert.equal(app.status, 201)
-        const tarball = execFileSync('tar', [
-          '-czf',
-          '-',
-          '-C',
-          join(REPO, 'examples', 'node-web'),
-          '.',
-        ])
+        const tarball = exampleTarball()
         const url = await uploadSource(d, APP, tarball)
         const build = await api('POST', `/apps/${APP}/builds`, { source_blob: { url } })
         assert.equal(build.status, 201)

@@ -6,13 +6,13 @@
  * another team sees none of it. Writes docs/screenshots/{space,app,phone}.png for the README.
  */
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import type { Browser, Page } from 'playwright-core'
 import { launchChromium } from '../helpers/browser.js'
 import {
+  exampleTarball,
   apiRequest,
   freePort,
   REPO,
@@ -118,13 +118,7 @@ if (sandboxed(import.meta.url)) {
       })
       assert.equal(made.status, 201)
       await ana.locator('svg.topology [data-app="ui-web"]').waitFor()
-      const tarball = execFileSync('tar', [
-        '-czf',
-        '-',
-        '-C',
-        join(REPO, 'examples', 'node-web'),
-        '.',
-      ])
+      const tarball = exampleTarball()
       const url = await uploadSource(d, 'ui-web', tarball)
       const build = await api('POST', '/apps/ui-web/builds', { source_blob: { url } })
       assert.equal(build.status, 201)

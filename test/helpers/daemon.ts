@@ -3,7 +3,7 @@
  * port with a temp data dir, for tests that need the whole thing: restarts, kill -9, the
  * heroku CLI.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -184,6 +184,11 @@ export async function createSpaceApp(
   })
   assert.equal(app.status, 201)
   return space.body.id as string
+}
+
+/** An app of examples/ (default node-web) as the .tar.gz a source upload takes. */
+export function exampleTarball(example = 'node-web'): Buffer {
+  return execFileSync('tar', ['-czf', '-', '-C', join(REPO, 'examples', example), '.'])
 }
 
 /** Uploads a .tar.gz as the app's source (POST /sources, PUT); returns its get_url. */
