@@ -14,6 +14,7 @@ import { after, before, describe, test } from 'node:test'
 import { BIN, REPO, freePort, startDaemonProcess, type DaemonProcess } from '../helpers/daemon.js'
 import { selfSigned } from '../helpers/certs.js'
 import { sandboxed } from '../helpers/sandbox.js'
+import { waitUntil } from '../helpers/wait.js'
 
 const ADMIN_EMAIL = 'admin@localspace.localhost'
 
@@ -388,10 +389,13 @@ if (sandboxed(import.meta.url)) {
       const name = m[1]!
       const config = await json<Record<string, string>>(['config', '-a', dataApp])
       assert.match(config.CACHE_URL!, /^rediss:\/\//)
-      const list = await ok(['addons', '-a', dataApp])
-      assert.match(
-        list.stdout,
-        new RegExp(`heroku-redis \\(${name}\\)\\s+heroku-redis:private-3\\s+CACHE_URL\\s+creating`),
+      // The daemon runs a real server: `creating` until it answers (about a second), then `created`.
+      const line = new RegExp(
+        `heroku-redis \\(${name}\\)\\s+heroku-redis:private-3\\s+CACHE_URL\\s+(creating|created)`,
+      )
+      assert.match((await ok(['addons', '-a', dataApp])).stdout, line)
+      await waitUntil('the Redis server to be created', async () =>
+        / created\n/.test((await ok(['addons', '-a', dataApp])).stdout),
       )
       const info = await ok(['addons:info', name, '-a', dataApp])
       assert.match(info.stdout, new RegExp(`^Attachments:\\s+${dataApp}::CACHE$`, 'm'))

@@ -6,33 +6,24 @@
  */
 import assert from 'node:assert/strict'
 import { existsSync, readFileSync, statSync } from 'node:fs'
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import { run } from '../../src/exec/run.js'
 import { cgroupOf } from '../../src/data/server-process.js'
 import { DataServer } from '../../src/data/server.js'
 import type { DataServerStatus } from '../../src/data/types.js'
 import { sandboxed } from '../helpers/sandbox.js'
 import { waitUntil } from '../helpers/wait.js'
-import { makeSpace, processesMentioning, psql, type SpaceFixture } from './space-fixture.js'
+import { processesMentioning, psql, suiteSpace } from './space-fixture.js'
 
 if (sandboxed(import.meta.url)) {
   describe('a Postgres server per add-on', () => {
-    let space: SpaceFixture
-    before(async () => {
-      space = await makeSpace()
-    })
-    // Servers a failed test left running (their watchers would keep the test process alive).
-    const made: DataServer[] = []
-    after(async () => {
-      for (const server of made) await server.destroy().catch(() => undefined)
-      await space.cleanup()
-    })
+    const suite = suiteSpace()
 
     test('TLS + SCRAM from the dyno network only; kill -9 loses no commit; adopted; destroyed clean', async () => {
-      const spec = space.spec('postgres', 10, { memoryMb: 192, maxConnections: 17 })
+      const spec = suite.space.spec('postgres', 10, { memoryMb: 192, maxConnections: 17 })
       const statuses: DataServerStatus[] = []
       const server = new DataServer(spec, { exec: run, onStatus: (s) => statuses.push(s) })
-      made.push(server)
+      suite.made.push(server)
       const started = Date.now()
       await server.start()
       const facts = await server.facts()
@@ -50,26 +41,30 @@ if (sandboxed(import.meta.url)) {
 
       // From a dyno: TLS, SCRAM, the plan's limits, and it runs as the data user in its cgroup.
       const row = await psql(
-        space.dynoNs,
+        suite.space.dynoNs,
         facts,
         "SELECT ssl, current_setting('max_connections'), current_setting('shared_buffers'), current_setting('password_encryption') FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
       )
       assert.equal(row.trim(), 't|17|48MB|scram-sha-256')
-      await psql(space.dynoNs, facts, "CREATE TABLE t (v text); INSERT INTO t VALUES ('committed')")
+      await psql(
+        suite.space.dynoNs,
+        facts,
+        "CREATE TABLE t (v text); INSERT INTO t VALUES ('committed')",
+      )
 
       // Without TLS, or from an address outside the dyno network: refused by the hba.
       await assert.rejects(
-        psql(space.dynoNs, facts, 'SELECT 1', 'disable'),
+        psql(suite.space.dynoNs, facts, 'SELECT 1', 'disable'),
         /no pg_hba\.conf entry.*no encryption/,
       )
       await assert.rejects(
-        psql(space.intruderNs, facts, 'SELECT 1'),
+        psql(suite.space.intruderNs, facts, 'SELECT 1'),
         /no pg_hba\.conf entry for host "10\.41\.0\.200"/,
       )
       // The platform's superuser is not for dynos, even with its password.
       const admin = readFileSync(`${spec.dataDir}/secrets/admin-password`, 'utf8').trim()
       await assert.rejects(
-        psql(space.dynoNs, { ...facts, user: 'postgres', password: admin }, 'SELECT 1'),
+        psql(suite.space.dynoNs, { ...facts, user: 'postgres', password: admin }, 'SELECT 1'),
         /pg_hba\.conf rejects connection/,
       )
 
@@ -95,13 +90,13 @@ if (sandboxed(import.meta.url)) {
           server.state === 'available',
       )
       assert.notEqual(await server.pid(), pid)
-      assert.equal((await psql(space.dynoNs, facts, 'SELECT v FROM t')).trim(), 'committed')
+      assert.equal((await psql(suite.space.dynoNs, facts, 'SELECT v FROM t')).trim(), 'committed')
 
       // A new daemon: the old one lets go, the new one adopts the running process.
       const running = await server.pid()
       await server.release()
       const adopted = new DataServer(spec, { exec: run })
-      made.push(adopted)
+      suite.made.push(adopted)
       await adopted.start()
       assert.equal(await adopted.pid(), running)
 

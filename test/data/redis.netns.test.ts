@@ -5,14 +5,14 @@
  */
 import assert from 'node:assert/strict'
 import { existsSync, readFileSync } from 'node:fs'
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import { run } from '../../src/exec/run.js'
 import { cgroupOf } from '../../src/data/server-process.js'
 import { DataServer } from '../../src/data/server.js'
 import type { ConnectionFacts, DataServerStatus } from '../../src/data/types.js'
 import { sandboxed } from '../helpers/sandbox.js'
 import { waitUntil } from '../helpers/wait.js'
-import { inNs, makeSpace, processesMentioning, type SpaceFixture } from './space-fixture.js'
+import { inNs, processesMentioning, suiteSpace } from './space-fixture.js'
 
 /** redis-cli from a namespace; the password in the environment, `--tls` unless told not to. */
 const redis = (
@@ -31,28 +31,19 @@ const redis = (
 
 if (sandboxed(import.meta.url)) {
   describe('a Redis server per add-on', () => {
-    let space: SpaceFixture
-    before(async () => {
-      space = await makeSpace()
-    })
-    // Servers a failed test left running (their watchers would keep the test process alive).
-    const made: DataServer[] = []
-    after(async () => {
-      for (const server of made) await server.destroy().catch(() => undefined)
-      await space.cleanup()
-    })
+    const suite = suiteSpace()
 
     test('TLS and a password only; the AOF keeps writes across kill -9; destroyed clean', async () => {
-      const spec = space.spec('redis', 11, { memoryMb: 128, maxConnections: 30 })
+      const spec = suite.space.spec('redis', 11, { memoryMb: 128, maxConnections: 30 })
       const statuses: DataServerStatus[] = []
       const server = new DataServer(spec, { exec: run, onStatus: (s) => statuses.push(s) })
-      made.push(server)
+      suite.made.push(server)
       await server.start()
       const facts = await server.facts()
       assert.equal(facts.url, `rediss://:${encodeURIComponent(spec.password)}@10.41.0.11:6379`)
 
-      assert.equal((await redis(space.dynoNs, facts, ['SET', 'k', 'kept'])).trim(), 'OK')
-      const config = await redis(space.dynoNs, facts, ['CONFIG', 'GET', '*'])
+      assert.equal((await redis(suite.space.dynoNs, facts, ['SET', 'k', 'kept'])).trim(), 'OK')
+      const config = await redis(suite.space.dynoNs, facts, ['CONFIG', 'GET', '*'])
       const setting = (name: string) => {
         const lines = config.split('\n')
         return lines[lines.indexOf(name) + 1]
@@ -65,10 +56,10 @@ if (sandboxed(import.meta.url)) {
 
       // A wrong password, or no TLS: nothing.
       assert.match(
-        await redis(space.dynoNs, facts, ['GET', 'k'], true, 'wrong-password-123'),
+        await redis(suite.space.dynoNs, facts, ['GET', 'k'], true, 'wrong-password-123'),
         /^NOAUTH/,
       )
-      await assert.rejects(redis(space.dynoNs, facts, ['GET', 'k'], false))
+      await assert.rejects(redis(suite.space.dynoNs, facts, ['GET', 'k'], false))
 
       const pid = await server.pid()
       assert.ok(pid)
@@ -82,7 +73,7 @@ if (sandboxed(import.meta.url)) {
         'a restart after the crash',
         () => statuses.some((s) => /SIGKILL/.test(s.message)) && server.state === 'available',
       )
-      assert.equal((await redis(space.dynoNs, facts, ['GET', 'k'])).trim(), 'kept')
+      assert.equal((await redis(suite.space.dynoNs, facts, ['GET', 'k'])).trim(), 'kept')
 
       await server.destroy()
       assert.equal(existsSync(spec.dataDir), false)

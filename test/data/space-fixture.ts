@@ -9,12 +9,14 @@ import { execFile } from 'node:child_process'
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { after, before } from 'node:test'
 import { promisify } from 'node:util'
 import { newId } from '../../src/core/ids.js'
 import { generatePassword } from '../../src/core/passwords.js'
 import { run } from '../../src/exec/run.js'
 import { attach, detach } from '../../src/network/attach.js'
 import { dataBridgeName, dynoBridgeName, netnsName, vethName } from '../../src/network/names.js'
+import type { DataServer } from '../../src/data/server.js'
 import type { DataKind, DataServerSpec } from '../../src/data/types.js'
 
 const execFileAsync = promisify(execFile)
@@ -150,4 +152,21 @@ export function psql(
 export async function processesMentioning(text: string): Promise<string[]> {
   const { stdout } = await run('ps', ['-eo', 'pid,args'])
   return stdout.split('\n').filter((l) => l.includes(text) && !l.includes('ps -eo'))
+}
+
+/**
+ * A suite's space, made before its tests and cleaned up after them, and the servers its tests
+ * start (`made`), destroyed after them even when a test failed: their watchers would keep the
+ * test process alive.
+ */
+export function suiteSpace(): { space: SpaceFixture; made: DataServer[] } {
+  const suite = { space: undefined as unknown as SpaceFixture, made: [] as DataServer[] }
+  before(async () => {
+    suite.space = await makeSpace()
+  })
+  after(async () => {
+    for (const server of suite.made) await server.destroy().catch(() => undefined)
+    await suite.space.cleanup()
+  })
+  return suite
 }
