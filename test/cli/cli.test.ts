@@ -11,8 +11,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
+import { DEFAULT_CGROUP_ROOT } from '../../src/runtime/cgroup.js'
 import { BIN, REPO, freePort, startDaemonProcess, type DaemonProcess } from '../helpers/daemon.js'
 import { selfSigned } from '../helpers/certs.js'
+import { dataServersUnder, killDataServers } from '../helpers/dynos.js'
 import { sandboxed } from '../helpers/sandbox.js'
 import { waitUntil } from '../helpers/wait.js'
 
@@ -98,6 +100,8 @@ if (sandboxed(import.meta.url)) {
 
     after(async () => {
       await daemon?.stop()
+      // Data servers outlive the daemon: those a failed test did not destroy go here.
+      await killDataServers(dataServersUnder(dataDir), DEFAULT_CGROUP_ROOT)
       rmSync(dataDir, { recursive: true, force: true })
       rmSync(configHome, { recursive: true, force: true })
     })
