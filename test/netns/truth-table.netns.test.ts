@@ -168,8 +168,10 @@ function expected(src: Source, dst: Destination): boolean | undefined {
       return undefined
     // Not a row of §4: the router on the host must reach every dyno (§6), and the services the
     // dynos are refused must be up (the host reaching them proves a "no" is the firewall's).
+    // Data services are the exception: nothing outside their space reaches them, the host
+    // included (§4, issue 17); the same space's dynos reaching them proves they are up.
     case 'host':
-      return dst.kind !== 'api-host'
+      return dst.kind !== 'api-host' && dst.kind !== 'data'
   }
 }
 
