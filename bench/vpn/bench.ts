@@ -21,10 +21,10 @@ import { run } from '../../src/exec/run.js'
 import { Charon } from '../../src/vpn/charon.js'
 import { kernelHasEsp } from '../../src/vpn/kernel-esp.js'
 import { renderCustomerSwanctl } from '../../src/core/vpn-config.js'
-import type { DesiredVpnSpace, TunnelStatus } from '../../src/vpn/types.js'
+import type { TunnelStatus } from '../../src/vpn/types.js'
 import { VpnHost } from '../../src/vpn/vpn-host.js'
 import { waitUntil } from '../../test/helpers/wait.js'
-import { makeVpnWorld, type VpnWorld } from '../../test/vpn/vpn-world.js'
+import { makeVpnWorld, officeVpnSpace, type VpnWorld } from '../../test/vpn/vpn-world.js'
 
 const { values: args } = parseArgs({
   options: {
@@ -111,7 +111,7 @@ async function main(): Promise<void> {
   })
   const servers: ChildProcess[] = []
   try {
-    const desired = desiredSpace(world)
+    const desired = officeVpnSpace(world, `bench-${world.suffix}`)
     const conn = desired.connections[0]!
     // The path without IPsec first, before any charon holds a policy for these networks; its
     // routes go again, so that later traffic can only cross through the tunnel.
@@ -211,27 +211,6 @@ ${kernelEsp ? '' : 'Kernel ESP: not measured — this kernel has no ESP (ip xfrm
     await world.destroy()
     rmSync(dataDir, { recursive: true, force: true })
     rmSync(customerDir, { recursive: true, force: true })
-  }
-}
-
-function desiredSpace(world: VpnWorld): DesiredVpnSpace {
-  return {
-    spaceId: `bench-${world.suffix}`,
-    netns: world.gateway,
-    spaceCidr: world.spaceCidr,
-    connections: [
-      {
-        id: `conn-${world.suffix}`,
-        name: 'office',
-        ikeVersion: 1,
-        routableCidrs: [world.remoteCidr],
-        tunnels: world.tunnelIps.map((ip, i) => ({
-          localIp: ip,
-          customerIp: world.customerIp,
-          psk: `${'Bench.psk_'.repeat(3)}0${i}`,
-        })),
-      },
-    ],
   }
 }
 

@@ -23,7 +23,13 @@ import type { DesiredVpnSpace, DpdTimers, TunnelStatus } from '../../src/vpn/typ
 import { VpnHost } from '../../src/vpn/vpn-host.js'
 import { sandboxed } from '../helpers/sandbox.js'
 import { waitUntil } from '../helpers/wait.js'
-import { makeVpnWorld, probeTcp, startEchoServer, type VpnWorld } from './vpn-world.js'
+import {
+  makeVpnWorld,
+  officeVpnSpace,
+  probeTcp,
+  startEchoServer,
+  type VpnWorld,
+} from './vpn-world.js'
 
 /** Short DPD so a dead tunnel is noticed within seconds (the defaults take 30 s). */
 const FAST_DPD: DpdTimers = { delaySeconds: 1, timeoutSeconds: 3 }
@@ -78,24 +84,7 @@ if (sandboxed(import.meta.url)) {
       world = await makeVpnWorld()
       dataDir = mkdtempSync(join(tmpdir(), 'lsvpn-'))
       customerDir = mkdtempSync(join(tmpdir(), 'lsvpc-'))
-      desired = {
-        spaceId: `space-${world.suffix}`,
-        netns: world.gateway,
-        spaceCidr: world.spaceCidr,
-        connections: [
-          {
-            id: `conn-${world.suffix}`,
-            name: 'office',
-            ikeVersion: 1,
-            routableCidrs: [world.remoteCidr],
-            tunnels: world.tunnelIps.map((ip, i) => ({
-              localIp: ip,
-              customerIp: world.customerIp,
-              psk: `${i}`.repeat(1) + 'Kx9.aZ_'.repeat(4) + 'abc',
-            })),
-          },
-        ],
-      }
+      desired = officeVpnSpace(world, `space-${world.suffix}`)
       // The customer's gateway, from what `heroku spaces:vpn:config` prints and nothing else.
       const c = desired.connections[0]!
       printed = {

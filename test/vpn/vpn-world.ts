@@ -14,6 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { createInterface } from 'node:readline'
 import { run } from '../../src/exec/run.js'
+import type { DesiredVpnSpace } from '../../src/vpn/types.js'
 
 export interface VpnWorld {
   suffix: string
@@ -168,4 +169,29 @@ export async function probeTcp(
     timeoutMs: timeoutMs + 5000,
   })
   return stdout.trim()
+}
+
+/**
+ * The world's one space with one connection, `office`: both tunnel addresses of the space's
+ * gateway to the customer's, the remote LAN routable, a pre-shared key per tunnel.
+ */
+export function officeVpnSpace(world: VpnWorld, spaceId: string): DesiredVpnSpace {
+  return {
+    spaceId,
+    netns: world.gateway,
+    spaceCidr: world.spaceCidr,
+    connections: [
+      {
+        id: `conn-${world.suffix}`,
+        name: 'office',
+        ikeVersion: 1,
+        routableCidrs: [world.remoteCidr],
+        tunnels: world.tunnelIps.map((ip, i) => ({
+          localIp: ip,
+          customerIp: world.customerIp,
+          psk: `${'Kx9.aZ_'.repeat(4)}abc${i}`, // 32 characters, as the API makes them
+        })),
+      },
+    ],
+  }
 }
